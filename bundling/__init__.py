@@ -1,0 +1,1 @@
+"""Build products made before ``terraform apply`` (Lambda zips)."""

@@ -1,0 +1,149 @@
+"""Glue job: silver -> gold (star schema + KPIs), gated by data quality. Thin: arguments and I/O only.
+
+Arguments (Glue style, ``--name value``)::
+
+    --silver_path            s3://<silver bucket>[/prefix]   silver tables below it: erp/customer/, ...
+    --gold_path              s3://<gold bucket>[/prefix]     gold tables below it: <table>/
+    --reports_path           s3://<bucket>/<prefix>          the data-quality report goes below it
+    --run_id                 optional; default "auto-" + 16 hex digits of the SHA-256 of the silver
+                             Parquet file names (the same silver gives the same run id)
+    --company_insurer_code   optional; default data_contracts.reference.COMPANY_INSURER_CODE
+
+Steps: read the silver tables (and the previous gold ``dim_customer`` for the type 2 history), build every
+gold table (:func:`lakehouse.gold.build_gold`), run the quality gate BEFORE writing anything, write
+``<reports_path>/silver_to_gold/run_id=<id>/report.json``, print the summary, raise
+:class:`~lakehouse.quality.QualityGateFailed` when a check failed (nothing is written to gold). Otherwise
+write every table as Parquet: dimensions with a full overwrite, facts and KPIs partitioned by ``month``
+with dynamic partition overwrite (months absent from this run's output are left as they are).
+``dim_customer`` is read and rewritten by the same run, so it is first staged under
+``<gold_path>/_staging/silver_to_gold/run_id=<id>/`` (removed after a successful write).
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+
+from data_contracts import reference as ref
+from lakehouse import gold
+from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, column_names
+from lakehouse.job import list_files, start_job, write_text
+from lakehouse.quality import QualityReport
+
+JOB = "silver_to_gold"
+ARGS = ["silver_path", "gold_path", "reports_path", "run_id", "company_insurer_code"]
+DEFAULTS = {"run_id": "", "company_insurer_code": ref.COMPANY_INSURER_CODE}
+SMALL_TABLES = frozenset({"dim_date", "dim_insurer", "dim_line_of_business", "dim_state"})  # one file each
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def _delete(spark, uri: str) -> None:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.exists(path):
+        fs.delete(path, True)
+    parent = path.getParent()  # drop <gold>/_staging/silver_to_gold and <gold>/_staging when left empty
+    for _ in range(2):
+        if parent is None or not fs.exists(parent) or len(fs.listStatus(parent)) > 0:
+            break
+        fs.delete(parent, False)
+        parent = parent.getParent()
+
+
+def silver_files(spark, silver_path: str) -> dict[str, list[str]]:
+    """The Parquet files of every silver input table (empty list when the table does not exist yet)."""
+    return {name: list_files(spark, _join(silver_path, location), ".parquet")
+            for name, (location, _) in gold.SILVER_INPUTS.items()}
+
+
+def default_run_id(files: dict[str, list[str]]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        for path in files[name]:
+            digest.update(f"{name}\t{path}\n".encode("utf-8"))
+    return "auto-" + digest.hexdigest()[:16]
+
+
+def read_silver(spark, silver_path: str, files: dict[str, list[str]]) -> dict:
+    """Every silver input, conformed (:func:`lakehouse.gold.conform_silver`); missing tables are empty."""
+    key = "spark.sql.sources.partitionColumnTypeInference.enabled"
+    previous = spark.conf.get(key, "true")
+    spark.conf.set(key, "false")  # yyyy-MM partition values stay strings (inference happens at read time)
+    try:
+        out = {}
+        for name, (location, _) in gold.SILVER_INPUTS.items():
+            if files[name]:
+                df = spark.read.parquet(_join(silver_path, location))
+            else:
+                df = spark.createDataFrame([], gold.silver_schema(name))
+            out[name] = gold.conform_silver(df, name)
+        return out
+    finally:
+        spark.conf.set(key, previous)
+
+
+def read_existing_dim_customer(spark, gold_path: str):
+    uri = _join(gold_path, DIM_CUSTOMER.location)
+    return spark.read.parquet(uri) if list_files(spark, uri, ".parquet") else None
+
+
+def write_table(df, spec, uri: str) -> None:
+    df = df.select(*column_names(spec))
+    if spec.partition_keys:
+        keys = [c.name for c in spec.partition_keys]
+        (df.repartition(*keys).write.mode("overwrite").option("partitionOverwriteMode", "dynamic")
+         .partitionBy(*keys).parquet(uri))
+    else:
+        (df.coalesce(1) if spec.name in SMALL_TABLES else df).write.mode("overwrite").parquet(uri)
+
+
+def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str = "",
+        company_insurer_code: str = ref.COMPANY_INSURER_CODE) -> QualityReport:
+    """Build gold from silver, gate it, write it. Returns the (passed) report; raises QualityGateFailed."""
+    spark.conf.set("spark.sql.session.timeZone", "UTC")  # months and dates of timestamps are UTC
+    files = silver_files(spark, silver_path)
+    run_id = run_id or default_run_id(files)
+    silver = read_silver(spark, silver_path, files)
+    existing = read_existing_dim_customer(spark, gold_path)
+    tables = gold.build_gold(silver, existing, company_insurer_code, persist=True)
+    try:
+        report = QualityReport(JOB, run_id)
+        report.counts = {"silver_rows": {name: df.count() for name, df in silver.items()},
+                         "gold_rows": {name: df.count() for name, df in tables.items()},
+                         "company_insurer_code": company_insurer_code,
+                         "previous_dim_customer": existing is not None}
+        for result in gold.quality_checks(tables):
+            report.add(result)
+        write_text(spark, _join(reports_path, JOB, f"run_id={run_id}", "report.json"), report.to_json())
+        print(report.summary(), flush=True)
+        report.gate()  # nothing has been written to gold yet
+
+        staging = _join(gold_path, "_staging", JOB, f"run_id={run_id}")
+        for spec in GOLD_TABLES:
+            df = tables[spec.name]
+            if spec.name == DIM_CUSTOMER.name:  # it was read from its own location: stage it first
+                staged = _join(staging, spec.location)
+                df.select(*column_names(spec)).write.mode("overwrite").parquet(staged)
+                df = spark.read.parquet(staged)
+            write_table(df, spec, _join(gold_path, spec.location))
+        _delete(spark, staging)
+        return report
+    finally:
+        for df in tables.values():
+            df.unpersist()
+
+
+def main(argv: list[str] | None = None) -> QualityReport:
+    ctx = start_job(ARGS, DEFAULTS, argv)
+    args = ctx.args
+    report = run(ctx.spark, args["silver_path"], args["gold_path"], args["reports_path"], args["run_id"],
+                 args["company_insurer_code"] or ref.COMPANY_INSURER_CODE)
+    ctx.commit()
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,127 @@
+"""Run Glue jobs and EMR steps locally, the way AWS runs them, against what Terraform deployed.
+
+Glue: the job's definition is read from the emulator's Glue API (``GetJob``: script location,
+default arguments, ``--extra-py-files``), the script and the shared code are fetched from the
+artifacts bucket, and the script runs under ``spark-submit`` with local Spark 3.5 (``local[2]``) and
+the merged arguments (defaults overridden by the run's arguments), exactly as Glue merges them.
+``s3://`` paths go to the emulator's S3 through s3a. The emulator itself only marks Spark job runs
+as succeeded without running anything, which is why this runner exists.
+
+EMR: the step list (``emr_steps/steps.py``, the same data the EMR Terraform module declares) is
+rendered for the deployed buckets and each step runs with ``spark-submit``.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from local_runtime.lake import client
+from local_runtime.paths import ROOT, STATE
+from local_runtime.services import LOCAL_CREDENTIALS
+from local_runtime.spark import spark_conf
+
+SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
+# Glue's own arguments, which configure the service rather than the script.
+_GLUE_SERVICE_ARGS = {"--enable-continuous-cloudwatch-log", "--enable-metrics", "--enable-job-insights",
+                      "--continuous-log-logGroup", "--enable-observability-metrics", "--TempDir",
+                      "--enable-spark-ui", "--spark-event-logs-path", "--enable-glue-datacatalog",
+                      "--job-language", "--datalake-formats", "--conf"}
+
+
+@dataclass
+class RunResult:
+    name: str
+    returncode: int
+    seconds: float
+    log: Path
+
+
+def _download(s3, uri: str, target_dir: Path) -> Path:
+    parsed = urlparse(uri)
+    target = target_dir / Path(parsed.path).name
+    s3.download_file(parsed.netloc, parsed.path.lstrip("/"), str(target))
+    return target
+
+
+def _submit(name: str, script: Path, script_args: list[str], py_files: list[Path], endpoint: str,
+            driver_memory: str = "2g", shuffle_partitions: int = 4, stream: bool = True) -> RunResult:
+    conf = spark_conf(endpoint, shuffle_partitions=shuffle_partitions, driver_memory=driver_memory)
+    cmd = [str(SPARK_SUBMIT), "--master", conf.pop("spark.master"), "--driver-memory", conf.pop("spark.driver.memory")]
+    if py_files:
+        cmd += ["--py-files", ",".join(str(p) for p in py_files)]
+    for key, value in conf.items():
+        cmd += ["--conf", f"{key}={value}"]
+    cmd += [str(script), *script_args]
+    log = STATE / "logs" / "batch" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(LOCAL_CREDENTIALS)
+    env.update({"SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
+                "PYSPARK_DRIVER_PYTHON": sys.executable, "AWS_ENDPOINT_URL": endpoint})
+    start = time.monotonic()
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=fh, text=True, cwd=ROOT)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            if stream:
+                print(f"    | {line}", end="", flush=True)
+        returncode = proc.wait()
+    return RunResult(name, returncode, time.monotonic() - start, log)
+
+
+def glue_job_command(job: dict, run_args: dict[str, str] | None = None) -> tuple[str, list[str], list[str]]:
+    """(script location, script arguments, extra-py-files URIs) as Glue would assemble them."""
+    args = dict(job.get("DefaultArguments") or {})
+    args.update(run_args or {})
+    extra = [u for u in args.pop("--extra-py-files", "").split(",") if u]
+    script_args = ["--JOB_NAME", job["Name"]]
+    for key in sorted(args):
+        if key in _GLUE_SERVICE_ARGS:
+            continue
+        script_args += [key, args[key]]
+    return job["Command"]["ScriptLocation"], script_args, extra
+
+
+def run_glue_job(job_name: str, endpoint: str, run_args: dict[str, str] | None = None, *,
+                 stream: bool = True, driver_memory: str = "2g") -> RunResult:
+    glue, s3 = client("glue", endpoint), client("s3", endpoint)
+    job = glue.get_job(JobName=job_name)["Job"]
+    script_uri, script_args, extra = glue_job_command(job, run_args)
+    with tempfile.TemporaryDirectory(prefix=f"glue-{job_name}-") as tmp:
+        script = _download(s3, script_uri, Path(tmp))
+        py_files = [_download(s3, uri, Path(tmp)) for uri in extra]
+        result = _submit(job_name, script, script_args, py_files, endpoint, driver_memory=driver_memory,
+                         stream=stream)
+    if result.returncode != 0:
+        raise RuntimeError(f"Glue job {job_name} failed (exit {result.returncode}); log: {result.log}")
+    return result
+
+
+def run_emr_steps(steps: list[dict], endpoint: str, *, stream: bool = True) -> list[RunResult]:
+    """Run rendered EMR steps (``emr_steps.steps.render_steps``) with spark-submit, in order."""
+    from emr_steps.steps import spark_submit_args
+    s3 = client("s3", endpoint)
+    results = []
+    for step in steps:
+        argv = spark_submit_args(step)
+        script_index = next(i for i, a in enumerate(argv) if a.endswith(".py"))
+        with tempfile.TemporaryDirectory(prefix="emr-step-") as tmp:
+            local = []
+            for a in argv[script_index:]:
+                local.append(str(_download(s3, a, Path(tmp))) if a.startswith("s3://") and a.endswith(".py") else a)
+            py_files = []
+            for i, a in enumerate(argv[:script_index]):
+                if argv[i - 1] == "--py-files" if i else False:
+                    py_files = [_download(s3, u, Path(tmp)) for u in a.split(",")]
+            result = _submit(step["name"], Path(local[0]), local[1:], py_files, endpoint, stream=stream)
+        results.append(result)
+        if result.returncode != 0 and step.get("action_on_failure", "CONTINUE") != "CONTINUE":
+            raise RuntimeError(f"EMR step {step['name']} failed (exit {result.returncode}); log: {result.log}")
+    return results

@@ -1,0 +1,398 @@
+"""GlueCatalog: the lake's Glue Data Catalog: one database per layer, the silver/gold tables, the bronze
+crawler and (optionally) the account's Data Catalog encryption settings.
+
+What it creates:
+
+* ``aws_glue_catalog_database`` ``<prefix>_<layer>`` for each of ``layers`` (default bronze, silver,
+  gold; hyphens become underscores: Athena and Hive want ``[a-z0-9_]`` names), located at the layer's
+  bucket;
+* ``aws_glue_catalog_table`` for every :class:`lakehouse.catalog_spec.TableSpec` in ``tables``:
+  ``EXTERNAL_TABLE``, Parquet (``ParquetHiveSerDe`` + ``MapredParquetInputFormat``/``OutputFormat``) at
+  ``s3://<layer bucket>/<spec.location>``, the spec's columns and partition keys, and **Athena partition
+  projection** table parameters (``projection.enabled``, ``projection.<col>.type/range/format/interval/
+  interval.unit/values`` and ``storage.location.template``), so Athena finds every partition without a
+  crawler or ``MSCK REPAIR TABLE``. A table whose spec projects only some of its partition keys is
+  rejected (Athena needs all of them);
+* the bronze crawler ``<prefix>-bronze-raw`` over ``crawler_paths`` of the bronze bucket (the raw
+  ``source=erp/`` and ``source=susep/`` JSON lines and the ``unstructured/`` documents) into the bronze
+  database, with a schedule, an explicit ``recrawl_policy`` and ``schema_change_policy`` (incremental
+  crawls require LOG/LOG), its own ``aws_glue_security_configuration`` (S3 SSE-KMS, CloudWatch SSE-KMS,
+  bookmarks CSE-KMS) and a least-privilege role: read only those prefixes, write only the bronze
+  database's tables and partitions, logs only on the crawler log groups, the lake key;
+* ``aws_glue_data_catalog_encryption_settings`` (``catalog_encryption``): metadata encrypted with
+  SSE-KMS and connection passwords returned encrypted, with the lake key. It is an **account-wide**
+  (per region) setting: exactly one stack per account/region may own it. Every principal that reads the
+  catalog then needs ``kms:Decrypt`` on the key (the key policy allows it through ``glue``).
+
+Table specs are plain data (``lakehouse/catalog_spec.py``): the Spark jobs write exactly these tables.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from constructs import Construct
+
+from modules.iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lakehouse.catalog_spec import TableSpec
+
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+CRAWLER_GLUE_ACTIONS: tuple[str, ...] = (
+    "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:BatchUpdatePartition", "glue:CreatePartition",
+    "glue:CreateTable", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable",
+    "glue:GetTables", "glue:UpdatePartition", "glue:UpdateTable",
+)
+"""What a crawler does to its target database (no deletes: the schema change policy only logs)."""
+
+_DB_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
+_TABLE_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
+_RECRAWL = ("CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY")
+
+
+def database_name(name_prefix: str, layer: str) -> str:
+    """Glue/Athena-safe database name: ``lakeforge-dev`` + ``bronze`` -> ``lakeforge_dev_bronze``."""
+    return f"{name_prefix}_{layer}".replace("-", "_").lower()
+
+
+def projection_parameters(spec: TableSpec, bucket_uri: str) -> dict[str, str]:
+    """Athena partition-projection table parameters of one spec (empty when it projects nothing)."""
+    if not spec.projection:
+        return {}
+    keys = [c.name for c in spec.partition_keys]
+    missing = [k for k in keys if k not in spec.projection]
+    if missing:
+        raise ValueError(f"{spec.layer}.{spec.name}: partition projection needs every partition key; "
+                         f"no projection for {missing}")
+    params = {"projection.enabled": "true"}
+    for col in keys:
+        proj = spec.projection[col]
+        base = f"projection.{col}"
+        params[f"{base}.type"] = proj.kind
+        if proj.kind == "date":
+            if not (proj.range and proj.format):
+                raise ValueError(f"{spec.name}.{col}: a date projection needs range and format")
+            params[f"{base}.range"] = proj.range
+            params[f"{base}.format"] = proj.format
+            params[f"{base}.interval"] = "1"
+            if proj.interval_unit:
+                params[f"{base}.interval.unit"] = proj.interval_unit
+        elif proj.kind == "enum":
+            if not proj.values:
+                raise ValueError(f"{spec.name}.{col}: an enum projection needs values")
+            params[f"{base}.values"] = ",".join(proj.values)
+        elif proj.kind == "integer":
+            if not proj.range:
+                raise ValueError(f"{spec.name}.{col}: an integer projection needs a range")
+            params[f"{base}.range"] = proj.range
+        elif proj.kind != "injected":
+            raise ValueError(f"{spec.name}.{col}: unknown projection type {proj.kind!r}")
+    params["storage.location.template"] = spec.storage_template(bucket_uri)
+    return params
+
+
+def security_configuration(scope: Construct, id_: str, name: str, kms_key_arn: str | None) -> str:
+    """An ``aws_glue_security_configuration`` encrypting everything with ``kms_key_arn``: S3 ``SSE-KMS``,
+    CloudWatch Logs ``SSE-KMS`` and job bookmarks ``CSE-KMS`` (``None``: SSE-S3, the others disabled).
+    Returns its name."""
+    from cdktf_cdktf_provider_aws.glue_security_configuration import (
+        GlueSecurityConfiguration,
+        GlueSecurityConfigurationEncryptionConfiguration,
+        GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption,
+        GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption,
+        GlueSecurityConfigurationEncryptionConfigurationS3Encryption,
+    )
+
+    key = kms_key_arn
+    sec = GlueSecurityConfiguration(
+        scope, id_, name=name,
+        encryption_configuration=GlueSecurityConfigurationEncryptionConfiguration(
+            s3_encryption=GlueSecurityConfigurationEncryptionConfigurationS3Encryption(
+                s3_encryption_mode="SSE-KMS" if key else "SSE-S3", kms_key_arn=key),
+            cloudwatch_encryption=GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption(
+                cloudwatch_encryption_mode="SSE-KMS" if key else "DISABLED", kms_key_arn=key),
+            job_bookmarks_encryption=GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption(
+                job_bookmarks_encryption_mode="CSE-KMS" if key else "DISABLED", kms_key_arn=key),
+        ),
+    )
+    return sec.name
+
+
+@dataclass(frozen=True)
+class GlueCatalogProps:
+    """Options of :class:`GlueCatalog`."""
+
+    name_prefix: str
+    """Resource name prefix, e.g. ``lakeforge-dev`` (databases become ``lakeforge_dev_<layer>``)."""
+
+    bucket_names: Mapping[str, str]
+    """Layer -> bucket name (tokens allowed); needs every layer in ``layers`` (and ``bronze`` for the crawler)."""
+
+    bucket_arns: Mapping[str, str]
+    """Layer -> bucket ARN (for the crawler role)."""
+
+    account_id: str
+    """Account id (token allowed): catalog, database and table ARNs."""
+
+    region: str
+    """Region of the catalog."""
+
+    partition: str = "aws"
+    """ARN partition (token allowed)."""
+
+    kms_key_arn: str | None = None
+    """Lake key: crawler security configuration, catalog encryption, crawler role grant. ``None`` =
+    no crawler security configuration encryption and no catalog encryption (not recommended)."""
+
+    layers: tuple[str, ...] = ("bronze", "silver", "gold")
+    """One database per layer."""
+
+    tables: tuple[TableSpec, ...] = ()
+    """Tables to declare (``lakehouse.catalog_spec.all_tables()``); each spec's ``layer`` must be one of ``layers``."""
+
+    crawler: bool = True
+    """Create the bronze crawler."""
+
+    crawler_paths: tuple[str, ...] = ("source=erp/", "source=susep/", "unstructured/")
+    """Prefixes of the bronze bucket the crawler reads (and the only ones its role may read)."""
+
+    crawler_schedule: str = "cron(0 2 * * ? *)"
+    """Glue cron of the crawler; empty = on demand only."""
+
+    crawler_table_prefix: str = "raw_"
+    """Prefix of the tables the crawler creates (keeps them apart from declared tables)."""
+
+    recrawl_behavior: str = "CRAWL_NEW_FOLDERS_ONLY"
+    """``CRAWL_NEW_FOLDERS_ONLY`` (incremental, cheapest; forces LOG/LOG schema changes) or ``CRAWL_EVERYTHING``."""
+
+    update_behavior: str = "LOG"
+    """Schema change policy on changed tables: ``LOG`` or ``UPDATE_IN_DATABASE`` (only with CRAWL_EVERYTHING)."""
+
+    delete_behavior: str = "LOG"
+    """Schema change policy on vanished objects: ``LOG``, ``DEPRECATE_IN_DATABASE`` or ``DELETE_FROM_DATABASE``
+    (only with CRAWL_EVERYTHING)."""
+
+    catalog_encryption: bool = True
+    """Create the account-wide ``aws_glue_data_catalog_encryption_settings`` (needs ``kms_key_arn``)."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable resource (databases, crawler, role)."""
+
+    create: bool = True
+    """False creates nothing; the outputs are then empty/``None``."""
+
+
+class GlueCatalog(Construct):
+    """Lake databases, declared tables with partition projection, bronze crawler, catalog encryption.
+
+    Outputs: ``databases`` / ``database_names`` / ``database_arns`` (keyed by layer), ``tables`` /
+    ``table_names`` (keyed by ``<layer>.<name>``), ``table_arns`` (ARN patterns of each database's
+    tables, keyed by layer, for IAM), ``catalog_arn``, ``crawler``, ``crawler_name``,
+    ``crawler_role_arn``, ``security_configuration_name``, ``encryption_settings``.
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: GlueCatalogProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        self.databases: dict[str, object] = {}
+        self.database_names: dict[str, str] = {}
+        self.database_arns: dict[str, str] = {}
+        self.table_arns: dict[str, str] = {}
+        self.tables: dict[str, object] = {}
+        self.table_names: dict[str, str] = {}
+        self.catalog_arn: str | None = None
+        self.crawler = None
+        self.crawler_name: str | None = None
+        self.crawler_role_arn: str | None = None
+        self.security_configuration_name: str | None = None
+        self.encryption_settings = None
+        if not props.create:
+            return
+        self._check()
+
+        from cdktf_cdktf_provider_aws.glue_catalog_database import GlueCatalogDatabase
+        from cdktf_cdktf_provider_aws.glue_catalog_table import (
+            GlueCatalogTable,
+            GlueCatalogTablePartitionKeys,
+            GlueCatalogTableStorageDescriptor,
+            GlueCatalogTableStorageDescriptorColumns,
+            GlueCatalogTableStorageDescriptorSerDeInfo,
+        )
+
+        p = props
+        tags = dict(p.tags)
+        arn = f"arn:{p.partition}:glue:{p.region}:{p.account_id}"
+        self.catalog_arn = f"{arn}:catalog"
+        for layer in p.layers:
+            name = database_name(p.name_prefix, layer)
+            db = GlueCatalogDatabase(
+                self, f"{layer}_database", name=name,
+                description=f"{p.name_prefix} {layer} layer (s3://{p.bucket_names[layer]}/)",
+                location_uri=f"s3://{p.bucket_names[layer]}/",
+                tags=tags,
+            )
+            self.databases[layer] = db
+            self.database_names[layer] = db.name
+            self.database_arns[layer] = f"{arn}:database/{name}"
+            self.table_arns[layer] = f"{arn}:table/{name}/*"
+
+        for spec in p.tables:
+            bucket_uri = f"s3://{p.bucket_names[spec.layer]}/"
+            parameters = {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"}
+            parameters.update(projection_parameters(spec, bucket_uri))
+            table = GlueCatalogTable(
+                self, f"{spec.layer}_{spec.name}",
+                database_name=self.databases[spec.layer].name,
+                name=spec.name,
+                description=spec.description or None,
+                table_type="EXTERNAL_TABLE",
+                parameters=parameters,
+                partition_keys=[GlueCatalogTablePartitionKeys(name=c.name, type=c.type, comment=c.comment or None)
+                                for c in spec.partition_keys] or None,
+                storage_descriptor=GlueCatalogTableStorageDescriptor(
+                    location=f"{bucket_uri}{spec.location.strip('/')}/",
+                    input_format=PARQUET_INPUT_FORMAT,
+                    output_format=PARQUET_OUTPUT_FORMAT,
+                    compressed=False,
+                    stored_as_sub_directories=False,
+                    ser_de_info=GlueCatalogTableStorageDescriptorSerDeInfo(
+                        name="parquet", serialization_library=PARQUET_SERDE,
+                        parameters={"serialization.format": "1"}),
+                    columns=[GlueCatalogTableStorageDescriptorColumns(name=c.name, type=c.type,
+                                                                      comment=c.comment or None)
+                             for c in spec.columns],
+                ),
+            )
+            self.tables[f"{spec.layer}.{spec.name}"] = table
+            self.table_names[f"{spec.layer}.{spec.name}"] = table.name
+
+        if p.crawler:
+            self._crawler(tags, arn)
+        if p.catalog_encryption and p.kms_key_arn:
+            self._encryption_settings()
+
+    # ----------------------------------------------------------------------------------------------
+    def _check(self) -> None:
+        p = self.props
+        for layer in p.layers:
+            if layer not in p.bucket_names:
+                raise ValueError(f"bucket_names has no {layer!r} bucket")
+            if not _DB_NAME_RE.match(database_name(p.name_prefix, layer)):
+                raise ValueError(f"database name {database_name(p.name_prefix, layer)!r} is not [a-z0-9_]")
+        seen = set()
+        for spec in p.tables:
+            if spec.layer not in p.layers:
+                raise ValueError(f"table {spec.name}: layer {spec.layer!r} is not one of {p.layers}")
+            if not _TABLE_NAME_RE.match(spec.name):
+                raise ValueError(f"table name {spec.name!r} is not [a-z0-9_]")
+            if (spec.layer, spec.name) in seen:
+                raise ValueError(f"table {spec.layer}.{spec.name} declared twice")
+            seen.add((spec.layer, spec.name))
+            for c in (*spec.columns, *spec.partition_keys):
+                if len(c.comment) > 255:
+                    raise ValueError(f"{spec.name}.{c.name}: Glue column comments are at most 255 characters")
+        if p.crawler:
+            if "bronze" not in p.layers or "bronze" not in p.bucket_arns:
+                raise ValueError("the crawler needs the bronze database and bucket")
+            if not p.crawler_paths:
+                raise ValueError("crawler_paths: at least one bronze prefix")
+            if p.recrawl_behavior not in _RECRAWL:
+                raise ValueError(f"recrawl_behavior: one of {_RECRAWL}")
+            if p.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY" and (p.update_behavior, p.delete_behavior) != ("LOG", "LOG"):
+                raise ValueError("CRAWL_NEW_FOLDERS_ONLY requires update_behavior = delete_behavior = LOG")
+        if p.catalog_encryption and not p.kms_key_arn:
+            raise ValueError("catalog_encryption needs kms_key_arn")
+
+    def _crawler(self, tags: dict[str, str], arn: str) -> None:
+        from cdktf_cdktf_provider_aws.glue_crawler import (
+            GlueCrawler,
+            GlueCrawlerRecrawlPolicy,
+            GlueCrawlerS3Target,
+            GlueCrawlerSchemaChangePolicy,
+        )
+        from cdktf_cdktf_provider_aws.iam_role import IamRole
+        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+
+        p = self.props
+        name = f"{p.name_prefix}-bronze-raw"
+        sec_name = security_configuration(self, "crawler_security_configuration", f"{p.name_prefix}-crawler",
+                                          p.kms_key_arn)
+        self.security_configuration_name = sec_name
+        logs = f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:/aws-glue/crawlers"
+        bronze_db = database_name(p.name_prefix, "bronze")
+        statements = [
+            *s3_statements([S3Access(sid="ReadRawBronze", bucket_arn=p.bucket_arns["bronze"],
+                                     prefixes=tuple(p.crawler_paths))]),
+            Statement(sid="WriteBronzeCatalog", actions=CRAWLER_GLUE_ACTIONS,
+                      resources=(f"{arn}:catalog", f"{arn}:database/{bronze_db}", f"{arn}:table/{bronze_db}/*")),
+            # Crawler logs: /aws-glue/crawlers, or /aws-glue/crawlers-role/<role>-<security configuration>
+            # when the security configuration encrypts CloudWatch Logs.
+            Statement(sid="WriteCrawlerLogs",
+                      actions=("logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream",
+                               "logs:PutLogEvents"),
+                      resources=(f"{logs}", f"{logs}:*", f"{logs}-role/*")),
+        ]
+        if p.kms_key_arn:
+            statements.append(Statement(sid="UseLakeKey", actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+                                        resources=(p.kms_key_arn,)))
+        role = IamRole(
+            self, "crawler_role", name=f"{name}-crawler",
+            description=f"Role of the {name} Glue crawler (reads {', '.join(p.crawler_paths)} of bronze)",
+            assume_role_policy=assume_role_policy("glue.amazonaws.com", source_account=p.account_id), tags=tags,
+        )
+        grant = IamRolePolicy(self, "crawler_role_policy", name=f"{name}-least-privilege", role=role.id,
+                              policy=policy_document(statements))
+        bronze = p.bucket_names["bronze"]
+        new_only = p.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY"
+        self.crawler = GlueCrawler(
+            self, "crawler",
+            name=name,
+            description=f"Raw and unstructured bronze objects -> {bronze_db}",
+            database_name=self.databases["bronze"].name,
+            role=role.arn,
+            table_prefix=p.crawler_table_prefix or None,
+            s3_target=[GlueCrawlerS3Target(path=f"s3://{bronze}/{prefix}") for prefix in p.crawler_paths],
+            schedule=p.crawler_schedule or None,
+            security_configuration=sec_name,
+            recrawl_policy=GlueCrawlerRecrawlPolicy(recrawl_behavior=p.recrawl_behavior),
+            schema_change_policy=GlueCrawlerSchemaChangePolicy(
+                update_behavior="LOG" if new_only else p.update_behavior,
+                delete_behavior="LOG" if new_only else p.delete_behavior),
+            configuration=json.dumps({
+                "Version": 1.0,
+                "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"},
+                "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}},
+            }, separators=(",", ":")),
+            tags=tags,
+            depends_on=[grant],
+        )
+        self.crawler_name = self.crawler.name
+        self.crawler_role_arn = role.arn
+
+    def _encryption_settings(self) -> None:
+        from cdktf_cdktf_provider_aws.glue_data_catalog_encryption_settings import (
+            GlueDataCatalogEncryptionSettings,
+            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings,
+            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption,
+            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest,
+        )
+
+        p = self.props
+        self.encryption_settings = GlueDataCatalogEncryptionSettings(
+            self, "encryption_settings",
+            catalog_id=p.account_id,
+            data_catalog_encryption_settings=GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings(
+                encryption_at_rest=GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest(
+                    catalog_encryption_mode="SSE-KMS", sse_aws_kms_key_id=p.kms_key_arn),
+                connection_password_encryption=(
+                    GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption(
+                        return_connection_password_encrypted=True, aws_kms_key_id=p.kms_key_arn)),
+            ),
+        )

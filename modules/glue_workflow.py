@@ -1,0 +1,125 @@
+"""GlueWorkflow: a Glue workflow that runs a chain of jobs: the first on a schedule, each next one when
+the previous SUCCEEDED.
+
+What it creates:
+
+* ``aws_glue_workflow`` ``<name>`` (at most ``max_concurrent_runs`` runs at a time, default 1, so two
+  scheduled runs never overlap on the same tables);
+* ``aws_glue_trigger`` ``<name>-start``: ``SCHEDULED`` (Glue cron ``schedule``) starting the first job;
+  ``start_on_creation`` = ``schedule_active`` (False = the workflow only runs on demand, e.g. against
+  the emulator);
+* ``aws_glue_trigger`` ``<name>-step-<n>`` for each next job (n = 2, 3, ...): ``CONDITIONAL`` with the
+  predicate "previous job ``SUCCEEDED``" (a failed bronze -> silver run never feeds gold). Conditional
+  triggers are always activated: an on-demand workflow run must proceed too.
+
+Job names come from :class:`modules.glue_jobs.GlueJobs` (tokens, so the triggers depend on the jobs).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from constructs import Construct
+
+_CRON_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+
+
+@dataclass(frozen=True)
+class GlueWorkflowProps:
+    """Options of :class:`GlueWorkflow`."""
+
+    name: str
+    """Workflow name, e.g. ``lakeforge-dev-batch``."""
+
+    job_names: tuple[str, ...]
+    """Jobs in run order (tokens allowed): ``(bronze_to_silver, silver_to_gold)``."""
+
+    schedule: str = "cron(0 3 * * ? *)"
+    """Glue cron expression of the first job's trigger (UTC)."""
+
+    schedule_active: bool = True
+    """Activate the scheduled trigger at creation (``start_on_creation``)."""
+
+    description: str = ""
+    """Workflow description."""
+
+    max_concurrent_runs: int = 1
+    """Concurrent workflow runs."""
+
+    default_run_properties: Mapping[str, str] = field(default_factory=dict)
+    """Workflow run properties readable by the jobs (no secrets)."""
+
+    step_timeout_minutes: int | None = None
+    """Timeout of each triggered job run (``None`` = the job's own timeout)."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for the workflow and triggers."""
+
+    create: bool = True
+    """False creates nothing; the outputs are then ``None``/empty."""
+
+
+class GlueWorkflow(Construct):
+    """Scheduled Glue workflow chaining jobs on success.
+
+    Outputs: ``workflow``, ``name``, ``arn``, ``triggers`` (list of ``aws_glue_trigger``),
+    ``trigger_names``.
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: GlueWorkflowProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        self.workflow = None
+        self.name: str | None = None
+        self.arn: str | None = None
+        self.triggers: list[object] = []
+        self.trigger_names: list[str] = []
+        if not props.create:
+            return
+        if not props.job_names:
+            raise ValueError("job_names: at least one job")
+        if not _CRON_RE.match(props.schedule):
+            raise ValueError(f"schedule {props.schedule!r} is not a Glue cron expression, e.g. cron(0 3 * * ? *)")
+        if props.max_concurrent_runs < 1:
+            raise ValueError("max_concurrent_runs: >= 1")
+
+        from cdktf_cdktf_provider_aws.glue_trigger import (
+            GlueTrigger,
+            GlueTriggerActions,
+            GlueTriggerPredicate,
+            GlueTriggerPredicateConditions,
+        )
+        from cdktf_cdktf_provider_aws.glue_workflow import GlueWorkflow as GlueWorkflowResource
+
+        p = props
+        tags = dict(p.tags)
+        self.workflow = GlueWorkflowResource(
+            self, "workflow", name=p.name, description=p.description or None,
+            max_concurrent_runs=p.max_concurrent_runs,
+            default_run_properties=dict(p.default_run_properties) or None, tags=tags,
+        )
+
+        def action(job: str) -> list:
+            return [GlueTriggerActions(job_name=job, timeout=p.step_timeout_minutes)]
+
+        start = GlueTrigger(
+            self, "start", name=f"{p.name}-start", type="SCHEDULED", schedule=p.schedule,
+            start_on_creation=p.schedule_active, workflow_name=self.workflow.name,
+            description="Starts the workflow on its schedule", actions=action(p.job_names[0]), tags=tags,
+        )
+        self.triggers.append(start)
+        for i, (previous, job) in enumerate(zip(p.job_names, p.job_names[1:]), start=1):
+            trigger = GlueTrigger(
+                self, f"after_{i}", name=f"{p.name}-step-{i + 1}", type="CONDITIONAL", start_on_creation=True,
+                workflow_name=self.workflow.name,
+                description=f"Runs step {i + 1} when step {i} SUCCEEDED",
+                predicate=GlueTriggerPredicate(logical="AND", conditions=[
+                    GlueTriggerPredicateConditions(job_name=previous, state="SUCCEEDED", logical_operator="EQUALS"),
+                ]),
+                actions=action(job), tags=tags,
+            )
+            self.triggers.append(trigger)
+        self.trigger_names = [t.name for t in self.triggers]
+        self.name = self.workflow.name
+        self.arn = self.workflow.arn

@@ -1,0 +1,181 @@
+"""KmsKey: the platform's customer-managed KMS key (rotation on) with an alias and a scoped key policy.
+
+Key policy (least privilege, no ``Principal: "*"``):
+
+* ``KeyAdministration``: the account root (i.e. IAM policies in the account decide who) may manage the
+  key (describe, policy, tags, rotation, deletion scheduling) but not use it directly;
+* ``AllowUseThroughAwsServices``: principals of this account may encrypt/decrypt/generate data keys
+  only through the listed services (``kms:ViaService`` = ``<svc>.<region>.amazonaws.com``; default S3,
+  Kinesis, Lambda, SQS), still subject to their own IAM policies;
+* ``AllowCloudWatchLogs``: the ``logs.<region>.amazonaws.com`` service principal, constrained by the
+  ``kms:EncryptionContext:aws:logs:arn`` of this account's log groups;
+* ``AllowDirectUseByNamedRoles`` (optional): principals of this account whose ARN matches one of
+  ``direct_principal_arn_patterns`` (``aws:PrincipalArn``) may call KMS directly, e.g. the EMR
+  instance role (local-disk encryption keys are requested by the nodes themselves) and the Glue job
+  roles (client-side encrypted job bookmarks). A pattern does not need the role to exist yet, so
+  the key can be created before the roles that use it;
+* ``AllowDirectUse`` (optional): named role ARNs that may call KMS directly.
+
+Services: ``glue`` (Data Catalog encryption, Glue jobs), ``ec2`` (EBS volumes of EMR nodes) and
+``athena`` can be added to ``via_services`` by the stack when those services are composed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from constructs import Construct
+
+from modules.iam import Condition, Statement, policy_document
+
+KEY_ADMIN_ACTIONS: tuple[str, ...] = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias", "kms:DescribeKey",
+    "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+    "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+    "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)
+"""Management actions granted to the account root (no cryptographic use)."""
+
+KEY_USE_ACTIONS: tuple[str, ...] = (
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
+"""Cryptographic actions granted through AWS services or to direct users."""
+
+
+@dataclass(frozen=True)
+class KmsKeyProps:
+    """Options of :class:`KmsKey`."""
+
+    alias: str
+    """Alias name without the ``alias/`` prefix, e.g. ``lakeforge-dev-lake``."""
+
+    account_id: str
+    """Account that owns the key (token allowed, e.g. from ``aws_caller_identity``)."""
+
+    region: str
+    """Region of the key; used for the ``kms:ViaService`` and CloudWatch Logs principals."""
+
+    partition: str = "aws"
+    """AWS partition for ARNs."""
+
+    description: str = "lakeforge data lake key"
+    """Key description."""
+
+    deletion_window_days: int = 30
+    """Days (7-30) between ``ScheduleKeyDeletion`` and the actual deletion."""
+
+    rotation_period_days: int = 365
+    """Automatic rotation period (90-2560 days); rotation is always enabled."""
+
+    via_services: tuple[str, ...] = ("s3", "kinesis", "lambda", "sqs")
+    """Service endpoints (prefix of ``<svc>.<region>.amazonaws.com``) through which account principals
+    may use the key."""
+
+    allow_cloudwatch_logs: bool = True
+    """Let CloudWatch Logs encrypt this account's log groups with the key."""
+
+    direct_user_arns: tuple[str, ...] = ()
+    """Extra IAM principal ARNs allowed to call KMS directly (e.g. a break-glass role). Default none.
+    KMS rejects a policy naming a principal that does not exist yet: prefer the patterns below for
+    roles created in the same stack."""
+
+    direct_principal_arn_patterns: tuple[str, ...] = ()
+    """``aws:PrincipalArn`` patterns (``ArnLike``, e.g. ``arn:aws:iam::<acct>:role/lakeforge-dev-emr-ec2``)
+    of this account's roles allowed to call KMS directly, not only through ``via_services``. Still
+    subject to the role's own IAM policy. Default none."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for the key."""
+
+    create: bool = True
+    """False creates nothing; the outputs are then ``None``."""
+
+
+class KmsKey(Construct):
+    """Customer-managed symmetric KMS key with rotation on, an alias and a least-privilege key policy.
+
+    Outputs: ``key`` (the ``KmsKey`` resource), ``arn``, ``key_id``, ``alias_name``, ``alias_arn``,
+    ``policy`` (the key policy JSON string).
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: KmsKeyProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        self.key = None
+        self.arn: str | None = None
+        self.key_id: str | None = None
+        self.alias_name: str | None = None
+        self.alias_arn: str | None = None
+        self.policy: str | None = None
+        if not props.create:
+            return
+        if not 7 <= props.deletion_window_days <= 30:
+            raise ValueError("deletion_window_days must be 7-30")
+        if not 90 <= props.rotation_period_days <= 2560:
+            raise ValueError("rotation_period_days must be 90-2560")
+
+        from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+        from cdktf_cdktf_provider_aws.kms_key import KmsKey as KmsKeyResource
+
+        self.policy = policy_document(self._statements(), resource_policy=True)
+        self.key = KmsKeyResource(
+            self, "key",
+            description=props.description,
+            deletion_window_in_days=props.deletion_window_days,
+            enable_key_rotation=True,
+            rotation_period_in_days=props.rotation_period_days,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            multi_region=False,
+            policy=self.policy,
+            tags=dict(props.tags),
+        )
+        alias = KmsAlias(self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id)
+        self.arn = self.key.arn
+        self.key_id = self.key.key_id
+        self.alias_name = alias.name
+        self.alias_arn = alias.arn
+
+    def _statements(self) -> list[Statement]:
+        p = self.props
+        root = f"arn:{p.partition}:iam::{p.account_id}:root"
+        statements = [
+            Statement(sid="KeyAdministration", principals={"AWS": (root,)}, actions=KEY_ADMIN_ACTIONS,
+                      resources=("*",)),
+        ]
+        if p.via_services:
+            statements.append(Statement(
+                sid="AllowUseThroughAwsServices", principals={"AWS": (root,)}, actions=KEY_USE_ACTIONS,
+                resources=("*",),
+                conditions=(
+                    Condition("StringEquals", "kms:CallerAccount", (p.account_id,)),
+                    Condition("StringEquals", "kms:ViaService",
+                              tuple(f"{svc}.{p.region}.amazonaws.com" for svc in p.via_services)),
+                ),
+            ))
+        if p.allow_cloudwatch_logs:
+            statements.append(Statement(
+                sid="AllowCloudWatchLogs", principals={"Service": (f"logs.{p.region}.amazonaws.com",)},
+                actions=("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+                         "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"),
+                resources=("*",),
+                conditions=(Condition("ArnLike", "kms:EncryptionContext:aws:logs:arn",
+                                      (f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:*",)),),
+            ))
+        if p.direct_principal_arn_patterns:
+            statements.append(Statement(
+                sid="AllowDirectUseByNamedRoles", principals={"AWS": (root,)}, actions=KEY_USE_ACTIONS,
+                resources=("*",),
+                conditions=(
+                    Condition("StringEquals", "kms:CallerAccount", (p.account_id,)),
+                    Condition("ArnLike", "aws:PrincipalArn", tuple(p.direct_principal_arn_patterns)),
+                ),
+            ))
+        if p.direct_user_arns:
+            statements.append(Statement(
+                sid="AllowDirectUse", principals={"AWS": tuple(p.direct_user_arns)}, actions=KEY_USE_ACTIONS,
+                resources=("*",),
+            ))
+        return statements

@@ -1,0 +1,234 @@
+"""PythonFunction: a Python Lambda function from a prebuilt zip, with its log group, failure queue and a
+least-privilege execution role.
+
+The zip is built before synth (``bundling.lambda_zip.build_function_zip``) and handed over as
+``zip_path``. It is registered as a cdktf ``TerraformAsset`` (type FILE), so synth copies it into the
+stack folder and the function references it by a relative path; ``source_code_hash`` is
+``base64(sha256(zip bytes))`` so Terraform redeploys exactly when the bytes change.
+
+What it creates:
+
+* ``aws_cloudwatch_log_group`` ``/aws/lambda/<name>`` (retention, KMS) created before the function, so
+  Lambda never auto-creates an unencrypted, never-expiring group;
+* ``aws_sqs_queue`` ``<name>-failures`` (KMS, 14-day retention, TLS-only queue policy): the function's
+  ``dead_letter_config`` and async on-failure destination (``aws_lambda_function_event_invoke_config``);
+  event source mappings can use it as their on-failure destination too (``failure_queue_arn``);
+* ``aws_iam_role`` + inline ``aws_iam_role_policy`` granting only: CreateLogStream/PutLogEvents on its
+  log group, SendMessage on its failure queue, Decrypt/GenerateDataKey on its key, X-Ray segment upload
+  (resource ``*``: those actions have no resource type) and the caller's ``policy_statements``;
+* ``aws_lambda_function`` (X-Ray tracing Active, environment encrypted with the key, reserved
+  concurrency).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from constructs import Construct
+
+from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
+
+
+def source_code_hash(zip_path: Path | str) -> str:
+    """``base64(sha256(bytes))`` of a deployment package, as Lambda reports ``CodeSha256``."""
+    return base64.b64encode(hashlib.sha256(Path(zip_path).read_bytes()).digest()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class PythonFunctionProps:
+    """Options of :class:`PythonFunction`."""
+
+    function_name: str
+    """Function name (also names the role, log group and failure queue)."""
+
+    zip_path: Path
+    """Prebuilt deployment package (zip). Must exist at synth time."""
+
+    handler: str = "app.lambda_handler"
+    """``module.function`` inside the zip."""
+
+    runtime: str = "python3.12"
+    """Lambda runtime."""
+
+    architecture: str = "arm64"
+    """``arm64`` (Graviton, cheaper) or ``x86_64``."""
+
+    memory_mb: int = 256
+    """Memory, 128-10240 MB."""
+
+    timeout_seconds: int = 60
+    """Timeout, 1-900 s."""
+
+    reserved_concurrency: int = 10
+    """Reserved concurrent executions; caps cost and downstream pressure. ``-1`` = unreserved."""
+
+    description: str = ""
+    """Function description."""
+
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Environment variables (no secrets: they are visible to anyone who can read the config)."""
+
+    kms_key_arn: str | None = None
+    """Customer-managed key for the environment variables, the log group and the failure queue.
+    ``None`` uses AWS-managed encryption everywhere."""
+
+    log_retention_days: int = 365
+    """Retention of ``/aws/lambda/<name>``."""
+
+    tracing: bool = True
+    """X-Ray active tracing."""
+
+    failure_queue_retention_seconds: int = 1_209_600
+    """How long failed events stay in the failure queue (max 14 days)."""
+
+    async_max_retry_attempts: int = 2
+    """Retries of a failed asynchronous invocation (0-2) before it goes to the failure queue."""
+
+    async_max_event_age_seconds: int = 21_600
+    """Maximum age of an asynchronous event (60-21600 s) before it goes to the failure queue."""
+
+    code_signing_config_arn: str | None = None
+    """AWS Signer code-signing config to enforce on deployments (``None``: not enforced; the package
+    is built reproducibly in-repo, see ``bundling/lambda_zip.py``)."""
+
+    policy_statements: tuple[Statement, ...] = ()
+    """Extra least-privilege grants for the execution role (see :mod:`modules.iam`)."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable resource (function, role, log group, queue)."""
+
+    create: bool = True
+    """False creates nothing; the outputs are then ``None``."""
+
+
+class PythonFunction(Construct):
+    """Python Lambda function with log group, failure queue and least-privilege role.
+
+    Outputs: ``function`` (resource), ``function_name``, ``arn``, ``role`` (resource), ``role_name``,
+    ``role_arn``, ``log_group_name``, ``failure_queue_url``, ``failure_queue_arn``, ``code_hash``.
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: PythonFunctionProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        self.function = None
+        self.role = None
+        self.function_name: str | None = None
+        self.arn: str | None = None
+        self.role_name: str | None = None
+        self.role_arn: str | None = None
+        self.log_group_name: str | None = None
+        self.failure_queue_url: str | None = None
+        self.failure_queue_arn: str | None = None
+        self.code_hash: str | None = None
+        if not props.create:
+            return
+        zip_path = Path(props.zip_path)
+        if not zip_path.is_file():
+            raise FileNotFoundError(f"Lambda package {zip_path} does not exist: build it before synth")
+        if props.architecture not in ("arm64", "x86_64"):
+            raise ValueError("architecture must be arm64 or x86_64")
+
+        from cdktf import AssetType, TerraformAsset
+
+        from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+        from cdktf_cdktf_provider_aws.iam_role import IamRole
+        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        from cdktf_cdktf_provider_aws.lambda_function import (
+            LambdaFunction,
+            LambdaFunctionDeadLetterConfig,
+            LambdaFunctionEnvironment,
+            LambdaFunctionTracingConfig,
+        )
+        from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
+            LambdaFunctionEventInvokeConfig,
+            LambdaFunctionEventInvokeConfigDestinationConfig,
+            LambdaFunctionEventInvokeConfigDestinationConfigOnFailure,
+        )
+        from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+        from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+
+        tags = dict(props.tags)
+        name = props.function_name
+
+        log_group = CloudwatchLogGroup(
+            self, "log_group", name=f"/aws/lambda/{name}", retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn, tags=tags,
+        )
+
+        queue = SqsQueue(
+            self, "failure_queue", name=f"{name}-failures",
+            message_retention_seconds=props.failure_queue_retention_seconds,
+            kms_master_key_id=props.kms_key_arn,
+            kms_data_key_reuse_period_seconds=300 if props.kms_key_arn else None,
+            sqs_managed_sse_enabled=None if props.kms_key_arn else True,
+            tags=tags,
+        )
+        SqsQueuePolicy(
+            self, "failure_queue_policy", queue_url=queue.url,
+            policy=policy_document([deny_insecure_transport((queue.arn,), actions=("sqs:*",))],
+                                   resource_policy=True),
+        )
+
+        statements = [
+            Statement(sid="WriteOwnLogs", actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                      resources=(log_group.arn, f"{log_group.arn}:*")),
+            Statement(sid="SendToFailureQueue", actions=("sqs:SendMessage",), resources=(queue.arn,)),
+        ]
+        if props.kms_key_arn:
+            statements.append(Statement(sid="UseLakeKey", actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                                        resources=(props.kms_key_arn,)))
+        if props.tracing:
+            statements.append(Statement(sid="XRayTraces",
+                                        actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+                                        resources=("*",)))
+        statements.extend(props.policy_statements)
+
+        self.role = IamRole(
+            self, "role", name=f"{name}-role", description=f"Execution role of the {name} Lambda function",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"), tags=tags,
+        )
+        role_policy = IamRolePolicy(self, "role_policy", name=f"{name}-least-privilege", role=self.role.id,
+                                    policy=policy_document(statements))
+
+        asset = TerraformAsset(self, "code", path=str(zip_path.resolve()), type=AssetType.FILE)
+        self.code_hash = source_code_hash(zip_path)
+        self.function = LambdaFunction(
+            self, "function",
+            function_name=name,
+            description=props.description or None,
+            role=self.role.arn,
+            runtime=props.runtime,
+            handler=props.handler,
+            architectures=[props.architecture],
+            filename=asset.path,
+            source_code_hash=self.code_hash,
+            memory_size=props.memory_mb,
+            timeout=props.timeout_seconds,
+            reserved_concurrent_executions=props.reserved_concurrency,
+            environment=LambdaFunctionEnvironment(variables=dict(props.environment)) if props.environment else None,
+            kms_key_arn=props.kms_key_arn,
+            code_signing_config_arn=props.code_signing_config_arn,
+            tracing_config=LambdaFunctionTracingConfig(mode="Active" if props.tracing else "PassThrough"),
+            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=queue.arn),
+            tags=tags,
+            depends_on=[log_group, role_policy],
+        )
+        LambdaFunctionEventInvokeConfig(
+            self, "async_config", function_name=self.function.function_name,
+            maximum_retry_attempts=props.async_max_retry_attempts,
+            maximum_event_age_in_seconds=props.async_max_event_age_seconds,
+            destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(
+                on_failure=LambdaFunctionEventInvokeConfigDestinationConfigOnFailure(destination=queue.arn)),
+        )
+
+        self.function_name = self.function.function_name
+        self.arn = self.function.arn
+        self.role_name = self.role.name
+        self.role_arn = self.role.arn
+        self.log_group_name = log_group.name
+        self.failure_queue_url = queue.url
+        self.failure_queue_arn = queue.arn

@@ -1,0 +1,94 @@
+"""S3Artifact: one local file (a job script, a code zip) uploaded by Terraform to an S3 key.
+
+The file is registered as a cdktf ``TerraformAsset`` (type FILE): synth copies it into the stack folder
+and the ``aws_s3_object`` references it by a path relative to the stack, so the synthesized stack is
+self-contained and relocatable (like the Lambda zip of :mod:`modules.lambda_function`).
+``source_hash`` is the file's MD5 (what Terraform's ``filemd5()`` returns), so Terraform re-uploads
+exactly when the bytes change. ``etag`` is not used: with SSE-KMS the ETag is not the MD5, and the
+provider rejects ``etag`` together with ``kms_key_id``.
+
+The object is written with SSE-KMS (the lake key, S3 Bucket Key on) when ``kms_key_arn`` is set,
+otherwise the bucket's default encryption applies.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from constructs import Construct
+
+
+def file_md5(path: Path | str) -> str:
+    """Hex MD5 of a file (Terraform ``filemd5``)."""
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()  # noqa: S324 - change detection, not security
+
+
+@dataclass(frozen=True)
+class S3ArtifactProps:
+    """Options of :class:`S3Artifact`."""
+
+    bucket: str
+    """Bucket name (token allowed)."""
+
+    key: str
+    """Object key, e.g. ``glue/scripts/bronze_to_silver.py`` (no leading slash)."""
+
+    path: Path
+    """Local file to upload. Must exist at synth time."""
+
+    kms_key_arn: str | None = None
+    """SSE-KMS key for the object; ``None`` = the bucket's default encryption."""
+
+    content_type: str = "application/octet-stream"
+    """``Content-Type`` of the object."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    """Object tags."""
+
+    create: bool = True
+    """False creates nothing; the outputs are then ``None``."""
+
+
+class S3Artifact(Construct):
+    """A local file uploaded to S3 by Terraform.
+
+    Outputs: ``object`` (the ``aws_s3_object``), ``key``, ``uri`` (``s3://<bucket>/<key>``),
+    ``source_hash`` (hex MD5 of the file).
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: S3ArtifactProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        self.object = None
+        self.key: str | None = None
+        self.uri: str | None = None
+        self.source_hash: str | None = None
+        if not props.create:
+            return
+        path = Path(props.path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist: build or write it before synth")
+        if props.key.startswith("/") or not props.key:
+            raise ValueError(f"S3 key {props.key!r}: non-empty, without a leading slash")
+
+        from cdktf import AssetType, TerraformAsset
+
+        from cdktf_cdktf_provider_aws.s3_object import S3Object
+
+        asset = TerraformAsset(self, "file", path=str(path.resolve()), type=AssetType.FILE)
+        self.source_hash = file_md5(path)
+        self.object = S3Object(
+            self, "object",
+            bucket=props.bucket,
+            key=props.key,
+            source=asset.path,
+            source_hash=self.source_hash,
+            content_type=props.content_type,
+            server_side_encryption="aws:kms" if props.kms_key_arn else None,
+            kms_key_id=props.kms_key_arn,
+            bucket_key_enabled=True if props.kms_key_arn else None,
+            tags=dict(props.tags),
+        )
+        self.key = props.key
+        self.uri = f"s3://{props.bucket}/{props.key}"

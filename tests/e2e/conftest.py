@@ -1,0 +1,45 @@
+"""End-to-end fixtures: a private ministack on a free port, and the local stack applied to it.
+
+The synthesized local stack (``make synth``; ``make test`` does it first) is copied to a temporary
+folder and applied with Terraform against the private emulator (``-var aws_endpoint=...``, its own
+state file), so the tests never touch the emulator or state that ``make demo`` left running.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from local_runtime import stacks
+from local_runtime.lake import client
+from local_runtime.paths import stack_dir
+from local_runtime.services import free_port, start_ministack, stop_ministack
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    port = free_port()
+    emu = start_ministack(port)
+    yield emu
+    stop_ministack(port)
+
+
+@pytest.fixture(scope="session")
+def deployed(emulator, tmp_path_factory):
+    source = stack_dir("local")
+    if not (source / "cdk.tf.json").exists():
+        pytest.fail(f"{source} is not synthesized: run `make synth` (make test does it)")
+    work = tmp_path_factory.mktemp("stack") / "lakeforge-local"
+    shutil.copytree(source, work, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    env = stacks.local_env(emulator.endpoint)
+    state = work.parent / "e2e.tfstate"
+    stacks.init(work, env, backend_config={"path": str(state)})
+    stacks.apply(work, env, {"aws_endpoint": emulator.endpoint})
+    outputs = stacks.outputs(work, env)
+    return {"outputs": outputs, "dir": work, "env": env, "state": state}
+
+
+@pytest.fixture(scope="session")
+def aws(emulator):
+    return lambda service: client(service, emulator.endpoint)

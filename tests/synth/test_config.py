@@ -1,0 +1,103 @@
+"""environments/*.toml and modules/environment.py: strict, validated, cheap to load."""
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from modules.environment import ENVIRONMENTS, ENVIRONMENTS_DIR, REQUIRED_TAGS, ConfigError, load_environment, \
+    parse_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def raw(env: str) -> dict:
+    return tomllib.loads((ENVIRONMENTS_DIR / f"{env}.toml").read_text())
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_loads(env):
+    cfg = load_environment(env)
+    assert cfg.name == env
+    assert cfg.name_prefix == f"lakeforge-{env}"
+    assert cfg.stack_name == f"lakeforge-{env}"
+    for tag in REQUIRED_TAGS:
+        assert cfg.tags[tag]
+    assert cfg.tags["ManagedBy"] == "terraform"
+    assert cfg.tags["Environment"] == env
+
+
+def test_local_specifics():
+    cfg = load_environment("local")
+    assert cfg.region == "us-east-1"
+    assert cfg.endpoint == "http://127.0.0.1:4566"
+    assert cfg.force_destroy is True
+    assert cfg.backend.type == "local" and cfg.backend.path.endswith("local.tfstate")
+    assert cfg.lambda_.architecture == "x86_64"
+    s = cfg.services
+    assert s.s3_lake and s.kms and s.kinesis and s.ingest_lambda
+    assert not (s.redshift or s.msk or s.emr or s.emr_serverless or s.quicksight)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_cloud_specifics(env):
+    cfg = load_environment(env)
+    assert cfg.region == "sa-east-1"
+    assert cfg.endpoint == ""
+    assert cfg.force_destroy is False
+    b = cfg.backend
+    assert b.type == "s3" and b.bucket and b.key and b.region and b.encrypt
+    assert b.use_lockfile or b.dynamodb_table
+    s = cfg.services
+    assert all([s.s3_lake, s.kms, s.kinesis, s.ingest_lambda, s.redshift, s.msk, s.emr, s.emr_serverless,
+                s.quicksight])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_lifecycle_bronze_transitions(env):
+    bronze = load_environment(env).lifecycle.bronze
+    assert bronze.standard_ia_days >= 30
+    assert bronze.glacier_days >= bronze.standard_ia_days + 30
+    assert load_environment(env).lifecycle.athena_results.expiration_days > 0
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.update(surprise=1), "unknown key(s) surprise"),
+    (lambda d: d["lambda"].update(memroy_mb=128), "lambda: unknown key(s) memroy_mb"),
+    (lambda d: d["lambda"].update(memory_mb="512"), "lambda.memory_mb: expected int, got str"),
+    (lambda d: d["kinesis"].update(capacity_mode="AUTO"), "kinesis.capacity_mode"),
+    (lambda d: d.update(force_destroy=True), "force_destroy: only allowed in local"),
+    (lambda d: d.update(endpoint="http://127.0.0.1:4566"), "endpoint: only the local environment"),
+    (lambda d: d["tags"].pop("CostCenter"), "tags: missing or empty ['CostCenter']"),
+    (lambda d: d["tags"].update(ManagedBy="hand"), "tags.ManagedBy"),
+    (lambda d: d["backend"].update(use_lockfile=False), "dynamodb_table or use_lockfile"),
+    (lambda d: d["lifecycle"]["bronze"].update(standard_ia_days=10), "standard_ia_days: 0 or >= 30"),
+    (lambda d: d["lifecycle"]["bronze"].update(glacier_days=40), "glacier_days: must be >= standard_ia_days + 30"),
+    (lambda d: d.update(log_retention_days=42), "not a CloudWatch Logs retention value"),
+    (lambda d: d["services"].update(kinesis=False), "services.ingest_lambda: needs s3_lake and kinesis"),
+    (lambda d: d.pop("region"), "region: required key missing"),
+    (lambda d: d.update(name_prefix="x" * 50), "name_prefix"),
+])
+def test_invalid_configs_are_rejected(mutate, message):
+    data = copy.deepcopy(raw("dev"))
+    mutate(data)
+    with pytest.raises(ConfigError) as err:
+        parse_environment(data, source="dev.toml", expected_name="dev")
+    assert message in str(err.value)
+
+
+def test_file_name_must_match(tmp_path):
+    (tmp_path / "dev.toml").write_text((ENVIRONMENTS_DIR / "prod.toml").read_text())
+    with pytest.raises(ConfigError, match="does not match the file name"):
+        load_environment("dev", tmp_path)
+
+
+def test_config_module_does_not_import_the_bindings():
+    code = ("import sys, modules, modules.environment as e; e.load_environment('dev'); "
+            "bad = [m for m in sys.modules if m.startswith(('cdktf', 'constructs', 'jsii'))]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
