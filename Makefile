@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SPARK_LOCAL_IP := 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install tfconfig lambda synth deploy destroy outputs up down demo test test-unit bench clean
+.PHONY: help install tfconfig lambda artifacts synth deploy destroy outputs up down demo test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,7 +37,10 @@ tfconfig: $(STAMP) ## write the Terraform CLI config (offline provider mirror, L
 lambda: $(STAMP) ## build the deterministic Lambda zips into build/lambda
 	@$(PY) -m bundling.lambda_zip
 
-synth: lambda tfconfig ## synthesize every environment's stack into cdktf.out/stacks
+artifacts: lambda ## build every deterministic artifact (Lambda zips, the Glue/EMR shared-code zip)
+	@$(PY) -m bundling.glue_libs
+
+synth: artifacts tfconfig ## synthesize every environment's stack into cdktf.out/stacks
 	@echo "[synth] cdktf synth (importing the AWS bindings takes ~15 s)"
 	@$(PY) main.py
 
@@ -56,13 +59,13 @@ up: $(STAMP) ## start the local services (idempotent; leaves them running)
 down: ## stop the local services that `make up` started
 	@if [ -x $(PY) ]; then $(PY) -m local_runtime.services down; fi
 
-demo: lambda tfconfig ## run the whole platform locally end to end (leaves it running; `make down` stops it)
+demo: artifacts tfconfig ## run the whole platform locally end to end (leaves it running; `make down` stops it)
 	@$(PY) -m local_runtime.demo
 
-test: lambda tfconfig ## run every test (unit, synth + validate + checkov, end to end on the emulator)
+test: synth ## run every test (unit, Spark, synth + validate + checkov, end to end on the emulator)
 	@$(PY) -m pytest
 
-bench: lambda tfconfig ## run the benchmarks and write BENCHMARKS.md
+bench: synth ## run the benchmarks and write BENCHMARKS.md
 	@$(PY) -m benchmarks.run
 
 clean: down ## remove build products, synthesized stacks, local state

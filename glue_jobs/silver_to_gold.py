@@ -24,7 +24,7 @@ import hashlib
 import sys
 
 from data_contracts import reference as ref
-from lakehouse import gold
+from lakehouse import fs, gold
 from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, column_names
 from lakehouse.job import list_files, start_job, write_text
 from lakehouse.quality import QualityReport
@@ -39,18 +39,14 @@ def _join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
-def _delete(spark, uri: str) -> None:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if fs.exists(path):
-        fs.delete(path, True)
-    parent = path.getParent()  # drop <gold>/_staging/silver_to_gold and <gold>/_staging when left empty
+def _remove_staging(spark, uri: str) -> None:
+    """Delete the run's staging folder, then its parents up to ``<gold>/_staging`` when left empty."""
+    fs.delete(spark, uri)
     for _ in range(2):
-        if parent is None or not fs.exists(parent) or len(fs.listStatus(parent)) > 0:
+        uri = uri.rsplit("/", 1)[0]
+        if not fs.exists(spark, uri) or fs.list_dir(spark, uri):
             break
-        fs.delete(parent, False)
-        parent = parent.getParent()
+        fs.delete(spark, uri)
 
 
 def silver_files(spark, silver_path: str) -> dict[str, list[str]]:
@@ -111,7 +107,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
     tables = gold.build_gold(silver, existing, company_insurer_code, persist=True)
     try:
         report = QualityReport(JOB, run_id)
-        report.counts = {"silver_rows": {name: df.count() for name, df in silver.items()},
+        report.counts = {"silver_files": {name: len(paths) for name, paths in files.items()},
                          "gold_rows": {name: df.count() for name, df in tables.items()},
                          "company_insurer_code": company_insurer_code,
                          "previous_dim_customer": existing is not None}
@@ -129,7 +125,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
                 df.select(*column_names(spec)).write.mode("overwrite").parquet(staged)
                 df = spark.read.parquet(staged)
             write_table(df, spec, _join(gold_path, spec.location))
-        _delete(spark, staging)
+        _remove_staging(spark, staging)
         return report
     finally:
         for df in tables.values():

@@ -161,18 +161,57 @@ def _valid_ymd(y: Column, m: Column, d: Column) -> Column:
 _ISO_DATE = r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$"
 _BR_DATE = r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$"
 
+# Each parser is split in two: ``_<kind>_parts(text)`` extracts the pieces (one regex evaluation each) and
+# ``_<kind>_value(parts)`` assembles the value. :func:`conform` materializes the parts as columns first,
+# so the assembly references plain columns instead of repeating the regular expressions.
+Parts = dict
+
+
+def _date_parts(text: Column) -> Parts:
+    iso, br = text.rlike(_ISO_DATE), text.rlike(_BR_DATE)
+    return {
+        "y": _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 1)).when(br, F.regexp_extract(text, _BR_DATE, 3))),
+        "m": _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 2)).when(br, F.regexp_extract(text, _BR_DATE, 2))),
+        "d": _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 3)).when(br, F.regexp_extract(text, _BR_DATE, 1))),
+    }
+
+
+def _date_value(p: Parts) -> Column:
+    return F.when(F.coalesce(_valid_ymd(p["y"], p["m"], p["d"]), F.lit(False)), F.make_date(p["y"], p["m"], p["d"]))
+
 
 def parse_date(text: Column) -> Column:
     """``YYYY-MM-DD`` (or ``DD/MM/YYYY``) -> date; anything else, or an impossible day, -> null."""
-    iso, br = text.rlike(_ISO_DATE), text.rlike(_BR_DATE)
-    y = _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 1)).when(br, F.regexp_extract(text, _BR_DATE, 3)))
-    m = _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 2)).when(br, F.regexp_extract(text, _BR_DATE, 2)))
-    d = _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 3)).when(br, F.regexp_extract(text, _BR_DATE, 1)))
-    return F.when(F.coalesce(_valid_ymd(y, m, d), F.lit(False)), F.make_date(y, m, d))
+    return _date_value(_date_parts(text))
 
 
 _TS = (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
        r"(Z|[+-][0-9]{2}:?[0-9]{2})?$")
+
+
+def _timestamp_parts(text: Column) -> Parts:
+    ok = text.rlike(_TS)
+    parts: Parts = {name: _int(F.when(ok, F.regexp_extract(text, _TS, i)))
+                    for i, name in enumerate(("y", "mo", "d", "h", "mi", "s"), start=1)}
+    frac = F.regexp_extract(text, _TS, 7)
+    parts["us"] = F.when(ok, F.coalesce(F.rpad(F.substring(frac, 2, 6), 6, "0").cast("long"), F.lit(0)))
+    zone = F.regexp_extract(text, _TS, 8)
+    digits = F.regexp_replace(zone, r"[^0-9]", "")
+    sign = F.when(zone.startswith("-"), -1).otherwise(1)
+    parts["off"] = F.when(ok, F.when(F.length(digits) == 4,
+                                     sign * (_int(F.substring(digits, 1, 2)) * 60 + _int(F.substring(digits, 3, 2))))
+                          .otherwise(0))
+    return parts
+
+
+def _timestamp_value(p: Parts) -> Column:
+    y, mo, d, h, mi, s = p["y"], p["mo"], p["d"], p["h"], p["mi"], p["s"]
+    valid = F.coalesce(_valid_ymd(y, mo, d) & h.between(0, 23) & mi.between(0, 59) & s.between(0, 59),
+                       F.lit(False))
+    day = F.unix_date(F.make_date(y, mo, d)).cast("long")
+    epoch = (day * _MICROS_PER_DAY + ((h * 60 + mi) * 60 + s).cast("long") * 1_000_000 + p["us"]
+             - p["off"].cast("long") * 60_000_000)
+    return F.when(valid, F.timestamp_micros(epoch))
 
 
 def parse_timestamp(text: Column) -> Column:
@@ -180,38 +219,25 @@ def parse_timestamp(text: Column) -> Column:
 
     Computed from epoch microseconds, so it does not depend on the session time zone.
     """
-    ok = text.rlike(_TS)
-
-    def part(i: int) -> Column:
-        return F.when(ok, F.regexp_extract(text, _TS, i))
-
-    y, mo, d, h, mi, s = (_int(part(i)) for i in range(1, 7))
-    frac = part(7)
-    micros = F.coalesce(F.rpad(F.substring(frac, 2, 6), 6, "0").cast("long"), F.lit(0))
-    zone = part(8)
-    sign = F.when(zone.startswith("-"), -1).otherwise(1)
-    digits = F.regexp_replace(F.coalesce(zone, F.lit("")), r"[^0-9]", "")
-    offset_min = F.when(F.length(digits) == 4,
-                        sign * (_int(F.substring(digits, 1, 2)) * 60 + _int(F.substring(digits, 3, 2)))
-                        ).otherwise(0)
-    valid = ok & _valid_ymd(y, mo, d) & h.between(0, 23) & mi.between(0, 59) & s.between(0, 59)
-    valid = F.coalesce(valid, F.lit(False))
-    day = F.unix_date(F.make_date(y, mo, d)).cast("long")
-    epoch = (day * _MICROS_PER_DAY + ((h * 60 + mi) * 60 + s).cast("long") * 1_000_000 + micros
-             - offset_min.cast("long") * 60_000_000)
-    return F.when(valid, F.timestamp_micros(epoch))
+    return _timestamp_value(_timestamp_parts(text))
 
 
 _MONTH = r"^([0-9]{4})-([0-9]{1,2})$"
 
 
+def _month_parts(text: Column) -> Parts:
+    ok = text.rlike(_MONTH)
+    return {"y": F.when(ok, F.regexp_extract(text, _MONTH, 1)), "m": _int(F.when(ok, F.regexp_extract(text, _MONTH, 2)))}
+
+
+def _month_value(p: Parts) -> Column:
+    return F.when(F.coalesce(p["m"].between(1, 12), F.lit(False)),
+                  F.concat(p["y"], F.lit("-"), F.lpad(p["m"].cast("string"), 2, "0")))
+
+
 def parse_month(text: Column) -> Column:
     """``YYYY-MM`` (or ``YYYY-M``) -> ``YYYY-MM`` string; invalid -> null."""
-    ok = text.rlike(_MONTH)
-    y = F.when(ok, F.regexp_extract(text, _MONTH, 1))
-    m = _int(F.when(ok, F.regexp_extract(text, _MONTH, 2)))
-    return F.when(F.coalesce(ok & m.between(1, 12), F.lit(False)),
-                  F.concat(y, F.lit("-"), F.lpad(m.cast("string"), 2, "0")))
+    return _month_value(_month_parts(text))
 
 
 _BR_MONEY = r"^[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+),[0-9]+$"
@@ -219,15 +245,22 @@ _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$"
 MONEY_ABS_LIMIT = 1e15  # decimal(18,2) holds 16 integer digits; keep a margin for rounding
 
 
-def parse_money(text: Column) -> Column:
-    """Money -> decimal(18,2), rounded half-up; accepts ``R$``, ``1234.5``, ``1.2345E3``, ``1.234,56``."""
-    compact = F.regexp_replace(F.regexp_replace(text, r"^R\$", ""), r"[\s\u00a0]", "")
+def _money_parts(text: Column) -> Parts:
+    compact = F.regexp_replace(text, r"^R\$|[\s\u00a0]", "")
     normal = F.when(compact.rlike(_BR_MONEY),
                     F.regexp_replace(F.regexp_replace(compact, r"\.", ""), ",", ".")).otherwise(compact)
-    ok = normal.rlike(_NUMBER)
-    in_range = F.abs(F.when(ok, normal).cast("double")) < MONEY_ABS_LIMIT
-    exact = F.when(F.coalesce(ok & in_range, F.lit(False)), normal).cast("decimal(38,18)")
+    return {"n": F.when(normal.rlike(_NUMBER), normal)}
+
+
+def _money_value(p: Parts) -> Column:
+    n = p["n"]
+    exact = F.when(F.coalesce(F.abs(n.cast("double")) < MONEY_ABS_LIMIT, F.lit(False)), n).cast("decimal(38,18)")
     return F.round(exact, 2).cast("decimal(18,2)")
+
+
+def parse_money(text: Column) -> Column:
+    """Money -> decimal(18,2), rounded half-up; accepts ``R$``, ``1234.5``, ``1.2345E3``, ``1.234,56``."""
+    return _money_value(_money_parts(text))
 
 
 _INTEGER = r"^[+-]?[0-9]{1,18}(\.0*)?$"
@@ -235,11 +268,20 @@ _INTEGER = r"^[+-]?[0-9]{1,18}(\.0*)?$"
 
 def parse_integer(text: Column, kind: str = "bigint") -> Column:
     """Integer text (``3``, ``3.0``) -> bigint (or int when ``kind == "int"`` and it fits); else null."""
-    ok = F.coalesce(text.rlike(_INTEGER), F.lit(False))
-    value = F.when(ok, F.regexp_extract(text, r"^([+-]?[0-9]+)", 1)).cast("long")
+    value = F.when(text.rlike(_INTEGER), F.regexp_extract(text, r"^([+-]?[0-9]+)", 1)).cast("long")
     if kind == "int":
         return F.when(value.between(-(2**31), 2**31 - 1), value).cast("int")
     return value
+
+
+_PART_NAMES = {"date": ("y", "m", "d"), "timestamp": ("y", "mo", "d", "h", "mi", "s", "us", "off"),
+               "month": ("y", "m"), "money": ("n",)}
+_PARSERS = {
+    "date": (_date_parts, _date_value),
+    "timestamp": (_timestamp_parts, _timestamp_value),
+    "month": (_month_parts, _month_value),
+    "money": (_money_parts, _money_value),
+}
 
 
 def _shown(col: Column) -> Column:
@@ -483,28 +525,46 @@ def _field_checks(contract: Contract, name: str, fragment: dict, std: Column, ty
     return checks
 
 
-def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFrame, DataFrame]:
-    """Bronze lines (``line``, ``bronze_file``) of one contract -> ``(valid, quarantine)``.
+class _Plan:
+    """The column expressions of :func:`conform` for one contract: a list of select stages, then the
+    valid/quarantine projections. Built once per contract and Spark gateway (building them takes
+    thousands of JVM calls); Column expressions are immutable, so reusing them is safe."""
 
-    ``valid``: the silver columns + partition column (deletes included, ``op = "delete"``).
-    ``quarantine``: :data:`QUARANTINE_COLUMNS`. Every input row is in exactly one of them.
-    """
+    def __init__(self, stages: list[list], valid_cols: list[Column], quarantine_cols: list[Column]) -> None:
+        self.stages, self.valid_cols, self.quarantine_cols = stages, valid_cols, quarantine_cols
+
+
+_PLANS: dict[tuple[str, int], _Plan] = {}
+
+
+def _plan(contract: Contract) -> _Plan:
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    key = (contract.name, id(gateway))
+    if key not in _PLANS:
+        _PLANS[key] = _build_plan(contract)
+    return _PLANS[key]
+
+
+def _build_plan(contract: Contract) -> _Plan:
     spec = silver_table(contract.source, contract.entity)
     part = PARTITIONING[(contract.source, contract.entity)]
     fields = dict(contract.fields)
     key = set(contract.business_key)
+    stages: list[list] = []
 
     # Stage 1: the envelope.
     rel = F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 1)
-    parsed = lines.select(
+    stages.append([
         "line", "bronze_file",
         F.when(rel != "", F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 2)).alias("_path_source"),
         F.when(rel != "", F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 3)).alias("_path_entity"),
         F.when(rel != "", F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 4)).alias("_ingest_date_text"),
         F.from_json(F.col("line"), _ENVELOPE_SCHEMA).alias("_p"),
-    )
+    ])
     ev, ing = F.col("_p.event"), F.col("_p.ingest")
-    env = parsed.select(
+    stages.append([
         "line", "bronze_file", "_path_source", "_path_entity", "_ingest_date_text",
         ev.isNull().alias("_no_event"), ing.isNull().alias("_no_ingest"),
         clean_text(ev["source"]).alias("_source"), clean_text(ev["entity"]).alias("_entity"),
@@ -515,18 +575,39 @@ def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFram
         clean_text(ev["data"]).alias("_data_text"),
         clean_text(ing["shard_id"]).alias("ingest_shard_id"),
         clean_text(ing["sequence_number"]).alias("ingest_sequence_number"),
-    ).withColumn("event_time", parse_timestamp(F.col("_event_time_text"))) \
-     .withColumn("ingest_date", parse_date(F.col("_ingest_date_text")))
+    ])
+    stages.append(["*", *[c.alias(f"__pe_{k}") for k, c in _timestamp_parts(F.col("_event_time_text")).items()],
+                   *[c.alias(f"__pi_{k}") for k, c in _date_parts(F.col("_ingest_date_text")).items()]])
+    stages.append([
+        "*",
+        _timestamp_value({k: F.col(f"__pe_{k}") for k in _PART_NAMES["timestamp"]}).alias("event_time"),
+        _date_value({k: F.col(f"__pi_{k}") for k in _PART_NAMES["date"]}).alias("ingest_date"),
+    ])
 
     # Stage 2: data fields as standardized text, then typed.
     data_schema = T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names])
     data = F.from_json(F.col("_data_text"), data_schema)
-    std = env.select("*", *[_standardize(name, fields[name], clean_text(data[name])).alias(f"__s_{name}")
-                            for name in contract.field_names])
-    typed = std.select("*", *[_typed(field_kind(fields[name]), F.col(f"__s_{name}")).alias(name)
-                              for name in contract.field_names])
+    stages.append(["*", data.alias("_d")])
+    stages.append(["*", *[_standardize(name, fields[name], clean_text(F.col("_d")[name])).alias(f"__s_{name}")
+                          for name in contract.field_names]])
+    part_cols = []
+    for name in contract.field_names:
+        parser = _PARSERS.get(field_kind(fields[name]))
+        if parser is not None:
+            part_cols += [c.alias(f"__p_{name}__{k}") for k, c in parser[0](F.col(f"__s_{name}")).items()]
+    stages.append(["*", *part_cols])
+    typed_list = []
+    for name in contract.field_names:
+        kind = field_kind(fields[name])
+        parser = _PARSERS.get(kind)
+        if parser is not None:
+            value = parser[1]({k: F.col(f"__p_{name}__{k}") for k in _PART_NAMES[kind]})
+        else:
+            value = _typed(kind, F.col(f"__s_{name}"))
+        typed_list.append(value.alias(name))
+    stages.append(["*", *typed_list])
     if part.column != part.field:
-        typed = typed.withColumn(part.column, _month_of(field_kind(fields[part.field]), F.col(part.field)))
+        stages.append(["*", _month_of(field_kind(fields[part.field]), F.col(part.field)).alias(part.column)])
 
     # Stage 3: checks, as an array of (rule, error) structs of the failing ones.
     col = F.col
@@ -554,7 +635,7 @@ def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFram
          _msg("event.event_time is not an ISO-8601 timestamp", col("_event_time_text"))),
         ("rule_valid_envelope", ~F.coalesce(col("op").isin(*OPS), F.lit(False)),
          _msg(f"event.op must be one of {', '.join(OPS)}", col("op"))),
-        ("rule_valid_envelope", ~F.coalesce(col("_data_text").startswith("{"), F.lit(False)),
+        ("rule_valid_envelope", F.json_object_keys(col("_data_text")).isNull(),
          _msg("event.data is not a JSON object", col("_data_text"))),
         ("rule_valid_envelope", ~F.coalesce(col("ingest_sequence_number").rlike(SEQUENCE_PATTERN), F.lit(False)),
          _msg("ingest.sequence_number must be digits", col("ingest_sequence_number"))),
@@ -578,32 +659,51 @@ def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFram
                         _msg(f"{part.column} must be within {PROJECTION_START} .. month of event_time"
                              + (f" + {part.months_ahead} months" if part.months_ahead else ""), pcol)))
 
-    env_failed = F.lit(False)
-    for _, cond, _ in envelope_checks:
-        env_failed = env_failed | F.coalesce(cond, F.lit(False))
-    entries = [F.when(F.coalesce(cond, F.lit(False)), F.struct(F.lit(rule).alias("rule"), msg.alias("error")))
-               for rule, cond, msg in envelope_checks]
+    env_entries = [F.when(F.coalesce(cond, F.lit(False)), F.struct(F.lit(rule).alias("rule"), msg.alias("error")))
+                   for rule, cond, msg in envelope_checks]
+    stages.append(["*", F.filter(F.array(*env_entries), lambda x: x.isNotNull()).alias("_env_failures")])
     ordered = sorted(data_checks, key=lambda item: _RULE_ORDER[item[0]])
-    entries += [F.when(~env_failed & F.coalesce(cond, F.lit(False)),
-                       F.struct(F.lit(rule).alias("rule"), msg.alias("error")))
-                for rule, cond, msg in ordered]
-    checked = typed.withColumn("_failures", F.filter(F.array(*entries), lambda x: x.isNotNull()))
+    data_entries = [F.when(F.coalesce(cond, F.lit(False)), F.struct(F.lit(rule).alias("rule"), msg.alias("error")))
+                    for rule, cond, msg in ordered]
+    failures = (F.when(F.size("_env_failures") > 0, F.col("_env_failures"))
+                .otherwise(F.filter(F.array(*data_entries), lambda x: x.isNotNull())))
+    # The id test is always true: it only makes the column non-deterministic, so the optimizer neither
+    # pushes the valid/quarantine filters below it nor inlines it into its references (either would copy
+    # the whole parsing tree into every reference and blow up planning and code generation).
+    stages.append(["*", F.when(F.monotonically_increasing_id() >= 0, failures).alias("_failures")])
 
-    failed = F.size(F.col("_failures")) > 0
-    valid = checked.where(~failed).withColumn("silver_run_id", F.lit(run_id)).select(
-        *[F.col(f.name).cast(f.dataType).alias(f.name) for f in spark_schema(spec).fields])
-    quarantine = checked.where(failed).select(
+    valid_cols = [F.col(f.name).cast(f.dataType).alias(f.name) for f in spark_schema(spec).fields
+                  if f.name != "silver_run_id"]
+    quarantine_cols = [
         F.col("_failures")[0]["rule"].alias("rule"),
         F.col("_failures")[0]["error"].alias("error"),
         F.array_distinct(F.transform(F.col("_failures"), lambda x: x["rule"])).alias("failed_rules"),
         F.coalesce(F.col("_path_source"), F.lit(contract.source)).alias("source"),
         F.coalesce(F.col("_path_entity"), F.lit(contract.entity)).alias("entity"),
-        "bronze_file",
+        F.col("bronze_file"),
         F.col("_ingest_date_text").alias("ingest_date"),
-        "event_id",
-        "line",
-        F.lit(run_id).alias("silver_run_id"),
-    )
+        F.col("event_id"),
+        F.col("line"),
+    ]
+    return _Plan(stages, valid_cols, quarantine_cols)
+
+
+def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFrame, DataFrame]:
+    """Bronze lines (``line``, ``bronze_file``) of one contract -> ``(valid, quarantine)``.
+
+    ``valid``: the silver columns + partition column (deletes included, ``op = "delete"``).
+    ``quarantine``: :data:`QUARANTINE_COLUMNS`. Every input row is in exactly one of them.
+    """
+    plan = _plan(contract)
+    checked = lines
+    for stage in plan.stages:
+        checked = checked.select(*stage)
+    failed = F.size(F.col("_failures")) > 0
+    run = F.lit(run_id).alias("silver_run_id")
+    valid_cols = plan.valid_cols
+    names = [f.name for f in spark_schema(silver_table(contract.source, contract.entity)).fields]
+    valid = checked.where(~failed).select(*valid_cols, run).select(*names)
+    quarantine = checked.where(failed).select(*plan.quarantine_cols, run)
     return valid, quarantine
 
 

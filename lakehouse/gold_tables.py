@@ -6,8 +6,9 @@ Dimensions (full overwrite, unpartitioned): ``dim_date``, ``dim_insurer``, ``dim
 How every column is computed is documented in :mod:`lakehouse.gold`.
 
 Besides :data:`GOLD_TABLES`, this module declares what the silver->gold data-quality gate checks:
-:data:`FOREIGN_KEYS` (every fact/dimension reference), :data:`ALTERNATE_KEYS` (further unique keys) and
-:data:`NULLABLE` (the only columns allowed to be null; every other column is required).
+:data:`FOREIGN_KEYS` (every fact/dimension reference) and :data:`NULLABLE` (the only columns allowed to be
+null; every other column is required); each table's ``primary_key`` must be unique. (The dimensions'
+surrogate keys hash their natural keys, so a unique surrogate key also means a unique natural key.)
 Standard library only (no Spark): the Terraform synth imports it.
 """
 from __future__ import annotations
@@ -18,8 +19,9 @@ KEY = "bigint"                 # surrogate keys: xxhash64 of the natural key (se
 MONEY = "decimal(18,2)"
 RATIO = "decimal(18,6)"
 
-# Facts hold earning schedules that run up to a year (a policy term) past the last event: project ahead.
-MONTH_RANGE = "2020-01,NOW+2YEARS"
+# Same window as silver (lakehouse.silver_tables: nothing before 1990-01; installments fall due up to ten
+# years ahead): facts hold earning schedules and installments due after the last event.
+MONTH_RANGE = "1990-01,NOW+10YEARS"
 MONTH = Column("month", "string", "Calendar month, yyyy-MM (partition)")
 MONTH_PROJECTION = {"month": PartitionProjection(kind="date", range=MONTH_RANGE, format="yyyy-MM",
                                                  interval_unit="MONTHS")}
@@ -211,16 +213,6 @@ FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = (
     *((kpi, fk, dim, fk) for kpi in ("kpi_loss_ratio", "kpi_market_share") for fk, dim in (
         ("date_key", "dim_date"), ("line_key", "dim_line_of_business"), ("state_key", "dim_state"))),
 )
-
-# Unique keys besides the primary key (the natural keys of the dimensions).
-ALTERNATE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "dim_date": (("date",),),
-    "dim_insurer": (("insurer_code",),),
-    "dim_line_of_business": (("line_of_business",),),
-    "dim_state": (("state",),),
-    "dim_customer": (("customer_id", "valid_from"),),
-    "dim_policy": (("policy_id",),),
-}
 
 # The only columns that may be null; every other column of every gold table is required.
 NULLABLE: dict[str, frozenset[str]] = {

@@ -25,6 +25,7 @@ from local_runtime.lake import client
 from local_runtime.paths import ROOT, STATE
 from local_runtime.services import LOCAL_CREDENTIALS
 from local_runtime.spark import spark_conf
+from local_runtime.tls_proxy import TlsProxy
 
 SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
 # Glue's own arguments, which configure the service rather than the script.
@@ -51,7 +52,14 @@ def _download(s3, uri: str, target_dir: Path) -> Path:
 
 def _submit(name: str, script: Path, script_args: list[str], py_files: list[Path], endpoint: str,
             driver_memory: str = "2g", shuffle_partitions: int = 4, stream: bool = True) -> RunResult:
-    conf = spark_conf(endpoint, shuffle_partitions=shuffle_partitions, driver_memory=driver_memory)
+    with TlsProxy(endpoint) as tls_endpoint:
+        return _submit_via(name, script, script_args, py_files, endpoint, tls_endpoint, driver_memory,
+                           shuffle_partitions, stream)
+
+
+def _submit_via(name, script, script_args, py_files, endpoint, tls_endpoint, driver_memory, shuffle_partitions,
+                stream) -> RunResult:
+    conf = spark_conf(tls_endpoint, shuffle_partitions=shuffle_partitions, driver_memory=driver_memory)
     cmd = [str(SPARK_SUBMIT), "--master", conf.pop("spark.master"), "--driver-memory", conf.pop("spark.driver.memory")]
     if py_files:
         cmd += ["--py-files", ",".join(str(p) for p in py_files)]
@@ -105,23 +113,19 @@ def run_glue_job(job_name: str, endpoint: str, run_args: dict[str, str] | None =
 
 
 def run_emr_steps(steps: list[dict], endpoint: str, *, stream: bool = True) -> list[RunResult]:
-    """Run rendered EMR steps (``emr_steps.steps.render_steps``) with spark-submit, in order."""
-    from emr_steps.steps import spark_submit_args
+    """Run rendered EMR steps (``emr_steps.steps.render_steps``) with spark-submit, in order.
+
+    The step script and the shared-code zip are fetched from where the deployment uploaded them
+    (``script_uri``, ``py_files`` in the artifacts bucket), as the EMR cluster would.
+    """
     s3 = client("s3", endpoint)
     results = []
     for step in steps:
-        argv = spark_submit_args(step)
-        script_index = next(i for i, a in enumerate(argv) if a.endswith(".py"))
         with tempfile.TemporaryDirectory(prefix="emr-step-") as tmp:
-            local = []
-            for a in argv[script_index:]:
-                local.append(str(_download(s3, a, Path(tmp))) if a.startswith("s3://") and a.endswith(".py") else a)
-            py_files = []
-            for i, a in enumerate(argv[:script_index]):
-                if argv[i - 1] == "--py-files" if i else False:
-                    py_files = [_download(s3, u, Path(tmp)) for u in a.split(",")]
-            result = _submit(step["name"], Path(local[0]), local[1:], py_files, endpoint, stream=stream)
+            script = _download(s3, step["script_uri"], Path(tmp))
+            py_files = [_download(s3, uri, Path(tmp)) for uri in step.get("py_files", "").split(",") if uri]
+            result = _submit(step["name"], script, list(step["args"]), py_files, endpoint, stream=stream)
         results.append(result)
-        if result.returncode != 0 and step.get("action_on_failure", "CONTINUE") != "CONTINUE":
+        if result.returncode != 0:
             raise RuntimeError(f"EMR step {step['name']} failed (exit {result.returncode}); log: {result.log}")
     return results

@@ -1,25 +1,36 @@
 """`make demo`: run the platform locally end to end and print what happened.
 
 Steps (each timed): start the local services, synthesize, deploy the local stack with Terraform,
-generate a data set with bad records, send it through Kinesis (the deployed event source mapping
-invokes the deployed Lambda), drop unstructured documents into bronze, wait until every record is
-accounted for, and print a summary. The platform stays up afterwards (``make down`` stops it).
+generate an insurer data set with bad records, split it as a company would feed it (customers and
+installments as historical ERP exports, everything else as events), send the events through Kinesis
+(the deployed event source mapping invokes the deployed Lambda), drop unstructured documents into
+bronze, wait until every record is accounted for; then the batch lakehouse: the EMR backfill steps
+turn the exports into bronze, the Glue jobs run bronze -> silver -> gold with local Spark from the job
+definitions Terraform deployed, and the summary shows per-layer counts, the data-quality reports and
+the top rows of the KPI tables. The platform stays up afterwards (``make down`` stops it).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 from local_runtime import stacks
-from local_runtime.lake import client, landed, put_records, wait_for
+from local_runtime.lake import client, count_lines, landed, put_records, read_parquet, wait_for
 from local_runtime.paths import ROOT
 from local_runtime.services import ensure_emulator
 
 STEPS: list[tuple[str, float]] = []
+# Entities fed as historical ERP exports (EMR backfill) rather than as events: (entity, export format).
+HISTORICAL = {"customer": "jsonl", "premium_installment": "csv"}
+GOLD_TABLES = ("dim_date", "dim_insurer", "dim_line_of_business", "dim_state", "dim_customer", "dim_policy",
+               "fact_premium", "fact_claim", "fact_market", "kpi_loss_ratio", "kpi_market_share")
 
 
 @contextmanager
@@ -32,35 +43,32 @@ def step(name: str):
     print(f"    done in {seconds:.1f}s", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=5000, help="records to send (default 5000)")
-    parser.add_argument("--bad-share", type=float, default=0.05, help="share of bad records (default 0.05)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--documents", type=int, default=20, help="unstructured files dropped into bronze")
-    parser.add_argument("--timeout", type=float, default=300.0)
-    args = parser.parse_args(argv)
+def _is_historical(record) -> bool:
+    return record.expected_reason is None and record.source == "erp" and record.entity in HISTORICAL
 
+
+def stream_phase(args, out, endpoint) -> bool:
     from data_contracts.generator import expected_counts, generate, generate_documents
+    from lakehouse.exports import write_export
 
-    with step("local services (make up)"):
-        emulator = ensure_emulator()
-        print(f"    AWS emulator at {emulator.endpoint}")
-    with step("synthesize stacks (cdktf)"):
-        subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, check=True)
-    with step("deploy the local stack (terraform apply)"):
-        out = stacks.deploy_local()
-        for name in ("bronze_bucket", "quarantine_bucket", "ingest_stream_name", "ingest_function_name"):
-            print(f"    {name:22} {out[name]}")
     with step(f"generate {args.records} records ({args.bad_share:.0%} bad) and {args.documents} documents"):
         records = generate(args.records, seed=args.seed, bad_share=args.bad_share)
-        expected = expected_counts(records)
+        events = [r for r in records if not _is_historical(r)]
+        expected = expected_counts(events)
         documents = generate_documents(args.documents, seed=args.seed)
-    kinesis = client("kinesis", emulator.endpoint)
-    s3 = client("s3", emulator.endpoint)
-    with step("send through Kinesis (PutRecords)"):
-        sequence_numbers = put_records(kinesis, out["ingest_stream_name"],
-                                       ((r.payload, r.partition_key) for r in records))
+    s3 = client("s3", endpoint)
+    with step("write the historical ERP exports into the bronze landing zone"):
+        exports = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for entity, fmt in HISTORICAL.items():
+                name = f"{entity}_2026-11-01.{'csv' if fmt == 'csv' else 'jsonl'}"
+                rows = write_export(records, Path(tmp) / name, fmt, entity=entity)
+                s3.upload_file(str(Path(tmp) / name), out["bronze_bucket"], f"landing/erp/{entity}/{name}")
+                exports.append({"entity": entity, "file": name, "rows": rows})
+                print(f"    s3://{out['bronze_bucket']}/landing/erp/{entity}/{name}: {rows} rows")
+    with step("send the events through Kinesis (PutRecords)"):
+        sequence_numbers = put_records(client("kinesis", endpoint), out["ingest_stream_name"],
+                                       ((r.payload, r.partition_key) for r in events))
         print(f"    sent {len(sequence_numbers)} records")
     with step("drop unstructured documents into bronze"):
         for suffix, body, content_type in documents:
@@ -75,9 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = wait_for(len(wanted), lambda: landed(s3, out["bronze_bucket"], out["quarantine_bucket"], wanted),
                           timeout=args.timeout, progress=progress)
 
-    bad_expected: Counter = Counter(expected["bad"])
-    good_expected: Counter = Counter(expected["valid"])
-    print("\n================ lakeforge demo summary ================")
+    bad_expected, good_expected = Counter(expected["bad"]), Counter(expected["valid"])
+    print("\n---------------- streaming ingestion ----------------")
     print(f"records sent                 {len(sequence_numbers):8d}")
     print(f"landed in bronze             {sum(counts.bronze.values()):8d}   (expected {sum(good_expected.values())})")
     for (source, entity), n in sorted(counts.bronze.items()):
@@ -87,12 +94,121 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {reason:32} {n:8d}   (expected {bad_expected.get(reason, 0)})")
     print(f"duplicates                   {counts.duplicates:8d}")
     print(f"unaccounted                  {len(wanted) - counts.total:8d}")
-    print("time per step:")
+    args.exports = exports
+    return (counts.total == len(wanted) and counts.duplicates == 0
+            and counts.quarantine == bad_expected and counts.bronze == good_expected)
+
+
+def batch_phase(args, out, endpoint) -> bool:
+    from emr_steps.steps import render_steps
+    from local_runtime.batch import run_emr_steps, run_glue_job
+
+    with step("EMR historical backfill: exports -> bronze (spark-submit of the EMR steps)"):
+        steps = render_steps(out["bronze_bucket"], out["artifacts_bucket"],
+                             exports=[{"entity": e["entity"], "file": e["file"]} for e in args.exports])
+        for result in run_emr_steps(steps, endpoint, stream=args.verbose):
+            print(f"    {result.name}: exit {result.returncode} in {result.seconds:.0f}s")
+    with step("Glue job bronze -> silver (definition from the Glue API, local Spark)"):
+        run_glue_job(out["glue_job_bronze_to_silver"], endpoint)
+    with step("Glue job silver -> gold (data-quality gate before writing)"):
+        run_glue_job(out["glue_job_silver_to_gold"], endpoint)
+
+    s3 = client("s3", endpoint)
+    print("\n---------------- batch lakehouse ----------------")
+    print("bronze (JSON lines):")
+    bronze = out["bronze_bucket"]
+    for source, entity in (("erp", "customer"), ("erp", "policy"), ("erp", "premium_installment"),
+                           ("erp", "claim"), ("susep", "market_statistics")):
+        lines = count_lines(s3, bronze, f"source={source}/entity={entity}/")
+        print(f"    {source + '.' + entity:34} {lines:8d}")
+    print("silver (Parquet, one row per business key):")
+    silver = out["silver_bucket"]
+    for table in ("erp/customer", "erp/policy", "erp/premium_installment", "erp/claim", "susep/market_statistics"):
+        rows = len(read_parquet(endpoint, f"s3://{silver}/{table}"))
+        print(f"    {table.replace('/', '_'):34} {rows:8d}")
+    quarantined = Counter(line["rule"] for _k, line in
+                          _iter_json(s3, out["quarantine_bucket"], "silver_rules/"))
+    print(f"silver quarantine (by rule)        {sum(quarantined.values()):8d}")
+    for rule, n in sorted(quarantined.items()):
+        print(f"    {rule:34} {n:8d}")
+    print("gold (Parquet star schema):")
+    frames = {}
+    for table in GOLD_TABLES:
+        frames[table] = read_parquet(endpoint, f"s3://{out['gold_bucket']}/{table}")
+        print(f"    {table:34} {len(frames[table]):8d}")
+    passed = True
+    print("data-quality reports:")
+    for job in ("bronze_to_silver", "silver_to_gold"):
+        keys = sorted(k for k in _keys(s3, out["artifacts_bucket"], f"dq-reports/{job}/") if k.endswith("report.json"))
+        reports = [json.loads(s3.get_object(Bucket=out["artifacts_bucket"], Key=k)["Body"].read()) for k in keys]
+        for report in reports[-1:]:
+            failed = [c["name"] for c in report["checks"] if not c["passed"]]
+            passed &= report["passed"]
+            print(f"    {job:18} run {report['run_id']}: {'PASSED' if report['passed'] else 'FAILED'}, "
+                  f"{len(report['checks'])} checks{', failed: ' + ', '.join(failed) if failed else ''}")
+    _print_kpis(frames)
+    return passed
+
+
+def _keys(s3, bucket, prefix):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            yield obj["Key"]
+
+
+def _iter_json(s3, bucket, prefix):
+    for key in _keys(s3, bucket, prefix):
+        for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines():
+            if line.strip():
+                yield key, json.loads(line)
+
+
+def _print_kpis(frames) -> None:
+    import pandas as pd
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_columns", 12)
+    loss = frames["kpi_loss_ratio"]
+    loss = loss[loss["premiums_earned"].astype(float) > 0]
+    print("\nKPI: loss ratio (claims incurred / premiums earned), the company, top 10 by claims incurred")
+    print(loss.sort_values(["claims_incurred", "month"], ascending=[False, True])
+          [["month", "line_of_business", "state", "premiums_earned", "claims_incurred", "loss_ratio"]]
+          .head(10).to_string(index=False))
+    share = frames["kpi_market_share"]
+    share = share[share["market_share"].notna()]
+    print("\nKPI: market share against the SUSEP market, top 10 by company premiums written")
+    print(share.sort_values(["company_premiums_written", "month"], ascending=[False, True])
+          [["month", "line_of_business", "state", "company_premiums_written", "market_premiums_written",
+            "market_share"]].head(10).to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=5000, help="records to generate (default 5000)")
+    parser.add_argument("--bad-share", type=float, default=0.05, help="share of bad records (default 0.05)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--documents", type=int, default=20, help="unstructured files dropped into bronze")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--skip-batch", action="store_true", help="streaming ingestion only")
+    parser.add_argument("--verbose", action="store_true", help="stream the Spark jobs' output")
+    args = parser.parse_args(argv)
+
+    with step("local services (make up)"):
+        emulator = ensure_emulator()
+        print(f"    AWS emulator at {emulator.endpoint}")
+    with step("synthesize stacks (cdktf)"):
+        subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, check=True)
+    with step("deploy the local stack (terraform apply)"):
+        out = stacks.deploy_local()
+        for name in ("bronze_bucket", "quarantine_bucket", "ingest_stream_name", "ingest_function_name",
+                     "glue_job_bronze_to_silver", "glue_job_silver_to_gold"):
+            print(f"    {name:26} {out.get(name)}")
+    ok = stream_phase(args, out, emulator.endpoint)
+    if not args.skip_batch:
+        ok &= batch_phase(args, out, emulator.endpoint)
+    print("\ntime per step:")
     for name, seconds in STEPS:
-        print(f"    {name:58} {seconds:6.1f}s")
-    print(f"    {'total':58} {sum(s for _, s in STEPS):6.1f}s")
-    ok = (counts.total == len(wanted) and counts.duplicates == 0
-          and counts.quarantine == bad_expected and counts.bronze == good_expected)
+        print(f"    {name:74} {seconds:6.1f}s")
+    print(f"    {'total':74} {sum(s for _, s in STEPS):6.1f}s")
     print("result: " + ("OK, every record accounted for" if ok else "MISMATCH (see above)"))
     print("The platform keeps running: explore with `make outputs`; stop it with `make down`.")
     return 0 if ok else 1

@@ -112,3 +112,16 @@ def wait_for(expected_total: int, probe: Callable[[], LandedCounts], timeout: fl
     if progress:
         progress(counts, time.monotonic() - start)
     return counts
+
+
+def read_parquet(endpoint: str, uri: str):
+    """A Parquet dataset (Hive partitions become columns) from the emulator's S3, as a pandas DataFrame."""
+    import awswrangler as wr
+    wr.config.s3_endpoint_url = endpoint
+    session = boto3.Session(aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], region_name=REGION)
+    return wr.s3.read_parquet(uri.rstrip("/") + "/", dataset=True, boto3_session=session)
+
+
+def count_lines(s3, bucket: str, prefix: str) -> int:
+    return sum(1 for _ in iter_jsonl(s3, bucket, prefix))

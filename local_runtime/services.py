@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -134,8 +135,10 @@ def start_ministack(port: int, *, wait_seconds: float = 60.0) -> Emulator:
     raise RuntimeError(f"ministack did not become healthy in {wait_seconds:.0f}s; see {d['log']}")
 
 
-def stop_ministack(port: int, timeout: float = 15.0) -> bool:
-    """Stop the ministack that this project started on ``port``; True if one was stopped."""
+def stop_ministack(port: int, timeout: float = 15.0, *, remove_data: bool = False) -> bool:
+    """Stop the ministack that this project started on ``port``; True if one was stopped.
+
+    ``remove_data`` also deletes its folder under ``.state/`` (for throw-away test emulators)."""
     d = _dirs(port)
     pid, _ = _recorded(port)
     stopped = False
@@ -156,6 +159,9 @@ def stop_ministack(port: int, timeout: float = 15.0) -> bool:
         stopped = True
     for key in ("pid", "instance"):
         d[key].unlink(missing_ok=True)
+    if remove_data:
+        shutil.rmtree(d["base"], ignore_errors=True)
+        d["log"].unlink(missing_ok=True)
     return stopped
 
 

@@ -86,14 +86,17 @@ def spark_conf(endpoint: str | None, *, shuffle_partitions: int = 4, driver_memo
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.parquet.compression.codec": "snappy",
         "spark.sql.adaptive.enabled": "true",
-        "spark.driver.extraJavaOptions": "-Dlog4j2.level=WARN",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties')}",
     }
+    if endpoint and endpoint.startswith("https://127.0.0.1"):
+        # the local TLS proxy's self-signed certificate (local_runtime/tls_proxy.py)
+        conf["spark.driver.extraJavaOptions"] += " -Dcom.amazonaws.sdk.disableCertChecking=true"
     if endpoint:
         conf.update({
             "spark.jars": ",".join(str(p) for p in s3a_jars()),
             "spark.hadoop.fs.s3a.endpoint": endpoint,
             "spark.hadoop.fs.s3a.path.style.access": "true",
-            "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
+            "spark.hadoop.fs.s3a.connection.ssl.enabled": str(endpoint.startswith("https")).lower(),
             "spark.hadoop.fs.s3a.access.key": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
             "spark.hadoop.fs.s3a.secret.key": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
             "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",

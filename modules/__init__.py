@@ -10,4 +10,10 @@ inside the constructs, only when one is instantiated. See ``modules/README.md``.
 - :mod:`modules.kinesis`        KinesisStream
 - :mod:`modules.lambda_function` PythonFunction
 - :mod:`modules.kinesis_ingest` KinesisEventSource
+- :mod:`modules.s3_artifact`    S3Artifact (a local file uploaded by Terraform)
+- :mod:`modules.glue_catalog`   GlueCatalog (databases, tables with partition projection, crawler, catalog encryption)
+- :mod:`modules.glue_jobs`      GlueJobs (Glue 5.0 Spark jobs)
+- :mod:`modules.glue_workflow`  GlueWorkflow (scheduled + conditional triggers)
+- :mod:`modules.athena`         AthenaWorkgroup
+- :mod:`modules.emr`            EmrCluster (transient EMR 7 cluster with steps)
 """

@@ -264,7 +264,8 @@ class EmrCluster(Construct):
         log_prefix = p.log_prefix
         statements = [
             *s3_statements([
-                S3Access(sid="WriteClusterLogs", bucket_arn=bucket_arn, prefixes=(log_prefix,), write=True),
+                S3Access(sid="WriteClusterLogs", bucket_arn=bucket_arn, prefixes=(log_prefix,), read=False,
+                         write=True),
                 *([S3Access(sid="ReadStepCode", bucket_arn=bucket_arn, prefixes=tuple(sorted(p.uploads)))]
                   if p.uploads else []),
                 *p.s3_access,

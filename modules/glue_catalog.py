@@ -12,7 +12,8 @@ What it creates:
   projection** table parameters (``projection.enabled``, ``projection.<col>.type/range/format/interval/
   interval.unit/values`` and ``storage.location.template``), so Athena finds every partition without a
   crawler or ``MSCK REPAIR TABLE``. A table whose spec projects only some of its partition keys is
-  rejected (Athena needs all of them);
+  rejected (Athena needs all of them). Column comments longer than Glue's 255 bytes (table
+  descriptions: 2048) are cut with "...";
 * the bronze crawler ``<prefix>-bronze-raw`` over ``crawler_paths`` of the bronze bucket (the raw
   ``source=erp/`` and ``source=susep/`` JSON lines and the ``unstructured/`` documents) into the bronze
   database, with a schedule, an explicit ``recrawl_policy`` and ``schema_change_policy`` (incremental
@@ -55,6 +56,17 @@ CRAWLER_GLUE_ACTIONS: tuple[str, ...] = (
 _DB_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
 _TABLE_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
 _RECRAWL = ("CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY")
+
+
+def glue_comment(text: str, limit: int = 255) -> str | None:
+    """A comment as Glue accepts it: at most ``limit`` UTF-8 bytes (the provider counts bytes, so
+    "Automóvel" is 10), longer ones cut with "..."; None if empty."""
+    if not text:
+        return None
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    cut = text.encode("utf-8")[: limit - 3].decode("utf-8", errors="ignore").rstrip()
+    return cut + "..."
 
 
 def database_name(name_prefix: str, layer: str) -> str:
@@ -123,6 +135,18 @@ def security_configuration(scope: Construct, id_: str, name: str, kms_key_arn: s
         ),
     )
     return sec.name
+
+
+def terraform_literal(params: dict[str, str], spec: TableSpec) -> dict[str, str]:
+    """Escape the ``${<partition key>}`` placeholders of ``storage.location.template`` as ``$${...}``:
+    Terraform would read them as interpolations (cdktf tokens such as the bucket name stay as they are)."""
+    out = dict(params)
+    template = out.get("storage.location.template")
+    if template:
+        for col in spec.partition_keys:
+            template = template.replace("${" + col.name + "}", "$${" + col.name + "}")
+        out["storage.location.template"] = template
+    return out
 
 
 @dataclass(frozen=True)
@@ -246,15 +270,15 @@ class GlueCatalog(Construct):
         for spec in p.tables:
             bucket_uri = f"s3://{p.bucket_names[spec.layer]}/"
             parameters = {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"}
-            parameters.update(projection_parameters(spec, bucket_uri))
+            parameters.update(terraform_literal(projection_parameters(spec, bucket_uri), spec))
             table = GlueCatalogTable(
                 self, f"{spec.layer}_{spec.name}",
                 database_name=self.databases[spec.layer].name,
                 name=spec.name,
-                description=spec.description or None,
+                description=glue_comment(spec.description, 2048),
                 table_type="EXTERNAL_TABLE",
                 parameters=parameters,
-                partition_keys=[GlueCatalogTablePartitionKeys(name=c.name, type=c.type, comment=c.comment or None)
+                partition_keys=[GlueCatalogTablePartitionKeys(name=c.name, type=c.type, comment=glue_comment(c.comment))
                                 for c in spec.partition_keys] or None,
                 storage_descriptor=GlueCatalogTableStorageDescriptor(
                     location=f"{bucket_uri}{spec.location.strip('/')}/",
@@ -266,7 +290,7 @@ class GlueCatalog(Construct):
                         name="parquet", serialization_library=PARQUET_SERDE,
                         parameters={"serialization.format": "1"}),
                     columns=[GlueCatalogTableStorageDescriptorColumns(name=c.name, type=c.type,
-                                                                      comment=c.comment or None)
+                                                                      comment=glue_comment(c.comment))
                              for c in spec.columns],
                 ),
             )
@@ -295,9 +319,6 @@ class GlueCatalog(Construct):
             if (spec.layer, spec.name) in seen:
                 raise ValueError(f"table {spec.layer}.{spec.name} declared twice")
             seen.add((spec.layer, spec.name))
-            for c in (*spec.columns, *spec.partition_keys):
-                if len(c.comment) > 255:
-                    raise ValueError(f"{spec.name}.{c.name}: Glue column comments are at most 255 characters")
         if p.crawler:
             if "bronze" not in p.layers or "bronze" not in p.bucket_arns:
                 raise ValueError("the crawler needs the bronze database and bucket")

@@ -7,8 +7,9 @@ self-contained and relocatable (like the Lambda zip of :mod:`modules.lambda_func
 exactly when the bytes change. ``etag`` is not used: with SSE-KMS the ETag is not the MD5, and the
 provider rejects ``etag`` together with ``kms_key_id``.
 
-The object is written with SSE-KMS (the lake key, S3 Bucket Key on) when ``kms_key_arn`` is set,
-otherwise the bucket's default encryption applies.
+The object is written with SSE-KMS (the lake key; the S3 Bucket Key setting is inherited from the
+bucket's default encryption) when ``kms_key_arn`` is set, otherwise the bucket's default encryption
+applies.
 """
 from __future__ import annotations
 
@@ -86,8 +87,7 @@ class S3Artifact(Construct):
             source_hash=self.source_hash,
             content_type=props.content_type,
             server_side_encryption="aws:kms" if props.kms_key_arn else None,
-            kms_key_id=props.kms_key_arn,
-            bucket_key_enabled=True if props.kms_key_arn else None,
+            kms_key_id=props.kms_key_arn,  # S3 Bucket Key: inherited from the bucket's default encryption
             tags=dict(props.tags),
         )
         self.key = props.key

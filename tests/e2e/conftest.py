@@ -1,5 +1,8 @@
 """End-to-end fixtures: a private ministack on a free port, and the local stack applied to it.
 
+Each test module gets its own emulator and deployment (module scope), so the streaming tests and the
+batch tests never see each other's data.
+
 The synthesized local stack (``make synth``; ``make test`` does it first) is copied to a temporary
 folder and applied with Terraform against the private emulator (``-var aws_endpoint=...``, its own
 state file), so the tests never touch the emulator or state that ``make demo`` left running.
@@ -17,15 +20,15 @@ from local_runtime.paths import stack_dir
 from local_runtime.services import free_port, start_ministack, stop_ministack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def emulator():
     port = free_port()
     emu = start_ministack(port)
     yield emu
-    stop_ministack(port)
+    stop_ministack(port, remove_data=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def deployed(emulator, tmp_path_factory):
     source = stack_dir("local")
     if not (source / "cdk.tf.json").exists():
@@ -40,6 +43,6 @@ def deployed(emulator, tmp_path_factory):
     return {"outputs": outputs, "dir": work, "env": env, "state": state}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws(emulator):
     return lambda service: client(service, emulator.endpoint)

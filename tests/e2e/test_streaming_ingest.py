@@ -7,10 +7,11 @@ from collections import Counter
 
 import pytest
 
-from data_contracts.generator import expected_counts, generate
+from data_contracts.generator import expected_counts, generate, to_kinesis_event
 from local_runtime.lake import landed, object_keys, put_records, wait_for
 
 pytestmark = pytest.mark.e2e
+REDELIVERY_SHARD = "shardId-000000000999"
 
 
 def _as_counter(mapping) -> Counter:
@@ -63,29 +64,17 @@ def test_kinesis_to_bronze_and_quarantine_exact_counts(deployed, aws):
             assert raw in payloads
 
 
-def _kinesis_event(records, shard="shardId-000000000999", first_seq=10**20):
-    items = []
-    for i, r in enumerate(records):
-        seq = str(first_seq + i)
-        items.append({
-            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r.partition_key, "sequenceNumber": seq,
-                        "data": base64.b64encode(r.payload).decode(), "approximateArrivalTimestamp": 1764000000.5},
-            "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"{shard}:{seq}",
-            "eventName": "aws:kinesis:record", "awsRegion": "us-east-1",
-            "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/redelivery"})
-    return {"Records": items}
-
-
 def test_redelivered_batch_adds_no_duplicate(deployed, aws):
     out = deployed["outputs"]
     records = generate(120, seed=99, bad_share=0.1)
-    event = json.dumps(_kinesis_event(records)).encode()
+    event_dict = to_kinesis_event(records, shard_id=REDELIVERY_SHARD, first_sequence=10**20)
+    event = json.dumps(event_dict).encode()
     lam, s3 = aws("lambda"), aws("s3")
-    seqs = {str(10**20 + i) for i in range(len(records))}
+    seqs = {r["kinesis"]["sequenceNumber"] for r in event_dict["Records"]}
 
     def redelivery_keys():
         keys = object_keys(s3, out["bronze_bucket"]) + object_keys(s3, out["quarantine_bucket"])
-        return sorted(k for k in keys if "shardId-000000000999" in k)
+        return sorted(k for k in keys if REDELIVERY_SHARD in k)
 
     def invoke():
         resp = lam.invoke(FunctionName=out["ingest_function_name"], Payload=event)

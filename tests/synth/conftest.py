@@ -7,7 +7,10 @@ end to end) start in a small thread pool; their tests only collect the results, 
 time is roughly import + synth + the slowest external check.
 
 A tiny deterministic zip stands in for the ingest package, so these tests never depend on building
-the real one (``bundling/lambda_zip.py``).
+the real one (``bundling/lambda_zip.py``). Likewise for the batch inputs (:class:`main.BatchInputs`):
+stand-in Glue job scripts and a stand-in shared-code zip; the silver/gold table specs
+(``lakehouse.catalog_spec.all_tables()``) and the EMR steps (``emr_steps.steps.render_steps``) are the
+real ones: they are plain data.
 """
 from __future__ import annotations
 
@@ -41,6 +44,24 @@ def make_zip(path: Path) -> Path:
     return path
 
 
+def make_batch_inputs(base: Path):
+    """Stand-ins for the Glue job scripts and the shared-code zip (``main.BatchInputs``)."""
+    import main
+
+    base.mkdir(parents=True, exist_ok=True)
+    scripts = {}
+    for key in main.GLUE_JOBS:
+        scripts[key] = base / f"{key}.py"
+        scripts[key].write_text(f"# stand-in Glue job script {key}\nprint({key!r})\n")
+    libs = base / "lakehouse.zip"
+    with zipfile.ZipFile(libs, "w", zipfile.ZIP_DEFLATED) as zf:
+        info = zipfile.ZipInfo("lakehouse/__init__.py", date_time=(1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        zf.writestr(info, "")
+
+    return main.BatchInputs(libs_zip=libs, scripts=scripts)
+
+
 @dataclass
 class Synth:
     """The session's synthesized stacks."""
@@ -56,6 +77,8 @@ class Synth:
     """env -> EnvironmentConfig."""
     background: dict[str, Future] = field(default_factory=dict)
     """"validate:<env>" / "checkov:<env>" / "main_py" -> Future of the external check."""
+    batch: Any = None
+    """The stand-in ``main.BatchInputs`` the stacks were built with."""
 
     def stack_dir(self, env: str) -> Path:
         return self.outdir / "stacks" / f"lakeforge-{env}"
@@ -112,11 +135,12 @@ def synth(tmp_path_factory) -> Synth:
     from modules.environment import load_environment
 
     zip_path = make_zip(base / "ingest.zip")
+    batch = make_batch_inputs(base / "batch")
     outdir = base / "cdktf.out"
-    app = main.build_app(ENVS, outdir, ingest_zip=zip_path)
+    app = main.build_app(ENVS, outdir, ingest_zip=zip_path, batch=batch)
     app.synth()
     stacks = {env: app.node.find_child(f"lakeforge-{env}") for env in ENVS}
-    result = Synth(outdir=outdir, zip_path=zip_path, app=app, stacks=stacks, background=background)
+    result = Synth(outdir=outdir, zip_path=zip_path, app=app, stacks=stacks, background=background, batch=batch)
     for env in ENVS:
         result.docs[env] = json.loads((result.stack_dir(env) / "cdk.tf.json").read_text())
         result.configs[env] = load_environment(env)
@@ -130,3 +154,12 @@ def synth(tmp_path_factory) -> Synth:
 @pytest.fixture(scope="session")
 def docs(synth) -> dict[str, dict]:
     return synth.docs
+
+
+@pytest.fixture(scope="session")
+def bindings(synth):  # synth first: it starts the slow external checks in the background
+    """``cdktf.Testing``, for constructs alone in throwaway stacks (the bindings are imported once)."""
+    import cdktf_cdktf_provider_aws.provider  # noqa: F401  (the one import of the bindings)
+    from cdktf import Testing
+
+    return Testing

@@ -1,7 +1,7 @@
 """Per-construct tests with cdktf.Testing: each construct alone, with its props, in a throwaway stack.
 
-These need the AWS bindings, imported once per session (the ``bindings`` fixture reuses the import
-done for the synthesized stacks when that ran first).
+These need the AWS bindings, imported once per session (the ``bindings`` fixture of conftest.py reuses
+the import done for the synthesized stacks when that ran first).
 """
 from __future__ import annotations
 
@@ -12,17 +12,9 @@ import pytest
 
 from modules.iam import Condition, PolicyError, Statement, find_violations, policy_document
 
-from .conftest import make_zip
+from .conftest import make_batch_inputs, make_zip
 
 TAGS = {"Project": "lakeforge", "Environment": "test", "Owner": "t", "CostCenter": "c", "ManagedBy": "terraform"}
-
-
-@pytest.fixture(scope="session")
-def bindings(synth):  # synth first: it starts the slow external checks in the background
-    import cdktf_cdktf_provider_aws.provider  # noqa: F401  (the one import of the bindings)
-    from cdktf import Testing
-
-    return Testing
 
 
 def new_stack(testing, name: str = "test"):
@@ -220,7 +212,8 @@ def test_python_function_needs_the_zip(bindings, tmp_path):
 def test_build_app_subset(bindings, tmp_path):
     import main
 
-    app = main.build_app(["local"], tmp_path / "out", ingest_zip=make_zip(tmp_path / "i.zip"))
+    app = main.build_app(["local"], tmp_path / "out", ingest_zip=make_zip(tmp_path / "i.zip"),
+                         batch=make_batch_inputs(tmp_path / "batch"))
     app.synth()
     assert (tmp_path / "out" / "stacks" / "lakeforge-local" / "cdk.tf.json").is_file()
     assert not (tmp_path / "out" / "stacks" / "lakeforge-dev").exists()

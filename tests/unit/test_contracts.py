@@ -345,7 +345,7 @@ def test_fast_cents_rule_is_equivalent_to_multiple_of():
     rng = random.Random(0)
     values = [0.07, 19.01, 0.1 + 0.2, 1.005, 2.675, 1e-5, 5e-324, 1e16, 1e22, 123456789.12, 0.005, 99999999999.99,
               7, 0, 10**20]
-    values += [round(rng.uniform(0, 10 ** rng.randint(0, 12)), rng.randint(0, 5)) for _ in range(20_000)]
+    values += [round(rng.uniform(0, 10 ** rng.randint(0, 12)), rng.randint(0, 5)) for _ in range(6_000)]
     verdicts = Counter()
     for value in values:
         data = dict(SAMPLES[("erp", "premium_installment")], amount=value)
@@ -359,4 +359,4 @@ def test_fast_cents_rule_is_equivalent_to_multiple_of():
                 outcomes.append(False)
         assert outcomes[0] == outcomes[1], value
         verdicts[outcomes[0]] += 1
-    assert verdicts[True] > 5000 and verdicts[False] > 5000
+    assert verdicts[True] > 1500 and verdicts[False] > 1500

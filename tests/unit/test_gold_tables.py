@@ -10,7 +10,6 @@ import pytest
 
 from lakehouse.catalog_spec import TableSpec
 from lakehouse.gold_tables import (
-    ALTERNATE_KEYS,
     FOREIGN_KEYS,
     GOLD_TABLES,
     GOLD_TABLES_BY_NAME,
@@ -47,7 +46,7 @@ def test_table_shape(table: TableSpec):
         assert table.primary_key[0] == "month"
         projection = table.projection["month"]
         assert (projection.kind, projection.format, projection.interval_unit) == ("date", "yyyy-MM", "MONTHS")
-        assert projection.range.startswith("2020-01,NOW")
+        assert projection.range == "1990-01,NOW+10YEARS"
         assert table.storage_template("s3://gold-bucket/") == f"s3://gold-bucket/{table.name}/month=${{month}}"
     else:
         assert table.partition_keys == ()
@@ -57,8 +56,8 @@ def test_foreign_keys_point_at_keys_of_existing_tables():
     for table, fk, dim, pk in FOREIGN_KEYS:
         assert fk in column_names(GOLD_TABLES_BY_NAME[table]), (table, fk)
         target = GOLD_TABLES_BY_NAME[dim]
-        keys = {tuple(target.primary_key), *ALTERNATE_KEYS.get(dim, ())}
-        assert (pk,) in keys or (dim == "dim_customer" and pk == "customer_id"), (dim, pk)
+        natural = {"dim_customer": "customer_id", "dim_state": "state"}  # natural keys referenced by dims
+        assert (pk,) == tuple(target.primary_key) or natural.get(dim) == pk, (dim, pk)
         assert dim.startswith("dim_")
     facts = {t for t, *_ in FOREIGN_KEYS}
     assert {"fact_premium", "fact_claim", "fact_market", "kpi_loss_ratio", "kpi_market_share"} <= facts
@@ -69,10 +68,7 @@ def test_foreign_keys_point_at_keys_of_existing_tables():
             assert keys == {fk for t, fk, *_ in FOREIGN_KEYS if t == table.name}, table.name
 
 
-def test_alternate_keys_nullable_and_required_columns():
-    for name, keys in ALTERNATE_KEYS.items():
-        for key in keys:
-            assert set(key) <= set(column_names(GOLD_TABLES_BY_NAME[name]))
+def test_nullable_and_required_columns():
     for name, columns in NULLABLE.items():
         assert columns <= set(column_names(GOLD_TABLES_BY_NAME[name])), name
     policy = GOLD_TABLES_BY_NAME["dim_policy"]

@@ -29,23 +29,42 @@ KEY_RE = re.compile(
 )
 
 
-@pytest.fixture
-def s3(monkeypatch):
+@pytest.fixture(scope="module")
+def aws():
+    """Fake credentials, the bucket env vars and one in-process moto S3 for the whole module."""
+    patch = pytest.MonkeyPatch()
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
         "BRONZE_BUCKET": BRONZE, "QUARANTINE_BUCKET": QUARANTINE,
     }.items():
-        monkeypatch.setenv(name, value)
+        patch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
+        patch.delenv(name, raising=False)
+    try:
+        with mock_aws():
+            client = boto3.client("s3", region_name="us-east-1")
+            client.create_bucket(Bucket=BRONZE)
+            client.create_bucket(Bucket=QUARANTINE)
+            yield client
+    finally:
+        patch.undo()
+
+
+@pytest.fixture
+def s3(aws):
+    """Empty buckets and no cached handler client, before and after each test."""
+    def empty():
+        for bucket in (BRONZE, QUARANTINE):
+            keys = [item["Key"] for item in aws.list_objects_v2(Bucket=bucket).get("Contents", [])]
+            if keys:
+                aws.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys]})
+
     app.reset_client()
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BRONZE)
-        client.create_bucket(Bucket=QUARANTINE)
-        yield client
+    empty()
+    yield aws
     app.reset_client()
+    empty()
 
 
 def event_for(records, start: int = 0, **kwargs) -> dict:

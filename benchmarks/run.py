@@ -1,0 +1,196 @@
+"""`make bench`: measure, and write BENCHMARKS.md with the machine and the command.
+
+Sections (all by default; ``--only a,b`` to pick):
+- ``synth``: ``python main.py`` (cdktf synth of every environment), wall seconds, one fresh process a run;
+- ``apply``: ``terraform apply`` of the synthesized local stack onto a fresh ministack, wall seconds;
+- ``handler``: the ingest Lambda handler in-process on 10,000 generated records (10% bad), records/s,
+  once with a null S3 sink (the handler's own cost) and once writing to the emulator's S3;
+- ``batch``: bronze→silver and silver→gold Spark jobs on local[2] at several sizes (see batch.py).
+Each figure is the median of several runs; every run is listed.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from local_runtime.paths import ROOT, stack_dir
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    tf = subprocess.run(["terraform", "version"], capture_output=True, text=True).stdout.splitlines()[0]
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_gb, 1), "os": platform.platform(),
+            "python": platform.python_version(), "java": java, "terraform": tf,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def bench_synth(runs: int) -> dict:
+    times = []
+    with tempfile.TemporaryDirectory() as out:
+        env = dict(os.environ, LAKEFORGE_CDKTF_OUT=out)
+        for _ in range(runs):
+            start = time.monotonic()
+            subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            times.append(time.monotonic() - start)
+    return {"name": "synth", "unit": "s", "runs": times, "median": statistics.median(times),
+            "what": "python main.py (3 stacks, one process, bindings imported once)"}
+
+
+def bench_apply(runs: int) -> dict:
+    from local_runtime import stacks
+    from local_runtime.services import free_port, start_ministack, stop_ministack
+    source = stack_dir("local")
+    if not (source / "cdk.tf.json").exists():
+        subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    times, resources = [], 0
+    for _ in range(runs):
+        port = free_port()
+        emu = start_ministack(port)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                work = Path(tmp) / "stack"
+                shutil.copytree(source, work, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+                env = stacks.local_env(emu.endpoint)
+                stacks.init(work, env, backend_config={"path": str(Path(tmp) / "bench.tfstate")})
+                with contextlib.redirect_stdout(io.StringIO()):
+                    proc_start = time.monotonic()
+                    subprocess.run(["terraform", "apply", "-auto-approve", "-input=false", "-no-color",
+                                    "-parallelism=20", f"-var=aws_endpoint={emu.endpoint}"], cwd=work, env=env,
+                                   check=True, stdout=subprocess.DEVNULL)
+                    times.append(time.monotonic() - proc_start)
+                state = json.loads((Path(tmp) / "bench.tfstate").read_text())
+                resources = sum(1 for r in state["resources"] if r["mode"] == "managed")
+        finally:
+            stop_ministack(port, remove_data=True)
+    return {"name": "local apply", "unit": "s", "runs": times, "median": statistics.median(times),
+            "what": f"terraform apply of the local stack ({resources} resources) onto a fresh ministack"}
+
+
+class _NullS3:
+    def put_object(self, **_kwargs):
+        return {}
+
+    def delete_object(self, **_kwargs):
+        return {}
+
+
+def bench_handler(runs: int, records: int = 10_000) -> list[dict]:
+    from data_contracts.generator import generate, to_kinesis_event
+    from local_runtime.lake import client
+    from local_runtime.services import free_port, start_ministack, stop_ministack
+    os.environ.update({"BRONZE_BUCKET": "bench-bronze", "QUARANTINE_BUCKET": "bench-quarantine",
+                       "LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+                       "POWERTOOLS_SERVICE_NAME": "bench"})
+    from lambda_src.ingest import app
+    data = generate(records, seed=11, bad_share=0.1)
+    batch = 100  # the event source mapping's default batch size
+    events = [to_kinesis_event(data[i:i + batch], first_sequence=10**20 + i * 10) for i in range(0, records, batch)]
+
+    def run_all() -> float:
+        start = time.monotonic()
+        with contextlib.redirect_stdout(io.StringIO()):
+            for event in events:
+                app.lambda_handler(event, None)
+        return records / (time.monotonic() - start)
+
+    results = []
+    app._S3_CLIENT = _NullS3()
+    run_all()  # warm-up: compiles the validators
+    null_rates = [run_all() for _ in range(runs)]
+    results.append({"name": "ingest handler, null S3 sink", "unit": "records/s", "runs": null_rates,
+                    "median": statistics.median(null_rates),
+                    "what": f"{records:,} records (10% bad) in batches of {batch}, in-process, S3 writes discarded"})
+    port = free_port()
+    emu = start_ministack(port)
+    try:
+        s3 = client("s3", emu.endpoint)
+        for bucket in ("bench-bronze", "bench-quarantine"):
+            s3.create_bucket(Bucket=bucket)
+        app._S3_CLIENT = s3
+        emu_rates = [run_all() for _ in range(runs)]
+    finally:
+        app.reset_client()
+        stop_ministack(port, remove_data=True)
+    results.append({"name": "ingest handler, emulator S3", "unit": "records/s", "runs": emu_rates,
+                    "median": statistics.median(emu_rates),
+                    "what": f"same, writing every object to ministack's S3 over HTTP"})
+    return results
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:,.0f}" if unit == "records/s" or value >= 1000 else f"{value:.1f}"
+
+
+def write_markdown(results: list[dict], info: dict, command: str, extra_sections: list[str]) -> Path:
+    lines = ["# Benchmarks", "",
+             f"Written by `{command}` on {info['date']}. Figures are medians of the runs listed; rerun to refresh.",
+             "", "## Machine", "",
+             f"- CPU: {info['cpu']} ({info['cores']} cores), memory {info['memory_gb']} GB",
+             f"- {info['os']}; Python {info['python']}; {info['java']}; {info['terraform']}", "",
+             "## Platform", "", "| benchmark | median | unit | runs | what |", "|---|---:|---|---|---|"]
+    for r in results:
+        runs = ", ".join(_fmt(v, r["unit"]) for v in r["runs"])
+        lines.append(f"| {r['name']} | {_fmt(r['median'], r['unit'])} | {r['unit']} | {runs} | {r['what']} |")
+    lines.append("")
+    lines.extend(extra_sections)
+    out = ROOT / "BENCHMARKS.md"
+    out.write_text("\n".join(lines).rstrip() + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="lakeforge benchmarks")
+    parser.add_argument("--only", default="synth,apply,handler,batch")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", default="100000,1000000,5000000", help="batch sizes (rows)")
+    args = parser.parse_args(argv)
+    wanted = set(args.only.split(","))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    results: list[dict] = []
+    extra: list[str] = []
+    if "synth" in wanted:
+        print("[bench] synth", flush=True)
+        results.append(bench_synth(args.runs))
+    if "apply" in wanted:
+        print("[bench] local apply", flush=True)
+        results.append(bench_apply(args.runs))
+    if "handler" in wanted:
+        print("[bench] ingest handler", flush=True)
+        results.extend(bench_handler(max(args.runs, 5)))
+    if "batch" in wanted:
+        print("[bench] batch jobs", flush=True)
+        from benchmarks.batch import bench_batch
+        extra.extend(bench_batch([int(s) for s in args.sizes.split(",")], runs=args.runs))
+    for r in results:
+        print(f"  {r['name']:32} median {_fmt(r['median'], r['unit'])} {r['unit']}")
+    command = "make bench" if not argv and len(sys.argv) == 1 else "python -m benchmarks.run " + " ".join(argv or sys.argv[1:])
+    (RESULTS / "latest.json").write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
+    print(f"[bench] wrote {write_markdown(results, info, command, extra)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

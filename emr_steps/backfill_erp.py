@@ -1,0 +1,96 @@
+"""EMR step (EMR 7, Spark 3.5): historical ERP exports -> bronze JSON lines, in the stream's format.
+
+Arguments (``--name value``)::
+
+    --input            an export file, or a prefix whose files are each one export
+                       (e.g. s3://<bronze>/landing/erp/policy/ or .../policy/policy_2024-06-01.csv)
+    --entity           ERP entity of the export(s): customer, policy, premium_installment, claim
+    --bronze_path      s3://<bronze>/  (objects go to source=erp/entity=<e>/ingest_date=<export date>/)
+    --format           csv | jsonl | auto (default auto: by file extension; .json/.ndjson are JSON lines)
+    --export_id        optional, single-file input only (default: the file name without extension)
+    --export_time      ISO-8601 time of the export (default: the date/time in the file name)
+    --delimiter        CSV delimiter (default ",")
+    --encoding         CSV encoding (default UTF-8; e.g. ISO-8859-1 for older ERP extracts)
+    --records_per_file bronze lines per output object (default 1000000)
+
+Every export is written as ``backfill-<export_id>-<part>.jsonl`` objects (see :mod:`lakehouse.backfill`);
+a rerun overwrites them with identical bytes. The bronze->silver Glue job then picks them up like any
+stream object. Prints one summary line per export.
+"""
+from __future__ import annotations
+
+import sys
+
+from data_contracts.contracts import get_contract
+from lakehouse.job import list_files, start_job
+
+ARGUMENTS = ["input", "entity", "bronze_path", "format", "export_id", "export_time", "delimiter", "encoding",
+             "records_per_file"]
+DEFAULTS = {"format": "auto", "export_id": "", "export_time": "", "delimiter": ",", "encoding": "UTF-8",
+            "records_per_file": "1000000"}
+SOURCE = "erp"
+_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+
+
+def export_format(path: str, requested: str) -> str:
+    if requested and requested != "auto":
+        return "jsonl" if requested == "json" else requested
+    name = path.lower().removesuffix(".gz")
+    for ext, fmt in _FORMATS.items():
+        if name.endswith(ext):
+            return fmt
+    raise SystemExit(f"{path}: cannot tell the format from the extension; pass --format csv|jsonl")
+
+
+def export_files(spark, uri: str) -> list[str]:
+    """The export files at ``uri``: itself when it is a file, else every data file below it, sorted."""
+    from lakehouse import fs
+
+    if fs.is_file(spark, uri):
+        return [uri]
+    return [f for f in list_files(spark, uri) if not f.rsplit("/", 1)[-1].startswith((".", "_"))]
+
+
+def run(spark, args: dict) -> list[dict]:
+    from lakehouse.backfill import (
+        bronze_lines, export_id_from_path, export_time_from_path, read_export, write_bronze,
+    )
+
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    contract = get_contract(SOURCE, args["entity"])
+    if contract is None:
+        raise SystemExit(f"--entity {args['entity']!r}: no {SOURCE} contract")
+    files = export_files(spark, args["input"])
+    if args.get("export_id") and len(files) != 1:
+        raise SystemExit("--export_id needs a single export file as --input")
+    summaries = []
+    for path in files:
+        export_id = args.get("export_id") or export_id_from_path(path)
+        export_time = args.get("export_time") or export_time_from_path(path)
+        if not export_time:
+            raise SystemExit(f"{path}: no date in the file name; pass --export_time")
+        fmt = export_format(path, args.get("format", "auto"))
+        records, total = read_export(spark, path, fmt, contract, delimiter=args.get("delimiter") or ",",
+                                     encoding=args.get("encoding") or "UTF-8")
+        lines = bronze_lines(records, contract, export_id, export_time)
+        written = write_bronze(spark, lines, total, args["bronze_path"], contract, export_id, export_time,
+                               int(args.get("records_per_file") or 1_000_000))
+        summary = {"export": path, "export_id": export_id, "entity": contract.entity, "format": fmt,
+                   "lines": total, "objects": written}
+        print(f"[backfill_erp] {path}: {total} lines -> {len(written)} object(s) "
+              f"backfill-{export_id}-*.jsonl", flush=True)
+        summaries.append(summary)
+    if not files:
+        print(f"[backfill_erp] no export files under {args['input']}", flush=True)
+    return summaries
+
+
+def main(argv: list[str] | None = None) -> int:
+    ctx = start_job(ARGUMENTS, DEFAULTS, argv)
+    run(ctx.spark, ctx.args)
+    ctx.commit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""Glue job (Glue 5.0, Spark 3.5): bronze JSON lines -> silver Parquet, incremental and idempotent.
+
+Arguments (``--name value``; Glue adds its own, which are ignored)::
+
+    --bronze_path      s3://<bronze>/                      root of bronze (source=/entity=/ingest_date=/...)
+    --silver_path      s3://<silver>/                      root of silver (tables at <source>/<entity>/)
+    --quarantine_path  s3://<quarantine>/silver_rules/     rows failing a silver rule, JSON lines
+    --state_path       s3://<artifacts>/state/bronze_to_silver/   holds manifest.json
+    --reports_path     s3://<artifacts>/dq-reports/        data-quality reports
+    --run_id           optional; default: derived from the set of new bronze files (no clock)
+    --entities         optional comma list: policy,claim or erp.policy or erp_policy (default: all)
+
+A run lists the bronze objects of every selected contract (``source=<s>/entity=<e>/``), subtracts the
+objects recorded in ``<state_path>/manifest.json`` and processes only the new ones; with none it does
+nothing at all. Per table: conform (type, standardize, validate; failing rows to quarantine), merge
+with the stored rows of the touched partitions and the stored tombstones (latest event per business
+key wins; deletes remove the key), write the touched partitions back (Parquet, snappy, dynamic
+partition overwrite; a partition left empty is deleted), store the run's tombstones, write the
+quarantine rows. Then the data-quality report, and only when every check passed, the new manifest:
+a failed run is retried as a whole (same files, same run_id, same result), and the merge is
+idempotent, so a retry after a partial write converges to the same silver.
+
+Layouts::
+
+    silver      <silver_path>/<source>/<entity>/<partition>=<yyyy-MM>/part-*.snappy.parquet
+    tombstones  <silver_path>/_tombstones/<source>/<entity>/run_id=<id>/part-*.parquet
+    quarantine  <quarantine_path>/run_id=<id>/source=<s>/entity=<e>/part-*.json
+    report      <reports_path>/bronze_to_silver/run_id=<id>/report.json
+    manifest    <state_path>/manifest.json
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+
+from data_contracts.contracts import REGISTRY, Contract
+from lakehouse import fs
+from lakehouse.job import list_files, read_text, start_job, write_text
+from lakehouse.quality import CheckResult, QualityReport, check_accounting, check_unique
+
+JOB_NAME = "bronze_to_silver"
+ARGUMENTS = ["bronze_path", "silver_path", "quarantine_path", "state_path", "reports_path", "run_id", "entities"]
+DEFAULTS = {"run_id": "", "entities": ""}
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+RUNS_KEPT = 100
+MAX_RECORDS_PER_FILE = 5_000_000
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+# --- arguments, listing, manifest -------------------------------------------------------------------
+
+def selected_contracts(entities: str) -> list[Contract]:
+    """The contracts named by ``--entities`` (all when blank), in registry order."""
+    names = [n.strip() for n in (entities or "").split(",") if n.strip()]
+    contracts = [c for _, c in sorted(REGISTRY.items())]
+    if not names:
+        return contracts
+    chosen = []
+    for name in names:
+        match = [c for c in contracts if name in (c.entity, c.name, f"{c.source}_{c.entity}")]
+        if not match:
+            known = ", ".join(c.name for c in contracts)
+            raise SystemExit(f"--entities: unknown entity {name!r} (known: {known})")
+        chosen += [c for c in match if c not in chosen]
+    return [c for c in contracts if c in chosen]
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/")] + [p.strip("/") for p in parts if p.strip("/")])
+
+
+def relative_name(uri: str) -> str | None:
+    from lakehouse.bronze_silver import bronze_relative_path
+    return bronze_relative_path(uri)
+
+
+def list_bronze(spark, bronze_path: str, contracts: list[Contract]) -> dict[str, str]:
+    """``{relative name: uri}`` of every bronze object (``.jsonl``) of the given contracts."""
+    found: dict[str, str] = {}
+    for c in contracts:
+        for uri in list_files(spark, _join(bronze_path, f"source={c.source}", f"entity={c.entity}"), ".jsonl"):
+            rel = relative_name(uri)
+            if rel is not None:
+                found[rel] = uri
+    return found
+
+
+def load_manifest(spark, state_path: str) -> dict:
+    text = read_text(spark, _join(state_path, MANIFEST_NAME))
+    if not text:
+        return {"format": MANIFEST_FORMAT, "job": JOB_NAME, "processed": {}, "runs": []}
+    manifest = json.loads(text)
+    manifest.setdefault("processed", {})
+    manifest.setdefault("runs", [])
+    return manifest
+
+
+def processed_names(manifest: dict) -> set[str]:
+    return {f"{prefix}/{name}" for prefix, names in manifest.get("processed", {}).items() for name in names}
+
+
+def add_processed(manifest: dict, names) -> dict:
+    processed = {prefix: set(files) for prefix, files in manifest.get("processed", {}).items()}
+    for rel in names:
+        prefix, _, name = rel.rpartition("/")
+        processed.setdefault(prefix, set()).add(name)
+    manifest["processed"] = {prefix: sorted(files) for prefix, files in sorted(processed.items())}
+    return manifest
+
+
+def derive_run_id(names) -> str:
+    """Deterministic id of a set of bronze objects (same set, same id)."""
+    digest = hashlib.sha256("\n".join(sorted(names)).encode("utf-8")).hexdigest()
+    return f"b2s-{digest[:20]}"
+
+
+# --- one table ----------------------------------------------------------------------------------------
+
+def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict, report: QualityReport):
+    """Conform, merge, check and (when the accounting holds) write one table. Returns its counts."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from lakehouse.bronze_silver import (
+        conform, merge_counts, merge_versions, new_tombstones, partition_values, read_bronze_lines,
+        silver_rows, spark_schema, tombstone_schema, touched_partitions, warning_counts,
+    )
+    from lakehouse.silver_tables import silver_table
+
+    spec = silver_table(contract.source, contract.entity)
+    pcol = spec.partition_keys[0].name
+    key = list(spec.primary_key)
+    table_root = _join(args["silver_path"], spec.location)
+    tomb_root = _join(args["silver_path"], "_tombstones", spec.location)
+    level = StorageLevel.MEMORY_AND_DISK
+    cached = []
+
+    def keep(df):
+        cached.append(df.persist(level))
+        return df
+
+    try:
+        lines = keep(read_bronze_lines(spark, uris))
+        bronze_rows = lines.count()
+        valid, quarantine = conform(lines, contract, run_id)
+        valid, quarantine = keep(valid), keep(quarantine)
+        n_valid, n_quarantined = valid.count(), quarantine.count()
+        by_rule = {r["rule"]: int(r["count"]) for r in quarantine.groupBy("rule").count().collect()}
+
+        existing = None
+        if fs.exists(spark, table_root):
+            existing = spark.read.schema(spark_schema(spec)).parquet(table_root)
+        tombstones = None
+        if fs.exists(spark, tomb_root):
+            tombstones = spark.read.schema(tombstone_schema(spec)).parquet(tomb_root)
+        parts = touched_partitions(valid, existing, spec)
+        existing_rows = existing.where(F.col(pcol).isin(parts)) if existing is not None and parts else None
+        ranked = keep(merge_versions(valid, existing_rows, tombstones, spec))
+        merged = merge_counts(ranked)
+        out = silver_rows(ranked, spec)
+        out_parts = partition_values(out, pcol)
+        emptied = [p for p in parts if p not in set(out_parts)]
+        upserts = merged["new_upserts_applied"]
+        deletes = merged["new_deletes_applied"]
+
+        checks = [
+            report.add(check_accounting(f"accounting_{spec.name}", bronze_rows,
+                                        silver_candidates=n_valid, quarantined=n_quarantined)),
+            report.add(check_accounting(f"versions_{spec.name}", n_valid, applied_upserts=upserts,
+                                        applied_deletes=deletes, superseded=merged["superseded"])),
+            report.add(check_unique(f"unique_key_{spec.name}", out, key)),
+        ]
+        counts = {
+            "files": len(uris), "bronze_rows": bronze_rows, "silver_candidates": n_valid,
+            "quarantined": n_quarantined, "quarantined_by_rule": dict(sorted(by_rule.items())),
+            "applied_upserts": upserts, "applied_deletes": deletes, "superseded": merged["superseded"],
+            "existing_rows_replaced": merged["existing_replaced"], "existing_rows_deleted": merged["existing_deleted"],
+            "existing_rows_unchanged": merged["existing_unchanged"], "silver_rows_written": merged["silver_rows"],
+            "partitions_written": out_parts, "partitions_emptied": emptied,
+            "warnings": warning_counts(valid, contract),
+        }
+        if not all(c.passed for c in checks):
+            counts["written"] = False
+            return counts
+
+        # Order matters: the silver write makes Spark drop the cached `ranked` (it reads the table being
+        # overwritten), so everything derived from it is written first; nothing reads it afterwards.
+        if n_quarantined:
+            (quarantine.coalesce(1).write.mode("overwrite")
+             .option("ignoreNullFields", "false")
+             .json(_join(args["quarantine_path"], f"run_id={run_id}", f"source={contract.source}",
+                         f"entity={contract.entity}")))
+        if deletes:
+            (new_tombstones(ranked, spec).coalesce(1).write.mode("overwrite")
+             .option("compression", "snappy").parquet(_join(tomb_root, f"run_id={run_id}")))
+        if out_parts:
+            (out.repartition(pcol).sortWithinPartitions(pcol, *key)
+             .write.mode("overwrite")
+             .option("partitionOverwriteMode", "dynamic")
+             .option("compression", "snappy")
+             .option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)
+             .partitionBy(pcol)
+             .parquet(table_root))
+        for value in emptied:
+            fs.delete(spark, _join(table_root, f"{pcol}={value}"))
+        counts["written"] = True
+        return counts
+    finally:
+        for df in cached:
+            df.unpersist()
+
+
+# --- the run --------------------------------------------------------------------------------------------
+
+def run(spark, args: dict) -> QualityReport | None:
+    """One incremental run; returns its report, or None when there was nothing new."""
+    for key, value in (("spark.sql.sources.partitionOverwriteMode", "dynamic"),
+                       ("spark.sql.session.timeZone", "UTC"),
+                       ("spark.sql.parquet.compression.codec", "snappy")):
+        spark.conf.set(key, value)
+    contracts = selected_contracts(args.get("entities", ""))
+    listed = list_bronze(spark, args["bronze_path"], contracts)
+    manifest = load_manifest(spark, args["state_path"])
+    done = processed_names(manifest)
+    new = {rel: uri for rel, uri in listed.items() if rel not in done}
+    if not new:
+        print(f"[{JOB_NAME}] no new bronze objects ({len(listed)} listed, all processed): nothing to do")
+        return None
+    run_id = args.get("run_id") or derive_run_id(new)
+    if not _RUN_ID.match(run_id):
+        raise SystemExit(f"--run_id {run_id!r}: use letters, digits, '.', '_' and '-'")
+
+    report = QualityReport(job=JOB_NAME, run_id=run_id)
+    tables: dict[str, dict] = {}
+    for c in contracts:
+        prefix = f"source={c.source}/entity={c.entity}/"
+        uris = [new[rel] for rel in sorted(new) if rel.startswith(prefix)]
+        if uris:
+            tables[f"{c.source}_{c.entity}"] = _process_table(spark, c, uris, run_id, args, report)
+
+    totals = {k: sum(t[k] for t in tables.values())
+              for k in ("files", "bronze_rows", "silver_candidates", "quarantined", "applied_upserts",
+                        "applied_deletes", "superseded", "silver_rows_written")}
+    report.add(check_accounting("accounting_total", totals["bronze_rows"],
+                                silver_candidates=totals["silver_candidates"], quarantined=totals["quarantined"]))
+    report.add(CheckResult("all_tables_written", all(t["written"] for t in tables.values()),
+                           ", ".join(f"{name} {'written' if t['written'] else 'NOT written'}"
+                                     for name, t in tables.items()),
+                           {"not_written": [name for name, t in tables.items() if not t["written"]]}))
+    report.counts = {"new_files": len(new), "listed_files": len(listed), "totals": totals, "tables": tables}
+    write_text(spark, _join(args["reports_path"], JOB_NAME, f"run_id={run_id}", "report.json"), report.to_json())
+    print(report.summary())
+    report.gate()  # raises QualityGateFailed: the manifest is not committed, the next run retries these files
+
+    manifest = add_processed(manifest, new)
+    manifest["format"], manifest["job"] = MANIFEST_FORMAT, JOB_NAME
+    manifest["runs"] = (manifest.get("runs", []) + [{
+        "run_id": run_id, "files": len(new), "bronze_rows": totals["bronze_rows"],
+        "quarantined": totals["quarantined"], "tables": sorted(tables)}])[-RUNS_KEPT:]
+    write_text(spark, _join(args["state_path"], MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ctx = start_job(ARGUMENTS, DEFAULTS, argv)
+    run(ctx.spark, ctx.args)
+    ctx.commit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

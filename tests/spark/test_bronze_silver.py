@@ -1,0 +1,512 @@
+"""Bronze -> silver on small literal data: parsing, standardization, every rule, dedup, merge, and the Glue job
+run in-process on file:// paths (incremental runs, no-op rerun, deletes, late data, the accounting gate)."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from data_contracts.contracts import REGISTRY
+from lakehouse import bronze_silver as bs
+from lakehouse.quality import QualityGateFailed
+from lakehouse.silver_tables import silver_table
+
+SHARD = "shardId-000000000000"
+DAY = "2024-06-01"
+EVENT_TIME = "2024-07-01T00:00:00.000Z"
+NS = uuid.UUID("5b1e3c1e-0000-4000-8000-000000000000")
+
+SAMPLES: dict[tuple[str, str], dict] = {
+    ("erp", "customer"): {
+        "customer_id": "CUS-00000001", "person_type": "PF", "document_number": "52998224725",
+        "name": "João da Silva", "birth_date": "1980-05-17", "state": "SP", "city": "São Paulo",
+        "created_at": "2024-03-05T14:22:31.123Z", "updated_at": "2024-03-05T14:22:31.123Z",
+    },
+    ("erp", "policy"): {
+        "policy_id": "POL-0000000001", "customer_id": "CUS-00000001", "line_of_business": "0531",
+        "product_code": "AUT-001", "state": "SP", "start_date": "2024-03-06", "end_date": "2025-03-06",
+        "sum_insured": 85000, "annual_premium": 3412.57, "status": "active",
+        "issued_at": "2024-03-05T15:00:00.000Z", "updated_at": "2024-03-05T15:00:00.000Z",
+    },
+    ("erp", "premium_installment"): {
+        "installment_id": "INS-0000000001-01", "policy_id": "POL-0000000001", "installment_number": 1,
+        "due_date": "2024-03-06", "amount": 19.01, "paid_date": None, "status": "open",
+    },
+    ("erp", "claim"): {
+        "claim_id": "CLM-0000000001", "policy_id": "POL-0000000001", "occurrence_date": "2024-06-01",
+        "notification_date": "2024-06-03", "cause": "colisao", "claimed_amount": 12000.5,
+        "incurred_amount": 10800.45, "paid_amount": 0, "status": "opened", "updated_at": "2024-06-03T10:00:00Z",
+    },
+    ("susep", "market_statistics"): {
+        "reference_month": "2024-05", "insurer_code": "05631", "insurer_name": "Lago Forte Seguros S.A.",
+        "line_of_business": "0531", "state": "SP", "premiums_written": 1234567.89, "premiums_earned": -10.1,
+        "claims_incurred": 654321.07, "claims_paid": 500000, "commission_expenses": 246913.58,
+        "policies_in_force": 1523,
+    },
+}
+_DROP = object()
+
+
+def make_line(source: str, entity: str, data, *, op: str = "upsert", event_time: str = EVENT_TIME, seq: int = 1,
+              event_id: str | None = None, schema_version=1, env_entity: str | None = None,
+              sequence_number: str | None = None) -> str:
+    env = {"source": source, "entity": env_entity or entity, "schema_version": schema_version,
+           "event_id": event_id or str(uuid.uuid5(NS, f"{entity}:{seq}:{event_time}:{json.dumps(data, sort_keys=True)}")),
+           "event_time": event_time, "op": op, "data": data}
+    ingest = {"arrival_time": "2024-06-01T00:00:00.000Z", "partition_key": "pk",
+              "sequence_number": sequence_number or str(49590338271490256608559692538361571095921575989136588898 + seq),
+              "shard_id": SHARD}
+    return json.dumps({"event": env, "ingest": ingest}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def bronze_uri(source: str, entity: str, day: str = DAY, name: str = "kinesis-shardId-000000000000-1-9.jsonl") -> str:
+    return f"s3://bronze/source={source}/entity={entity}/ingest_date={day}/{name}"
+
+
+def sample(source: str, entity: str, **changes) -> dict:
+    data = copy.deepcopy(SAMPLES[(source, entity)])
+    for name, value in changes.items():
+        if value is _DROP:
+            del data[name]
+        else:
+            data[name] = value
+    return data
+
+
+def lines_df(spark, source, entity, lines, day=DAY):
+    return spark.createDataFrame([(line, bronze_uri(source, entity, day)) for line in lines], ["line", "bronze_file"])
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+
+def test_parsers(spark):
+    texts = ["2024-02-29", "2023-02-29", "29/02/2024", "2024-13-01", "2024-1-5", "x", None]
+    df = spark.createDataFrame([(t,) for t in texts], "t string")
+    got = [r[0] for r in df.select(bs.parse_date(F.col("t"))).collect()]
+    assert got == [date(2024, 2, 29), None, date(2024, 2, 29), None, date(2024, 1, 5), None, None]
+
+    texts = ["2024-03-05T14:22:31.123Z", "2024-03-05T11:22:31-03:00", "2024-03-05 14:22:31", "2024-03-05T14:22:31.1234567Z",
+             "2024-03-05T24:00:00Z", "2024-02-30T10:00:00Z", "2024-03-05", None]
+    df = spark.createDataFrame([(t,) for t in texts], "t string")
+    got = [r[0] for r in df.select(F.date_format(bs.parse_timestamp(F.col("t")), "yyyy-MM-dd HH:mm:ss.SSSSSS")).collect()]
+    assert got == ["2024-03-05 14:22:31.123000", "2024-03-05 14:22:31.000000", "2024-03-05 14:22:31.000000",
+                   "2024-03-05 14:22:31.123456", None, None, None, None]
+
+    texts = ["1234.5", "1.23456789E7", "1.234,56", "R$ 10,00", "2.345", "2.344", "-0.005", "0.1", "abc", "1e400",
+             "1000000000000000", "12,3,4", None]
+    df = spark.createDataFrame([(t,) for t in texts], "t string")
+    got = [r[0] for r in df.select(bs.parse_money(F.col("t"))).collect()]
+    assert got == [Decimal("1234.50"), Decimal("12345678.90"), Decimal("1234.56"), Decimal("10.00"), Decimal("2.35"),
+                   Decimal("2.34"), Decimal("-0.01"), Decimal("0.10"), None, None, None, None, None]
+
+    texts = ["3", "3.0", "+7", "3.5", "two", "99999999999", None]
+    df = spark.createDataFrame([(t,) for t in texts], "t string")
+    assert [r[0] for r in df.select(bs.parse_integer(F.col("t"), "int")).collect()] == [3, 3, 7, None, None, None, None]
+    assert df.select(bs.parse_integer(F.col("t"))).collect()[5][0] == 99999999999
+    df = spark.createDataFrame([(t,) for t in ["2024-05", "2024-5", "2024-13", "05/2024"]], "t string")
+    assert [r[0] for r in df.select(bs.parse_month(F.col("t"))).collect()] == ["2024-05", "2024-05", None, None]
+
+
+def test_conform_types_and_standardizes(spark):
+    data = {
+        "policy_id": " pol-0000000001 ", "customer_id": "cus-00000001", "line_of_business": 531,
+        "product_code": "aut-001", "state": " sp", "start_date": "06/03/2024", "end_date": "2025-03-06",
+        "sum_insured": "85.000,00", "annual_premium": 3412.575, "status": "ACTIVE",
+        "issued_at": "2024-03-05T12:00:00-03:00", "updated_at": "2024-03-05 15:00:00",
+    }
+    line = make_line("erp", "policy", data, seq=5)
+    valid, quarantine = bs.conform(lines_df(spark, "erp", "policy", [line]), REGISTRY[("erp", "policy")], "run-1")
+    assert quarantine.count() == 0
+    spec = silver_table("erp", "policy")
+    assert [(f.name, f.dataType) for f in valid.schema] == [(f.name, f.dataType) for f in bs.spark_schema(spec)]
+    row = valid.first().asDict()
+    assert row["policy_id"] == "POL-0000000001" and row["customer_id"] == "CUS-00000001"
+    assert row["line_of_business"] == "0531" and row["product_code"] == "AUT-001" and row["state"] == "SP"
+    assert row["start_date"] == date(2024, 3, 6) and row["status"] == "active"
+    assert row["sum_insured"] == Decimal("85000.00") and row["annual_premium"] == Decimal("3412.58")
+    utc = timezone.utc
+    assert row["issued_at"].replace(tzinfo=None) == datetime(2024, 3, 5, 15, 0)  # session time zone is UTC
+    assert row["updated_at"] == row["issued_at"]
+    assert row["issued_month"] == "2024-03"
+    assert row["event_time"].replace(tzinfo=utc) == datetime(2024, 7, 1, tzinfo=utc)
+    assert row["op"] == "upsert" and row["ingest_shard_id"] == SHARD
+    assert row["ingest_sequence_number"] == "49590338271490256608559692538361571095921575989136588903"
+    assert row["ingest_date"] == date(2024, 6, 1) and row["silver_run_id"] == "run-1"
+
+    customer = sample("erp", "customer", person_type="pj", document_number="11.222.333/0001-81",
+                      name="  Padaria   Pão  Quente Ltda ", birth_date=None)
+    valid, quarantine = bs.conform(lines_df(spark, "erp", "customer", [make_line("erp", "customer", customer)]),
+                                   REGISTRY[("erp", "customer")], "r")
+    assert quarantine.count() == 0
+    row = valid.first()
+    assert (row["person_type"], row["document_number"], row["name"], row["birth_date"]) == (
+        "PJ", "11222333000181", "Padaria Pão Quente Ltda", None)
+    assert row["created_month"] == "2024-03"
+
+    ms = sample("susep", "market_statistics", insurer_code="5631", line_of_business="531", premiums_earned=2e6)
+    valid, quarantine = bs.conform(lines_df(spark, "susep", "market_statistics", [make_line("susep", "market_statistics", ms)]),
+                                   REGISTRY[("susep", "market_statistics")], "r")
+    row = valid.first()
+    assert (row["insurer_code"], row["line_of_business"], row["reference_month"]) == ("05631", "0531", "2024-05")
+    assert row["premiums_earned"] == Decimal("2000000.00") and row["policies_in_force"] == 1523
+    # earned above written is a warning, never a quarantine
+    assert quarantine.count() == 0
+    assert bs.warning_counts(valid, REGISTRY[("susep", "market_statistics")]) == {"rule_earned_not_above_written": 1}
+
+
+# --- every rule ----------------------------------------------------------------------------------------------
+
+def _cases():
+    P, C, I, K, M = (("erp", "policy"), ("erp", "customer"), ("erp", "premium_installment"), ("erp", "claim"),
+                     ("susep", "market_statistics"))
+    cases = [
+        (P, "this is not json", "rule_valid_json"),
+        (P, "[1, 2, 3]", "rule_valid_json"),
+        (P, dict(op="merge"), "rule_valid_envelope"),
+        (P, dict(schema_version=2), "rule_valid_envelope"),
+        (P, dict(event_id="not-a-uuid"), "rule_valid_envelope"),
+        (P, dict(event_time="2024-13-01T00:00:00Z"), "rule_valid_envelope"),
+        (P, dict(env_entity="claim"), "rule_valid_envelope"),
+        (P, dict(data="a string"), "rule_valid_envelope"),
+        (P, dict(sequence_number="abc"), "rule_valid_envelope"),
+        (P, {"customer_id": None}, "rule_required_field"),
+        (P, {"status": _DROP}, "rule_required_field"),
+        (P, {"state": "   "}, "rule_required_field"),
+        (P, {"start_date": "2024-02-30"}, "rule_contract_type"),
+        (P, {"sum_insured": "12,3,4"}, "rule_contract_type"),
+        (P, {"issued_at": "yesterday"}, "rule_contract_type"),
+        (P, {"state": "XX"}, "rule_known_state"),
+        (P, {"line_of_business": "0999"}, "rule_known_line_of_business"),
+        (P, {"policy_id": "POL-1"}, "rule_contract_format"),
+        (P, {"status": "open"}, "rule_contract_enum"),
+        (P, {"sum_insured": 0}, "rule_amount_positive"),
+        (P, {"end_date": "2024-03-06"}, "rule_end_date_after_start_date"),
+        (P, {"product_code": "VID-001"}, "rule_product_matches_line_of_business"),
+        (P, {"updated_at": "2024-03-01T00:00:00Z"}, "rule_updated_not_before_created"),
+        (P, {"issued_at": "1985-01-01T00:00:00Z"}, "rule_partition_in_range"),
+        (P, {"end_date": "2200-01-01"}, "rule_date_in_range"),
+        (P, dict(op="delete", data={"policy_id": "P9"}), "rule_contract_format"),
+        (P, dict(op="delete", data={}), "rule_required_field"),
+        (P, dict(op="delete", data={"policy_id": "POL-0000000009"}), None),
+        (C, {"document_number": "11222333000181"}, "rule_document_matches_person_type"),
+        (C, {"document_number": "52998224724"}, "rule_document_check_digits"),
+        (C, {"document_number": "11111111111"}, "rule_document_check_digits"),
+        (C, {"name": "x" * 201}, "rule_contract_format"),
+        (C, {"birth_date": "1850-01-01"}, "rule_date_in_range"),
+        (C, {"updated_at": "2024-03-01T00:00:00Z"}, "rule_updated_not_before_created"),
+        (C, dict(op="delete", data={"customer_id": "CUS-00000002"}), None),
+        (I, {"installment_number": 61}, "rule_contract_range"),
+        (I, {"installment_number": "two"}, "rule_contract_type"),
+        (I, {"amount": 0}, "rule_amount_positive"),
+        (I, {"status": "paid"}, "rule_paid_installment_has_paid_date"),
+        (I, {"status": "paid", "paid_date": "2024-03-06"}, None),
+        (K, {"notification_date": "2024-05-30"}, "rule_notification_not_before_occurrence"),
+        (K, {"paid_amount": 20000}, "rule_paid_not_above_incurred"),
+        (K, {"paid_amount": -1}, "rule_amount_not_negative"),
+        (K, {"occurrence_date": "2024-08-01", "notification_date": "2024-08-02"}, "rule_partition_in_range"),
+        (M, {"insurer_code": "ABCDE"}, "rule_contract_format"),
+        (M, {"reference_month": "2024-13"}, "rule_contract_type"),
+        (M, {"policies_in_force": -1}, "rule_contract_range"),
+        (M, {"policies_in_force": "1.5"}, "rule_contract_type"),
+        (M, {"claims_paid": -5}, "rule_amount_not_negative"),
+        (M, {"premiums_written": -5}, None),
+    ]
+    return cases
+
+
+def _case_line(key, spec, index):
+    source, entity = key
+    if isinstance(spec, str):
+        return spec
+    envelope_keys = {"op", "schema_version", "event_id", "event_time", "env_entity", "data", "sequence_number"}
+    if set(spec) & envelope_keys:
+        kwargs = dict(spec)
+        data = kwargs.pop("data", sample(source, entity))
+        return make_line(source, entity, data, seq=index, **kwargs)
+    return make_line(source, entity, sample(source, entity, **spec), seq=index)
+
+
+def test_every_rule_sends_its_row_to_quarantine(spark):
+    cases = _cases()
+    assert {rule for _, _, rule in cases if rule} == set(bs.RULES)
+    by_entity: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+    for index, (key, spec, rule) in enumerate(cases):
+        by_entity.setdefault(key, []).append((_case_line(key, spec, index), rule))
+    for key, items in by_entity.items():
+        lines = [line for line, _ in items]
+        valid, quarantine = bs.conform(lines_df(spark, *key, lines), REGISTRY[key], "run-q")
+        got = {r["line"]: r.asDict() for r in quarantine.collect()}
+        assert valid.count() + len(got) == len(lines)
+        for line, rule in items:
+            if rule is None:
+                assert line not in got, (key, got.get(line))
+                continue
+            row = got[line]
+            assert row["rule"] == rule, (key, line, row["rule"], row["error"])
+            assert rule in row["failed_rules"] and row["error"]
+            assert (row["source"], row["entity"], row["bronze_file"], row["ingest_date"], row["silver_run_id"]) == (
+                key[0], key[1], bronze_uri(*key), DAY, "run-q")
+        assert quarantine.columns == list(bs.QUARANTINE_COLUMNS)
+
+
+def test_quarantine_errors_name_field_and_value(spark):
+    line = make_line("erp", "policy", sample("erp", "policy", state="XX", sum_insured="abc"))
+    _, quarantine = bs.conform(lines_df(spark, "erp", "policy", [line]), REGISTRY[("erp", "policy")], "r")
+    row = quarantine.first()
+    assert row["rule"] == "rule_contract_type"  # rules are reported in RULES order
+    assert row["error"] == "sum_insured is not a valid money (value: 'abc')"
+    assert row["failed_rules"] == ["rule_contract_type", "rule_known_state"]
+
+
+def test_all_generated_valid_records_pass(spark):
+    from data_contracts.generator import generate
+    records = [r for r in generate(600, seed=21) if r.is_valid]
+    for key, contract in sorted(REGISTRY.items()):
+        lines = []
+        for i, r in enumerate(records):
+            if (r.source, r.entity) == key:
+                env = json.loads(r.payload)
+                lines.append(json.dumps({"event": env, "ingest": {"arrival_time": "x", "partition_key": r.partition_key,
+                                                                  "sequence_number": str(i), "shard_id": SHARD}}))
+        valid, quarantine = bs.conform(lines_df(spark, *key, lines), contract, "r")
+        assert quarantine.count() == 0, quarantine.select("rule", "error").collect()[:3]
+        assert valid.count() == len(lines) > 0
+
+
+# --- dedup and merge ---------------------------------------------------------------------------------------------
+
+def test_latest_per_key_ordering(spark):
+    rows = [
+        ("a", "2024-01-02 00:00:00", "1", "e1", "upsert"),   # latest event_time wins over a higher sequence
+        ("a", "2024-01-01 00:00:00", "99", "e2", "upsert"),
+        ("b", "2024-01-01 00:00:00", "9", "e3", "upsert"),   # same time: sequence compared as a number
+        ("b", "2024-01-01 00:00:00", "10", "e4", "upsert"),
+        ("c", "2024-01-01 00:00:00", "5", "e5", "upsert"),   # same time and sequence: event_id, deterministic
+        ("c", "2024-01-01 00:00:00", "5", "e6", "upsert"),
+    ]
+    df = spark.createDataFrame(rows, "k string, t string, ingest_sequence_number string, event_id string, op string")
+    df = df.withColumn("event_time", F.col("t").cast("timestamp"))
+    got = {r["k"]: r["event_id"] for r in bs.latest_per_key(df, ["k"]).collect()}
+    assert got == {"a": "e1", "b": "e4", "c": "e6"}
+
+
+def _policy(pid: str, when: str, seq: int, **changes):
+    data = sample("erp", "policy", policy_id=pid, **changes)
+    return make_line("erp", "policy", data, event_time=when, seq=seq)
+
+
+def _policy_delete(pid: str, when: str, seq: int):
+    return make_line("erp", "policy", {"policy_id": pid}, op="delete", event_time=when, seq=seq)
+
+
+def _merge(spark, lines, run_id, existing=None, tombstones=None):
+    spec = silver_table("erp", "policy")
+    valid, _ = bs.conform(lines_df(spark, "erp", "policy", lines), REGISTRY[("erp", "policy")], run_id)
+    ranked = bs.merge_versions(valid, existing, tombstones, spec).cache()
+    counts = bs.merge_counts(ranked)
+    assert counts["new_upserts_applied"] + counts["new_deletes_applied"] + counts["superseded"] == len(lines)
+    return bs.silver_rows(ranked, spec).cache(), bs.new_tombstones(ranked, spec).cache(), counts
+
+
+def _state(df):
+    return {r["policy_id"]: (r["status"], r["silver_run_id"]) for r in df.collect()}
+
+
+def test_merge_updates_late_data_duplicates_and_deletes(spark):
+    t = "2024-04-0{}T00:00:00Z".format
+    dup = _policy("POL-0000000002", t(1), 3)
+    out1, tombs1, c1 = _merge(spark, [
+        _policy("POL-0000000001", t(1), 1, status="active"),
+        _policy("POL-0000000001", t(2), 2, status="suspended"),   # update in the same batch
+        dup, dup,                                                # the same event twice
+        _policy("POL-0000000003", t(1), 4),
+    ], "r1")
+    assert _state(out1) == {"POL-0000000001": ("suspended", "r1"), "POL-0000000002": ("active", "r1"),
+                            "POL-0000000003": ("active", "r1")}
+    assert (c1["new_upserts_applied"], c1["superseded"], c1["silver_rows"]) == (3, 2, 3)
+    assert tombs1.count() == 0
+
+    out2, tombs2, c2 = _merge(spark, [
+        _policy("POL-0000000001", t(1), 9, status="cancelled"),  # late: older than the stored version
+        _policy("POL-0000000002", t(3), 10, status="cancelled"),  # a real update
+        _policy_delete("POL-0000000003", t(3), 11),
+    ], "r2", existing=out1)
+    assert _state(out2) == {"POL-0000000001": ("suspended", "r1"), "POL-0000000002": ("cancelled", "r2")}
+    assert (c2["new_upserts_applied"], c2["new_deletes_applied"], c2["superseded"]) == (1, 1, 1)
+    assert (c2["existing_replaced"], c2["existing_deleted"], c2["existing_unchanged"]) == (1, 1, 1)
+    assert [r["policy_id"] for r in tombs2.collect()] == ["POL-0000000003"]
+
+    # an upsert older than the delete arrives late: the tombstone keeps the key deleted
+    out3, _, c3 = _merge(spark, [_policy("POL-0000000003", t(2), 12)], "r3", existing=out2, tombstones=tombs2)
+    assert "POL-0000000003" not in _state(out3) and c3["superseded"] == 1
+    # a newer upsert re-creates it
+    out4, _, _ = _merge(spark, [_policy("POL-0000000003", t(5), 13)], "r4", existing=out2, tombstones=tombs2)
+    assert _state(out4)["POL-0000000003"] == ("active", "r4")
+
+    # reprocessing events already in silver changes nothing (stored version wins the tie)
+    out5, _, c5 = _merge(spark, [_policy("POL-0000000002", t(3), 10, status="cancelled")], "r5", existing=out2)
+    assert _state(out5) == _state(out2) and c5["superseded"] == 1
+
+
+def test_touched_partitions_find_the_partition_of_a_delete(spark):
+    spec = silver_table("erp", "customer")
+    contract = REGISTRY[("erp", "customer")]
+    first = [make_line("erp", "customer", sample("erp", "customer", customer_id=f"CUS-0000000{i}",
+                                                  created_at=f"2024-0{i}-01T00:00:00Z", updated_at=f"2024-0{i}-01T00:00:00Z"),
+                       seq=i) for i in (1, 2)]
+    existing, _ = bs.conform(lines_df(spark, "erp", "customer", first), contract, "r1")
+    delete = make_line("erp", "customer", {"customer_id": "CUS-00000002"}, op="delete", seq=3)
+    valid, _ = bs.conform(lines_df(spark, "erp", "customer", [delete]), contract, "r2")
+    assert valid.first()["created_month"] is None
+    assert bs.touched_partitions(valid, existing, spec) == ["2024-02"]
+    assert bs.touched_partitions(valid, None, spec) == []
+
+
+# --- the Glue job, in-process ----------------------------------------------------------------------------------
+
+def _customer(cid: str, created: str, when: str, seq: int, **changes) -> str:
+    data = sample("erp", "customer", customer_id=cid, created_at=created, updated_at=when, **changes)
+    return make_line("erp", "customer", data, event_time=when, seq=seq)
+
+
+def _write_bronze(root: Path, day: str, name: str, lines: list[str]) -> None:
+    path = root / "bronze" / "source=erp" / "entity=customer" / f"ingest_date={day}" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _args(root: Path, *extra: str) -> list[str]:
+    uri = root.as_uri()
+    return ["bronze_to_silver.py", "--JOB_NAME", "test", "--bronze_path", f"{uri}/bronze/",
+            "--silver_path", f"{uri}/silver/", "--quarantine_path", f"{uri}/quarantine/silver_rules/",
+            "--state_path", f"{uri}/artifacts/state/bronze_to_silver/", "--reports_path", f"{uri}/artifacts/dq-reports/",
+            "--entities", "customer", *extra]
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _silver(spark, root: Path) -> dict[str, dict]:
+    spec = silver_table("erp", "customer")
+    df = spark.read.schema(bs.spark_schema(spec)).parquet((root / "silver" / "erp" / "customer").as_uri())
+    return {r["customer_id"]: r.asDict() for r in df.collect()}
+
+
+def _report(root: Path, run_id: str) -> dict:
+    path = root / "artifacts" / "dq-reports" / "bronze_to_silver" / f"run_id={run_id}" / "report.json"
+    return json.loads(path.read_text())
+
+
+def test_job_incremental_runs(spark, tmp_path, capsys):
+    from glue_jobs import bronze_to_silver as job
+
+    c1_v1 = _customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1, city="Campinas")
+    c1_v2 = _customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-02-01T09:00:00Z", 2, city="Santos")
+    c2_v1 = _customer("CUS-00000002", "2024-02-15T09:00:00Z", "2024-02-15T09:00:00Z", 3)
+    c3_v1 = _customer("CUS-00000003", "2024-03-20T09:00:00Z", "2024-03-20T09:00:00Z", 4)
+    bad = _customer("CUS-00000004", "2024-03-21T09:00:00Z", "2024-03-21T09:00:00Z", 5, state="XX")
+    _write_bronze(tmp_path, "2024-06-01", "kinesis-shardId-000000000000-1-5.jsonl",
+                  [c1_v1, c1_v2, c2_v1, c2_v1, c3_v1, bad])
+
+    assert job.main(_args(tmp_path)) == 0
+    silver = _silver(spark, tmp_path)
+    assert sorted(silver) == ["CUS-00000001", "CUS-00000002", "CUS-00000003"]
+    assert silver["CUS-00000001"]["city"] == "Santos"
+    table = tmp_path / "silver" / "erp" / "customer"
+    assert sorted(p.name for p in table.iterdir() if p.is_dir()) == [
+        "created_month=2024-01", "created_month=2024-02", "created_month=2024-03"]
+    files = sorted(table.rglob("*.parquet"))
+    assert files and all(f.name.endswith(".snappy.parquet") for f in files)
+    spec = silver_table("erp", "customer")
+    assert spark.read.parquet(f"file://{files[0]}").columns == [c.name for c in spec.columns]
+
+    manifest = json.loads((tmp_path / "artifacts/state/bronze_to_silver/manifest.json").read_text())
+    run1 = manifest["runs"][-1]["run_id"]
+    assert run1 == job.derive_run_id(["source=erp/entity=customer/ingest_date=2024-06-01/"
+                                      "kinesis-shardId-000000000000-1-5.jsonl"])
+    assert manifest["processed"] == {"source=erp/entity=customer/ingest_date=2024-06-01":
+                                     ["kinesis-shardId-000000000000-1-5.jsonl"]}
+    report = _report(tmp_path, run1)
+    assert report["passed"]
+    counts = report["counts"]["tables"]["erp_customer"]
+    assert {k: counts[k] for k in ("bronze_rows", "silver_candidates", "quarantined", "applied_upserts",
+                                   "superseded", "silver_rows_written")} == {
+        "bronze_rows": 6, "silver_candidates": 5, "quarantined": 1, "applied_upserts": 3, "superseded": 2,
+        "silver_rows_written": 3}
+    assert counts["quarantined_by_rule"] == {"rule_known_state": 1}
+    quarantine = list((tmp_path / "quarantine/silver_rules" / f"run_id={run1}" / "source=erp" / "entity=customer")
+                      .glob("*.json"))
+    rows = [json.loads(line) for f in quarantine for line in f.read_text().splitlines()]
+    assert [(r["rule"], r["line"]) for r in rows] == [("rule_known_state", bad)]
+    assert "PASSED" in capsys.readouterr().out
+
+    # rerun with no new files: a no-op, silver and everything else byte-identical
+    before = _snapshot(tmp_path)
+    assert job.main(_args(tmp_path)) == 0
+    assert _snapshot(tmp_path) == before
+    assert "nothing to do" in capsys.readouterr().out
+
+    # a later run: a late older version, a real update, a delete that empties a partition
+    c1_late = _customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-15T09:00:00Z", 6, city="Late")
+    c2_v2 = _customer("CUS-00000002", "2024-02-15T09:00:00Z", "2024-03-01T09:00:00Z", 7, city="Recife", state="PE")
+    c3_del = make_line("erp", "customer", {"customer_id": "CUS-00000003"}, op="delete",
+                       event_time="2024-04-01T00:00:00Z", seq=8)
+    _write_bronze(tmp_path, "2024-06-02", "kinesis-shardId-000000000000-6-8.jsonl", [c1_late, c2_v2, c3_del])
+    assert job.main(_args(tmp_path)) == 0
+    silver = _silver(spark, tmp_path)
+    assert sorted(silver) == ["CUS-00000001", "CUS-00000002"]
+    assert silver["CUS-00000001"]["city"] == "Santos" and silver["CUS-00000001"]["silver_run_id"] == run1
+    assert (silver["CUS-00000002"]["city"], silver["CUS-00000002"]["state"]) == ("Recife", "PE")
+    assert silver["CUS-00000002"]["ingest_date"] == date(2024, 6, 2)
+    assert not (table / "created_month=2024-03").exists()
+    manifest = json.loads((tmp_path / "artifacts/state/bronze_to_silver/manifest.json").read_text())
+    run2 = manifest["runs"][-1]["run_id"]
+    counts = _report(tmp_path, run2)["counts"]["tables"]["erp_customer"]
+    assert {k: counts[k] for k in ("bronze_rows", "applied_upserts", "applied_deletes", "superseded",
+                                   "existing_rows_replaced", "existing_rows_deleted", "partitions_emptied")} == {
+        "bronze_rows": 3, "applied_upserts": 1, "applied_deletes": 1, "superseded": 1,
+        "existing_rows_replaced": 1, "existing_rows_deleted": 1, "partitions_emptied": ["2024-03"]}
+    assert (tmp_path / "silver" / "_tombstones" / "erp" / "customer" / f"run_id={run2}").is_dir()
+
+    # an upsert older than the delete arrives even later: the key stays deleted
+    c3_late = _customer("CUS-00000003", "2024-03-20T09:00:00Z", "2024-03-25T09:00:00Z", 9)
+    _write_bronze(tmp_path, "2024-06-03", "kinesis-shardId-000000000000-9-9.jsonl", [c3_late])
+    assert job.main(_args(tmp_path)) == 0
+    assert sorted(_silver(spark, tmp_path)) == ["CUS-00000001", "CUS-00000002"]
+    assert not (table / "created_month=2024-03").exists()
+
+
+def test_job_gate_blocks_the_manifest(spark, tmp_path, monkeypatch):
+    from glue_jobs import bronze_to_silver as job
+
+    _write_bronze(tmp_path, "2024-06-01", "kinesis-a.jsonl",
+                  [_customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1),
+                   _customer("CUS-00000002", "2024-01-11T09:00:00Z", "2024-01-11T09:00:00Z", 2)])
+    real = bs.conform
+
+    def lossy(lines, contract, run_id):  # a bug that loses a row
+        valid, quarantine = real(lines, contract, run_id)
+        return valid.where(F.col("customer_id") != "CUS-00000002"), quarantine
+
+    monkeypatch.setattr(bs, "conform", lossy)
+    with pytest.raises(QualityGateFailed, match="accounting_erp_customer"):
+        job.main(_args(tmp_path))
+    assert not (tmp_path / "artifacts/state/bronze_to_silver/manifest.json").exists()
+    assert not (tmp_path / "silver").exists()
+    run_id = job.derive_run_id(["source=erp/entity=customer/ingest_date=2024-06-01/kinesis-a.jsonl"])
+    report = _report(tmp_path, run_id)
+    assert not report["passed"] and report["counts"]["tables"]["erp_customer"]["written"] is False
+
+    monkeypatch.setattr(bs, "conform", real)  # fixed: the retry processes the same files, same run id
+    assert job.main(_args(tmp_path)) == 0
+    assert sorted(_silver(spark, tmp_path)) == ["CUS-00000001", "CUS-00000002"]
+    assert _report(tmp_path, run_id)["passed"]

@@ -1,0 +1,78 @@
+"""Job argument parsing (Glue's getResolvedOptions semantics) and the bronze->silver run bookkeeping."""
+from __future__ import annotations
+
+import pytest
+
+from glue_jobs import bronze_to_silver as job
+from lakehouse.job import resolve_options
+
+
+def test_space_and_equals_forms():
+    argv = ["script.py", "--bronze_path", "s3://b/", "--silver_path=s3://s/", "--JOB_NAME", "j"]
+    assert resolve_options(argv, ["bronze_path", "silver_path"]) == {"bronze_path": "s3://b/", "silver_path": "s3://s/"}
+
+
+def test_defaults_make_names_optional_and_are_overridden():
+    argv = ["x", "--bronze_path", "s3://b/", "--entities", "policy"]
+    got = resolve_options(argv, ["bronze_path", "run_id", "entities"], {"run_id": "", "entities": ""})
+    assert got == {"bronze_path": "s3://b/", "run_id": "", "entities": "policy"}
+
+
+def test_missing_required_argument_is_an_error():
+    with pytest.raises(SystemExit, match="--silver_path"):
+        resolve_options(["x", "--bronze_path", "s3://b/"], ["bronze_path", "silver_path"])
+
+
+def test_unknown_arguments_are_ignored():
+    argv = ["x", "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://t/", "--a", "1"]
+    assert resolve_options(argv, ["a"]) == {"a": "1"}
+
+
+def test_flag_without_value_is_empty():
+    assert resolve_options(["x", "--a", "--b", "2"], ["a", "b"]) == {"a": "", "b": "2"}
+    assert resolve_options(["x", "--a"], ["a"]) == {"a": ""}
+
+
+def test_job_argument_list():
+    assert job.ARGUMENTS == ["bronze_path", "silver_path", "quarantine_path", "state_path", "reports_path",
+                             "run_id", "entities"]
+    args = resolve_options(["x", *sum(([f"--{n}", f"v-{n}"] for n in job.ARGUMENTS[:5]), [])],
+                           job.ARGUMENTS, job.DEFAULTS)
+    assert args["run_id"] == "" and args["entities"] == "" and args["state_path"] == "v-state_path"
+
+
+def test_selected_contracts():
+    assert [c.name for c in job.selected_contracts("")] == [
+        "erp.claim", "erp.customer", "erp.policy", "erp.premium_installment", "susep.market_statistics"]
+    assert [c.name for c in job.selected_contracts("policy, susep.market_statistics,erp_claim")] == [
+        "erp.claim", "erp.policy", "susep.market_statistics"]
+    with pytest.raises(SystemExit, match="unknown entity"):
+        job.selected_contracts("policies")
+
+
+def test_run_id_is_derived_from_the_file_set_only():
+    a = ["source=erp/entity=policy/ingest_date=2024-06-01/kinesis-s-1-2.jsonl",
+         "source=erp/entity=claim/ingest_date=2024-06-01/kinesis-s-3-4.jsonl"]
+    assert job.derive_run_id(a) == job.derive_run_id(list(reversed(a)))
+    assert job.derive_run_id(a) != job.derive_run_id(a[:1])
+    assert job.derive_run_id(a).startswith("b2s-")
+
+
+def test_manifest_bookkeeping():
+    manifest = {"processed": {}, "runs": []}
+    names = ["source=erp/entity=policy/ingest_date=2024-06-01/b.jsonl",
+             "source=erp/entity=policy/ingest_date=2024-06-01/a.jsonl",
+             "source=erp/entity=claim/ingest_date=2024-06-02/c.jsonl"]
+    job.add_processed(manifest, names)
+    assert manifest["processed"] == {
+        "source=erp/entity=claim/ingest_date=2024-06-02": ["c.jsonl"],
+        "source=erp/entity=policy/ingest_date=2024-06-01": ["a.jsonl", "b.jsonl"],
+    }
+    assert job.processed_names(manifest) == set(names)
+
+
+def test_relative_name_of_bronze_uris():
+    rel = "source=erp/entity=policy/ingest_date=2024-06-01/kinesis-shardId-000000000000-1-9.jsonl"
+    assert job.relative_name("s3://bronze/" + rel) == rel
+    assert job.relative_name("file:///tmp/x/" + rel) == rel
+    assert job.relative_name("s3://bronze/landing/erp/policy/p.csv") is None
