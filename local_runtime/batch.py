@@ -50,11 +50,17 @@ def _download(s3, uri: str, target_dir: Path) -> Path:
     return target
 
 
-def _submit(name: str, script: Path, script_args: list[str], py_files: list[Path], endpoint: str,
-            driver_memory: str = "2g", shuffle_partitions: int = 4, stream: bool = True) -> RunResult:
+def spark_submit(name: str, script: Path, script_args: list[str], py_files: list[Path], endpoint: str | None,
+                 driver_memory: str = "2g", shuffle_partitions: int = 4, stream: bool = True) -> RunResult:
+    """``spark-submit`` a job script on local[2]. With ``endpoint`` (the emulator), s3:// goes there through
+    the TLS front (see local_runtime/tls_proxy.py); without, the job sees only local paths."""
+    if endpoint is None:
+        return _submit_via(name, script, script_args, py_files, None, None, driver_memory, shuffle_partitions,
+                           stream)
     with TlsProxy(endpoint) as tls_endpoint:
         return _submit_via(name, script, script_args, py_files, endpoint, tls_endpoint, driver_memory,
                            shuffle_partitions, stream)
+
 
 
 def _submit_via(name, script, script_args, py_files, endpoint, tls_endpoint, driver_memory, shuffle_partitions,
@@ -69,9 +75,11 @@ def _submit_via(name, script, script_args, py_files, endpoint, tls_endpoint, dri
     log = STATE / "logs" / "batch" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update(LOCAL_CREDENTIALS)
     env.update({"SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-                "PYSPARK_DRIVER_PYTHON": sys.executable, "AWS_ENDPOINT_URL": endpoint})
+                "PYSPARK_DRIVER_PYTHON": sys.executable})
+    if endpoint:
+        env.update(LOCAL_CREDENTIALS)
+        env["AWS_ENDPOINT_URL"] = endpoint
     start = time.monotonic()
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=fh, text=True, cwd=ROOT)
@@ -105,7 +113,7 @@ def run_glue_job(job_name: str, endpoint: str, run_args: dict[str, str] | None =
     with tempfile.TemporaryDirectory(prefix=f"glue-{job_name}-") as tmp:
         script = _download(s3, script_uri, Path(tmp))
         py_files = [_download(s3, uri, Path(tmp)) for uri in extra]
-        result = _submit(job_name, script, script_args, py_files, endpoint, driver_memory=driver_memory,
+        result = spark_submit(job_name, script, script_args, py_files, endpoint, driver_memory=driver_memory,
                          stream=stream)
     if result.returncode != 0:
         raise RuntimeError(f"Glue job {job_name} failed (exit {result.returncode}); log: {result.log}")
@@ -124,7 +132,7 @@ def run_emr_steps(steps: list[dict], endpoint: str, *, stream: bool = True) -> l
         with tempfile.TemporaryDirectory(prefix="emr-step-") as tmp:
             script = _download(s3, step["script_uri"], Path(tmp))
             py_files = [_download(s3, uri, Path(tmp)) for uri in step.get("py_files", "").split(",") if uri]
-            result = _submit(step["name"], script, list(step["args"]), py_files, endpoint, stream=stream)
+            result = spark_submit(step["name"], script, list(step["args"]), py_files, endpoint, stream=stream)
         results.append(result)
         if result.returncode != 0:
             raise RuntimeError(f"EMR step {step['name']} failed (exit {result.returncode}); log: {result.log}")

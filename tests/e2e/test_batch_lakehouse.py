@@ -1,0 +1,178 @@
+"""The batch lakehouse end to end on the emulator: EMR backfill + streaming into one bronze, Glue
+bronze -> silver -> gold run from the deployed job definitions with local Spark, and gold checked
+against figures computed independently (tests/e2e/expected_gold.py) from the generator's records."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from data_contracts.generator import generate
+from emr_steps.steps import render_steps
+from lakehouse.exports import export_rows, write_export
+from local_runtime.batch import run_emr_steps, run_glue_job
+from local_runtime.lake import count_lines, landed, put_records, read_parquet, wait_for
+from tests.e2e.expected_gold import expected_kpis, live_rows
+
+pytestmark = pytest.mark.e2e
+
+HISTORICAL = {"customer": "jsonl", "premium_installment": "csv"}
+GOLD = ("dim_date", "dim_insurer", "dim_line_of_business", "dim_state", "dim_customer", "dim_policy",
+        "fact_premium", "fact_claim", "fact_market", "kpi_loss_ratio", "kpi_market_share")
+SILVER = {("erp", "customer"), ("erp", "policy"), ("erp", "premium_installment"), ("erp", "claim"),
+          ("susep", "market_statistics")}
+# Installment rows that break one silver rule each: (CSV row, the rule expected in quarantine).
+RULE_BREAKERS = [
+    ("INS-9999999991-01,POL-9999999991,1,2025-03-10,0.00,,open", "rule_amount_positive"),
+    ("INS-9999999992-01,POL-9999999992,1,2025-02-30,10.00,,open", "rule_contract_type"),
+    ("INS-9999999993-01,POL-9999999993,1,2025-03-10,10.00,,paid", "rule_paid_installment_has_paid_date"),
+    ("INS-9999999994-01,,1,2025-03-10,10.00,,open", "rule_required_field"),
+]
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return generate(1500, seed=31)
+
+
+def _is_historical(record) -> bool:
+    return record.is_valid and record.source == "erp" and record.entity in HISTORICAL
+
+
+def _run_batch(endpoint, out):
+    run_glue_job(out["glue_job_bronze_to_silver"], endpoint, stream=False)
+    run_glue_job(out["glue_job_silver_to_gold"], endpoint, stream=False)
+
+
+def _gold(endpoint, out) -> dict:
+    frames = {}
+    for table in GOLD:
+        df = read_parquet(endpoint, f"s3://{out['gold_bucket']}/{table}")
+        df = df.astype({c: "string" for c in df.columns})
+        frames[table] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    return frames
+
+
+def _reports(s3, bucket, job) -> list[dict]:
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"dq-reports/{job}/"):
+        keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith("report.json")]
+    return [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)]
+
+
+@pytest.fixture(scope="module")
+def lake(deployed, emulator, aws, dataset, tmp_path_factory):
+    out, endpoint, s3 = deployed["outputs"], emulator.endpoint, aws("s3")
+    tmp = tmp_path_factory.mktemp("exports")
+    exports = []
+    for entity, fmt in HISTORICAL.items():
+        name = f"{entity}_2026-10-01.{fmt}"
+        write_export(dataset, tmp / name, fmt, entity=entity)
+        if entity == "premium_installment":
+            with open(tmp / name, "a", encoding="utf-8") as fh:
+                fh.write("".join(row + "\n" for row, _rule in RULE_BREAKERS))
+        s3.upload_file(str(tmp / name), out["bronze_bucket"], f"landing/erp/{entity}/{name}")
+        exports.append({"entity": entity, "file": name})
+    events = [r for r in dataset if not _is_historical(r)]
+    seqs = set(put_records(aws("kinesis"), out["ingest_stream_name"], [(r.payload, r.partition_key) for r in events]))
+    counts = wait_for(len(seqs), lambda: landed(s3, out["bronze_bucket"], out["quarantine_bucket"], seqs), timeout=240)
+    assert counts.total == len(events) and counts.duplicates == 0
+    run_emr_steps(render_steps(out["bronze_bucket"], out["artifacts_bucket"], exports=exports), endpoint, stream=False)
+    _run_batch(endpoint, out)
+    return {"out": out, "endpoint": endpoint, "s3": s3, "events": events, "gold": _gold(endpoint, out)}
+
+
+def test_backfill_lands_in_the_same_bronze_layout(lake, dataset):
+    out, s3 = lake["out"], lake["s3"]
+    for entity in HISTORICAL:
+        exported = len(export_rows(dataset, entity)) + (len(RULE_BREAKERS) if entity == "premium_installment" else 0)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=out["bronze_bucket"],
+                                                      Prefix=f"source=erp/entity={entity}/").get("Contents", [])]
+        assert keys and all("/ingest_date=" in k and k.rsplit("/", 1)[-1].startswith("backfill-") for k in keys)
+        assert count_lines(s3, out["bronze_bucket"], f"source=erp/entity={entity}/") == exported
+
+
+def test_every_bronze_row_is_accounted_for(lake):
+    reports = _reports(lake["s3"], lake["out"]["artifacts_bucket"], "bronze_to_silver")
+    assert len(reports) == 1 and reports[0]["passed"]
+    checks = {c["name"]: c for c in reports[0]["checks"]}
+    total = checks["accounting_total"]["observed"]
+    streamed_valid = sum(1 for r in lake["events"] if r.is_valid)
+    backfilled = sum(count_lines(lake["s3"], lake["out"]["bronze_bucket"], f"source=erp/entity={e}/")
+                     for e in HISTORICAL)
+    assert total["input"] == streamed_valid + backfilled
+    assert total["input"] == total["silver_candidates"] + total["quarantined"]
+    assert total["quarantined"] == len(RULE_BREAKERS)
+
+
+def test_a_row_failing_each_rule_is_quarantined_with_the_rule_name(lake):
+    out, s3 = lake["out"], lake["s3"]
+    rules = Counter()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=out["quarantine_bucket"], Prefix="silver_rules/"):
+        for obj in page.get("Contents", []):
+            for line in s3.get_object(Bucket=out["quarantine_bucket"], Key=obj["Key"])["Body"].read().splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    assert row["error"] and row["line"]
+                    rules[row["rule"]] += 1
+    assert rules == Counter(rule for _row, rule in RULE_BREAKERS)
+
+
+def test_silver_holds_one_row_per_live_business_key(lake, dataset):
+    live = live_rows(r.payload for r in dataset if r.is_valid)
+    for source, entity in sorted(SILVER):
+        df = read_parquet(lake["endpoint"], f"s3://{lake['out']['silver_bucket']}/{source}/{entity}")
+        assert len(df) == len(live[(source, entity)]), f"{source}.{entity}"
+
+
+def test_gold_kpis_match_an_independent_computation(lake, dataset):
+    expected = expected_kpis(r.payload for r in dataset if r.is_valid)
+    gold = lake["gold"]
+    loss = {(r.month, r.line_of_business, r.state): r for r in gold["kpi_loss_ratio"].itertuples()}
+    assert expected["loss_ratio"], "the data set must produce loss ratios"
+    for cell, (earned, incurred, ratio) in expected["loss_ratio"].items():
+        row = loss[cell]
+        assert (Decimal(row.premiums_earned), Decimal(row.claims_incurred), Decimal(row.loss_ratio)) == \
+            (earned, incurred, ratio), cell
+    assert sum(Decimal(v) for v in gold["kpi_loss_ratio"]["premiums_earned"]) == expected["earned_total"]
+    assert sum(Decimal(v) for v in gold["kpi_loss_ratio"]["claims_incurred"]) == expected["incurred_total"]
+    share = {(r.month, r.line_of_business, r.state): r for r in gold["kpi_market_share"].itertuples()}
+    assert expected["market_share"], "the data set must produce market shares"
+    for cell, (company, market, ratio) in expected["market_share"].items():
+        row = share[cell]
+        assert (Decimal(row.company_premiums_written), Decimal(row.market_premiums_written),
+                Decimal(row.market_share)) == (company, market, ratio), cell
+
+
+def test_rerun_gives_identical_gold(lake):
+    _run_batch(lake["endpoint"], lake["out"])
+    again = _gold(lake["endpoint"], lake["out"])
+    for table in GOLD:
+        assert again[table].equals(lake["gold"][table]), table
+
+
+def test_late_and_duplicated_records_land_correctly(lake, dataset, aws):
+    out, endpoint, s3 = lake["out"], lake["endpoint"], lake["s3"]
+    policies = [r for r in dataset if r.is_valid and r.entity == "policy"]
+    duplicate = policies[-1]                                 # the same event again (producer retry)
+    late_env = json.loads(policies[0].payload)               # an older version arriving after the newer ones
+    late_env["event_time"] = "2001-01-01T00:00:00Z"
+    late_env["event_id"] = "00000000-0000-4000-8000-000000000001"
+    late_env["data"]["annual_premium"] = 1.0
+    late = json.dumps(late_env).encode()
+    seqs = set(put_records(aws("kinesis"), out["ingest_stream_name"],
+                           [(duplicate.payload, duplicate.partition_key), (late, "late")]))
+    wait_for(2, lambda: landed(s3, out["bronze_bucket"], out["quarantine_bucket"], seqs), timeout=120)
+    _run_batch(endpoint, out)
+    policy_df = read_parquet(endpoint, f"s3://{out['silver_bucket']}/erp/policy")
+    assert policy_df["policy_id"].is_unique
+    live = live_rows(r.payload for r in dataset if r.is_valid)[("erp", "policy")]
+    assert len(policy_df) == len(live)
+    row = policy_df[policy_df["policy_id"] == late_env["data"]["policy_id"]].iloc[0]
+    assert Decimal(str(row["annual_premium"])) == Decimal(str(live[(late_env["data"]["policy_id"],)]["annual_premium"]))
+    after = _gold(endpoint, out)
+    for table in ("kpi_loss_ratio", "kpi_market_share", "fact_premium", "dim_policy"):
+        assert after[table].equals(lake["gold"][table]), table
+
