@@ -23,7 +23,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt
-	@echo "[install] virtualenv $(VENV) from requirements.txt"
+	@echo "[install] virtualenv $(VENV) from requirements.txt" >&2
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --no-deps --require-virtualenv -r requirements.txt
 	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; exit 1; }

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 
 from data_contracts.contracts import get_contract
-from lakehouse.job import list_files, start_job
+from lakehouse.job import list_files, run_entrypoint
 
 ARGUMENTS = ["input", "entity", "bronze_path", "format", "export_id", "export_time", "delimiter", "encoding",
              "records_per_file"]
@@ -86,9 +86,7 @@ def run(spark, args: dict) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ctx = start_job(ARGUMENTS, DEFAULTS, argv)
-    run(ctx.spark, ctx.args)
-    ctx.commit()
+    run_entrypoint(run, ARGUMENTS, DEFAULTS, argv)
     return 0
 
 

@@ -37,7 +37,7 @@ import sys
 
 from data_contracts.contracts import REGISTRY, Contract
 from lakehouse import fs
-from lakehouse.job import list_files, read_text, start_job, write_text
+from lakehouse.job import list_files, read_text, run_entrypoint, write_text
 from lakehouse.quality import CheckResult, QualityReport, check_accounting, check_unique
 
 JOB_NAME = "bronze_to_silver"
@@ -265,9 +265,7 @@ def run(spark, args: dict) -> QualityReport | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ctx = start_job(ARGUMENTS, DEFAULTS, argv)
-    run(ctx.spark, ctx.args)
-    ctx.commit()
+    run_entrypoint(run, ARGUMENTS, DEFAULTS, argv)
     return 0
 
 

@@ -125,3 +125,11 @@ def list_files(spark, uri: str, suffix: str = "") -> list[str]:
         if name.endswith(suffix):
             files.append(name)
     return sorted(files)
+
+
+def run_entrypoint(run, names: list[str], defaults: dict[str, str] | None = None, argv: list[str] | None = None):
+    """The whole of a job's ``main``: arguments and session, ``run(spark, args)``, then the Glue commit."""
+    ctx = start_job(names, defaults, argv)
+    result = run(ctx.spark, ctx.args)
+    ctx.commit()
+    return result

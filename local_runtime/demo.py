@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from local_runtime import stacks
-from local_runtime.lake import client, count_lines, landed, put_records, read_parquet, wait_for
+from local_runtime.lake import athena_query, client, count_lines, landed, put_records, read_parquet, wait_for
 from local_runtime.paths import ROOT
 from local_runtime.services import ensure_emulator
 
@@ -132,10 +132,9 @@ def batch_phase(args, out, endpoint) -> bool:
     for rule, n in sorted(quarantined.items()):
         print(f"    {rule:34} {n:8d}")
     print("gold (Parquet star schema):")
-    frames = {}
+    gold = out["gold_bucket"]
     for table in GOLD_TABLES:
-        frames[table] = read_parquet(endpoint, f"s3://{out['gold_bucket']}/{table}")
-        print(f"    {table:34} {len(frames[table]):8d}")
+        print(f"    {table:34} {len(read_parquet(endpoint, f's3://{gold}/{table}')):8d}")
     passed = True
     print("data-quality reports:")
     for job in ("bronze_to_silver", "silver_to_gold"):
@@ -146,7 +145,7 @@ def batch_phase(args, out, endpoint) -> bool:
             passed &= report["passed"]
             print(f"    {job:18} run {report['run_id']}: {'PASSED' if report['passed'] else 'FAILED'}, "
                   f"{len(report['checks'])} checks{', failed: ' + ', '.join(failed) if failed else ''}")
-    _print_kpis(frames)
+    _print_kpis(out, endpoint)
     return passed
 
 
@@ -163,22 +162,29 @@ def _iter_json(s3, bucket, prefix):
                 yield key, json.loads(line)
 
 
-def _print_kpis(frames) -> None:
-    import pandas as pd
-    pd.set_option("display.width", 160)
-    pd.set_option("display.max_columns", 12)
-    loss = frames["kpi_loss_ratio"]
-    loss = loss[loss["premiums_earned"].astype(float) > 0]
-    print("\nKPI: loss ratio (claims incurred / premiums earned), the company, top 10 by claims incurred")
-    print(loss.sort_values(["claims_incurred", "month"], ascending=[False, True])
-          [["month", "line_of_business", "state", "premiums_earned", "claims_incurred", "loss_ratio"]]
-          .head(10).to_string(index=False))
-    share = frames["kpi_market_share"]
-    share = share[share["market_share"].notna()]
-    print("\nKPI: market share against the SUSEP market, top 10 by company premiums written")
-    print(share.sort_values(["company_premiums_written", "month"], ascending=[False, True])
-          [["month", "line_of_business", "state", "company_premiums_written", "market_premiums_written",
-            "market_share"]].head(10).to_string(index=False))
+KPI_QUERIES = {
+    "loss ratio (claims incurred / premiums earned), the company, top 10 cells by claims incurred":
+        "SELECT month, line_of_business, state, premiums_earned, claims_incurred, loss_ratio "
+        "FROM kpi_loss_ratio WHERE premiums_earned > 0 ORDER BY claims_incurred DESC, month LIMIT 10",
+    "market share against the SUSEP market, top 10 cells by company premiums written":
+        "SELECT month, line_of_business, state, company_premiums_written, market_premiums_written, market_share "
+        "FROM kpi_market_share WHERE market_share IS NOT NULL "
+        "ORDER BY company_premiums_written DESC, month LIMIT 10",
+}
+
+
+def _print_kpis(out, endpoint) -> None:
+    """The KPI tables queried through Athena (the project's own fixed SQL, over the Glue catalog)."""
+    for title, sql in KPI_QUERIES.items():
+        rows = athena_query(endpoint, sql, out["glue_database_gold"], out["athena_workgroup"])
+        print(f"\nKPI via Athena: {title}")
+        if not rows:
+            print("    (no rows)")
+            continue
+        widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in rows[0]}
+        print("    " + "  ".join(k.rjust(w) for k, w in widths.items()))
+        for r in rows:
+            print("    " + "  ".join(str(r[k]).rjust(w) for k, w in widths.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

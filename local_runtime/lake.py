@@ -125,3 +125,26 @@ def read_parquet(endpoint: str, uri: str):
 
 def count_lines(s3, bucket: str, prefix: str) -> int:
     return sum(1 for _ in iter_jsonl(s3, bucket, prefix))
+
+
+def athena_query(endpoint: str, sql: str, database: str, workgroup: str, timeout: float = 60.0) -> list[dict]:
+    """Run one of the project's own SQL statements through Athena (ministack executes it with DuckDB
+    over the Glue Data Catalog tables) and return the rows as dicts of strings."""
+    athena = client("athena", endpoint)
+    qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": database},
+                                       WorkGroup=workgroup)["QueryExecutionId"]
+    deadline = time.monotonic() + timeout
+    while True:
+        status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Athena query {qid} still {status['State']} after {timeout:.0f}s")
+        time.sleep(0.25)
+    if status["State"] != "SUCCEEDED":
+        raise RuntimeError(f"Athena query {qid} {status['State']}: {status.get('StateChangeReason')}")
+    rows = []
+    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=qid):
+        rows += [[c.get("VarCharValue") for c in r["Data"]] for r in page["ResultSet"]["Rows"]]
+    header, body = rows[0], rows[1:]
+    return [dict(zip(header, r)) for r in body]

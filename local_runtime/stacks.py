@@ -19,6 +19,7 @@ from local_runtime.paths import STATE, stack_dir
 from local_runtime.services import LOCAL_CREDENTIALS, Emulator, ensure_emulator
 
 LOCAL_STATE = STATE / "terraform"
+LOCAL_APPLY_ATTEMPTS = 2
 
 
 def _check_synthesized(directory: Path) -> None:
@@ -43,15 +44,24 @@ def init(directory: Path, env: dict[str, str], backend_config: dict[str, str] | 
 
 
 def apply(directory: Path, env: dict[str, str], variables: dict[str, str] | None = None,
-          parallelism: int = 20) -> float:
-    """terraform apply; returns seconds taken. Output streams to the console (progress)."""
+          parallelism: int = 20, attempts: int = 1) -> float:
+    """terraform apply; returns seconds taken. Output streams to the console (progress).
+
+    ``attempts > 1`` re-runs a failed apply (for emulators: the provider runs with ``max_retries = 1``
+    so that an emulator's HTTP 500 fails fast instead of hanging, which also makes a dropped keep-alive
+    connection fatal; a second apply picks up where the first stopped).
+    """
     args = ["apply", "-auto-approve", "-input=false", "-no-color", f"-parallelism={parallelism}"]
     args += [f"-var={k}={v}" for k, v in (variables or {}).items()]
     start = time.monotonic()
-    proc = tf.run(args, directory, env=env, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"terraform apply failed in {directory} (exit {proc.returncode})")
-    return time.monotonic() - start
+    for attempt in range(1, attempts + 1):
+        proc = tf.run(args, directory, env=env, check=False)
+        if proc.returncode == 0:
+            return time.monotonic() - start
+        if attempt < attempts:
+            print(f"[deploy] terraform apply failed (exit {proc.returncode}); applying again "
+                  f"({attempt + 1}/{attempts})", flush=True)
+    raise SystemExit(f"terraform apply failed in {directory} (exit {proc.returncode})")
 
 
 def destroy(directory: Path, env: dict[str, str], variables: dict[str, str] | None = None,
@@ -98,8 +108,9 @@ def deploy_local(directory: Path | None = None) -> dict:
     _forget_stale_local_state(emulator)
     print(f"[deploy] terraform init + apply of the local stack against {emulator.endpoint}", flush=True)
     init(directory, env)
-    seconds = apply(directory, env, {"aws_endpoint": emulator.endpoint})
+    # From here on the local state describes this emulator instance, even if the apply fails half-way.
     _instance_marker().write_text(emulator.instance)
+    seconds = apply(directory, env, {"aws_endpoint": emulator.endpoint}, attempts=LOCAL_APPLY_ATTEMPTS)
     print(f"[deploy] local stack applied in {seconds:.1f}s", flush=True)
     return outputs(directory, env)
 

@@ -21,20 +21,19 @@ What it creates:
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from constructs import Construct
 
+from bundling.archive import source_code_hash as hash_bytes
 from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
 
 
 def source_code_hash(zip_path: Path | str) -> str:
     """``base64(sha256(bytes))`` of a deployment package, as Lambda reports ``CodeSha256``."""
-    return base64.b64encode(hashlib.sha256(Path(zip_path).read_bytes()).digest()).decode("ascii")
+    return hash_bytes(Path(zip_path).read_bytes())
 
 
 @dataclass(frozen=True)

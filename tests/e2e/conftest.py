@@ -38,7 +38,7 @@ def deployed(emulator, tmp_path_factory):
     env = stacks.local_env(emulator.endpoint)
     state = work.parent / "e2e.tfstate"
     stacks.init(work, env, backend_config={"path": str(state)})
-    stacks.apply(work, env, {"aws_endpoint": emulator.endpoint})
+    stacks.apply(work, env, {"aws_endpoint": emulator.endpoint}, attempts=stacks.LOCAL_APPLY_ATTEMPTS)
     outputs = stacks.outputs(work, env)
     return {"outputs": outputs, "dir": work, "env": env, "state": state}
 
