@@ -105,7 +105,7 @@ def _run(name: str, script: str, args: list[str], driver_memory: str) -> tuple[f
     return result.seconds, mem.peak
 
 
-def bench_batch(sizes: list[int], runs: int = 3) -> list[str]:
+def bench_batch(sizes: list[int], runs: int = 3, table: bool = True):
     import shutil
     rows = []
     for n in sizes:
@@ -132,6 +132,10 @@ def bench_batch(sizes: list[int], runs: int = 3) -> list[str]:
         rows.append({"rows": n, "b2s_s": b2s, "s2g_s": s2g, "b2s_runs": b2s_t, "s2g_runs": s2g_t,
                      "b2s_mb": max(b2s_m), "s2g_mb": max(s2g_m), "driver_memory": memory})
         print(f"[bench] n={n:,}: b2s {b2s:.1f}s, s2g {s2g:.1f}s, {n / (b2s + s2g):,.0f} rows/s end to end", flush=True)
+    return batch_table(rows) if table else rows
+
+
+def batch_table(rows: list[dict]) -> list[str]:
     lines = ["## Batch lakehouse (local[2], local file system)", "",
              "Bronze rows = generated records (all valid; ~71% installments, 12% SUSEP, 8% policies, 7% customers, "
              "2% claims). Rows/s = bronze rows / wall seconds of the spark-submit (JVM start included). "

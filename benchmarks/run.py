@@ -157,6 +157,15 @@ def write_markdown(results: list[dict], info: dict, command: str, extra_sections
     return out
 
 
+def _store(section: str, value) -> dict:
+    """Keep each section's latest result in benchmarks/results/latest.json, so sections can be rerun alone."""
+    path = RESULTS / "latest.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored[section] = value
+    path.write_text(json.dumps(stored, indent=2) + "\n")
+    return stored
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="lakeforge benchmarks")
     parser.add_argument("--only", default="synth,apply,handler,batch")
@@ -165,28 +174,43 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wanted = set(args.only.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    info = machine()
-    results: list[dict] = []
-    extra: list[str] = []
-    if "synth" in wanted:
-        print("[bench] synth", flush=True)
-        results.append(bench_synth(args.runs))
-    if "apply" in wanted:
-        print("[bench] local apply", flush=True)
-        results.append(bench_apply(args.runs))
-    if "handler" in wanted:
-        print("[bench] ingest handler", flush=True)
-        results.extend(bench_handler(max(args.runs, 5)))
-    if "batch" in wanted:
-        print("[bench] batch jobs", flush=True)
-        from benchmarks.batch import bench_batch
-        extra.extend(bench_batch([int(s) for s in args.sizes.split(",")], runs=args.runs))
-    for r in results:
-        print(f"  {r['name']:32} median {_fmt(r['median'], r['unit'])} {r['unit']}")
     command = "make bench" if not argv and len(sys.argv) == 1 else "python -m benchmarks.run " + " ".join(argv or sys.argv[1:])
-    (RESULTS / "latest.json").write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
-    print(f"[bench] wrote {write_markdown(results, info, command, extra)}")
+    stored = _store("machine", machine())
+    sections = {"synth": lambda: [bench_synth(args.runs)], "apply": lambda: [bench_apply(args.runs)],
+                "handler": lambda: bench_handler(max(args.runs, 5))}
+    for name, run in sections.items():
+        if name in wanted:
+            print(f"[bench] {name}", flush=True)
+            results = run()
+            for r in results:
+                print(f"  {r['name']:32} median {_fmt(r['median'], r['unit'])} {r['unit']}", flush=True)
+            stored = _store(name, {"command": command, "results": results})
+            _write(stored)
+    if "batch" in wanted:
+        from benchmarks.batch import bench_batch
+        print("[bench] batch jobs", flush=True)
+        for size in [int(s) for s in args.sizes.split(",")]:
+            rows = bench_batch([size], runs=args.runs, table=False)
+            batch = stored.get("batch", {"command": command, "rows": {}})
+            batch["rows"][str(size)] = rows[0]
+            batch["command"] = command
+            stored = _store("batch", batch)
+            _write(stored)
+    print(f"[bench] wrote {ROOT / 'BENCHMARKS.md'}")
     return 0
+
+
+def _write(stored: dict) -> None:
+    from benchmarks.batch import batch_table
+    results, commands = [], []
+    for name in ("synth", "apply", "handler"):
+        if name in stored:
+            results += stored[name]["results"]
+            commands.append(stored[name]["command"])
+    extra = batch_table(sorted(stored["batch"]["rows"].values(), key=lambda r: r["rows"])) if "batch" in stored else []
+    if "batch" in stored:
+        commands.append(stored["batch"]["command"])
+    write_markdown(results, stored["machine"], " / ".join(dict.fromkeys(commands)), extra)
 
 
 if __name__ == "__main__":
