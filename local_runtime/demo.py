@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from local_runtime import stacks
-from local_runtime.lake import athena_query, client, count_lines, landed, put_records, read_parquet, wait_for
+from local_runtime.lake import (athena_query, client, count_lines, iter_jsonl, landed, object_keys, put_records,
+                                read_parquet, wait_for)
 from local_runtime.paths import ROOT
 from local_runtime.services import ensure_emulator
 
@@ -127,7 +128,7 @@ def batch_phase(args, out, endpoint) -> bool:
         rows = len(read_parquet(endpoint, f"s3://{silver}/{table}"))
         print(f"    {table.replace('/', '_'):34} {rows:8d}")
     quarantined = Counter(line["rule"] for _k, line in
-                          _iter_json(s3, out["quarantine_bucket"], "silver_rules/"))
+                          iter_jsonl(s3, out["quarantine_bucket"], "silver_rules/"))
     print(f"silver quarantine (by rule)        {sum(quarantined.values()):8d}")
     for rule, n in sorted(quarantined.items()):
         print(f"    {rule:34} {n:8d}")
@@ -138,7 +139,7 @@ def batch_phase(args, out, endpoint) -> bool:
     passed = True
     print("data-quality reports:")
     for job in ("bronze_to_silver", "silver_to_gold"):
-        keys = sorted(k for k in _keys(s3, out["artifacts_bucket"], f"dq-reports/{job}/") if k.endswith("report.json"))
+        keys = sorted(k for k in object_keys(s3, out["artifacts_bucket"], f"dq-reports/{job}/") if k.endswith("report.json"))
         reports = [json.loads(s3.get_object(Bucket=out["artifacts_bucket"], Key=k)["Body"].read()) for k in keys]
         for report in reports[-1:]:
             failed = [c["name"] for c in report["checks"] if not c["passed"]]
@@ -147,19 +148,6 @@ def batch_phase(args, out, endpoint) -> bool:
                   f"{len(report['checks'])} checks{', failed: ' + ', '.join(failed) if failed else ''}")
     _print_kpis(out, endpoint)
     return passed
-
-
-def _keys(s3, bucket, prefix):
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            yield obj["Key"]
-
-
-def _iter_json(s3, bucket, prefix):
-    for key in _keys(s3, bucket, prefix):
-        for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines():
-            if line.strip():
-                yield key, json.loads(line)
 
 
 KPI_QUERIES = {

@@ -25,7 +25,7 @@ from modules.glue_catalog import (
 )
 from modules.iam import RESOURCELESS_ACTIONS, PolicyError, S3Access, find_violations, s3_statements
 
-from .test_config import raw
+from .test_config import assert_config_rejected, raw
 from .test_constructs import TAGS, new_stack, synth_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -625,13 +625,7 @@ def test_s3_statements():
     (lambda d: d["services"].update(glue_jobs=False), "services.glue_workflow: needs glue_jobs"),
 ])
 def test_invalid_batch_configs_are_rejected(mutate, message):
-    import copy
-
-    data = copy.deepcopy(raw("dev"))
-    mutate(data)
-    with pytest.raises(ConfigError) as err:
-        parse_environment(data, source="dev.toml", expected_name="dev")
-    assert message in str(err.value)
+    assert_config_rejected(mutate, message)
 
 
 def test_emr_is_refused_in_local():

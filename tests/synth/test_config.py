@@ -83,6 +83,11 @@ def test_lifecycle_bronze_transitions(env):
     (lambda d: d.update(name_prefix="x" * 50), "name_prefix"),
 ])
 def test_invalid_configs_are_rejected(mutate, message):
+    assert_config_rejected(mutate, message)
+
+
+def assert_config_rejected(mutate, message: str) -> None:
+    """dev.toml changed by ``mutate`` is refused with an error that contains ``message``."""
     data = copy.deepcopy(raw("dev"))
     mutate(data)
     with pytest.raises(ConfigError) as err:
