@@ -125,8 +125,8 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
     from pyspark.sql import functions as F
 
     from lakehouse.bronze_silver import (
-        conform, merge_counts, merge_versions, new_tombstones, partition_values, read_bronze_lines,
-        silver_rows, spark_schema, tombstone_schema, touched_partitions, warning_counts,
+        QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values, read_bronze_lines,
+        silver_rows, spark_schema, split_conformed, tombstone_schema, touched_partitions, warning_counts,
     )
     from lakehouse.silver_tables import silver_table
 
@@ -143,12 +143,14 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         return df
 
     try:
-        lines = keep(read_bronze_lines(spark, uris))
-        bronze_rows = lines.count()
-        valid, quarantine = conform(lines, contract, run_id)
-        valid, quarantine = keep(valid), keep(quarantine)
-        n_valid, n_quarantined = valid.count(), quarantine.count()
-        by_rule = {r["rule"]: int(r["count"]) for r in quarantine.groupBy("rule").count().collect()}
+        lines = read_bronze_lines(spark, uris)
+        bronze_rows = lines.count()  # counted on its own: the accounting check must not trust conform
+        tagged = keep(conform_tagged(lines, contract, run_id))  # one conform pass serves both outcomes
+        valid, quarantine = split_conformed(tagged)
+        outcome = tagged.groupBy(QUARANTINED, "_q_rule").count().collect()
+        n_valid = sum(int(r["count"]) for r in outcome if not r[QUARANTINED])
+        n_quarantined = sum(int(r["count"]) for r in outcome if r[QUARANTINED])
+        by_rule = {r["_q_rule"]: int(r["count"]) for r in outcome if r[QUARANTINED]}
 
         existing = None
         if fs.exists(spark, table_root):

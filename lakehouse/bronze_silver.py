@@ -56,6 +56,7 @@ __all__ = [
     "bronze_relative_path",
     "clean_text",
     "conform",
+    "conform_tagged",
     "empty_frame",
     "latest_per_key",
     "merge_counts",
@@ -70,6 +71,7 @@ __all__ = [
     "rank_versions",
     "read_bronze_lines",
     "silver_rows",
+    "split_conformed",
     "spark_schema",
     "tombstone_schema",
     "touched_partitions",
@@ -136,9 +138,16 @@ _MAX_VALUE_SHOWN = 80
 
 # --- small column helpers ------------------------------------------------------------------------------
 
+# What clean_text trims: Java's \s ([ \t\n\x0B\f\r]), no-break space and the byte-order mark.
+WHITESPACE = " \t\n\x0b\f\r\u00a0\ufeff"
+
+
 def clean_text(col: Column) -> Column:
-    """Trimmed (spaces, tabs, newlines, no-break spaces); blank -> null."""
-    trimmed = F.regexp_replace(col, r"^[\s\u00a0\ufeff]+|[\s\u00a0\ufeff]+$", "")
+    """Trimmed (spaces, tabs, newlines, no-break spaces); blank -> null.
+
+    ``btrim`` with a character set, not a regular expression: it runs on every text value of every row.
+    """
+    trimmed = F.btrim(col, F.lit(WHITESPACE))
     return F.when(trimmed != "", trimmed)
 
 
@@ -167,13 +176,15 @@ _BR_DATE = r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$"
 Parts = dict
 
 
+# The parsers validate the shape with one regular expression and then cut the pieces with string
+# functions (split on a single literal character and substring take no regular expression): regular
+# expressions dominate the cost of conforming a row.
+
+
 def _date_parts(text: Column) -> Parts:
     iso, br = text.rlike(_ISO_DATE), text.rlike(_BR_DATE)
-    return {
-        "y": _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 1)).when(br, F.regexp_extract(text, _BR_DATE, 3))),
-        "m": _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 2)).when(br, F.regexp_extract(text, _BR_DATE, 2))),
-        "d": _int(F.when(iso, F.regexp_extract(text, _ISO_DATE, 3)).when(br, F.regexp_extract(text, _BR_DATE, 1))),
-    }
+    pieces = F.when(iso, F.split(text, "-")).when(br, F.reverse(F.split(text, "/")))
+    return {"y": _int(pieces[0]), "m": _int(pieces[1]), "d": _int(pieces[2])}
 
 
 def _date_value(p: Parts) -> Column:
@@ -191,12 +202,16 @@ _TS = (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\
 
 def _timestamp_parts(text: Column) -> Parts:
     ok = text.rlike(_TS)
-    parts: Parts = {name: _int(F.when(ok, F.regexp_extract(text, _TS, i)))
-                    for i, name in enumerate(("y", "mo", "d", "h", "mi", "s"), start=1)}
-    frac = F.regexp_extract(text, _TS, 7)
-    parts["us"] = F.when(ok, F.coalesce(F.rpad(F.substring(frac, 2, 6), 6, "0").cast("long"), F.lit(0)))
-    zone = F.regexp_extract(text, _TS, 8)
-    digits = F.regexp_replace(zone, r"[^0-9]", "")
+    # fixed positions: YYYY-MM-DD?HH:MM:SS, then an optional .fraction and an optional zone
+    parts: Parts = {name: _int(F.when(ok, F.substring(text, pos, width)))
+                    for name, pos, width in (("y", 1, 4), ("mo", 6, 2), ("d", 9, 2), ("h", 12, 2), ("mi", 15, 2),
+                                             ("s", 18, 2))}
+    rest = F.substring(text, 20, 64)
+    has_frac = rest.startswith(".")
+    frac = F.when(has_frac, F.regexp_extract(rest, r"^\.([0-9]+)", 1)).otherwise(F.lit(""))
+    parts["us"] = F.when(ok, F.coalesce(F.rpad(F.substring(frac, 1, 6), 6, "0").cast("long"), F.lit(0)))
+    zone = F.when(has_frac, rest.substr(F.length(frac) + 2, F.lit(64))).otherwise(rest)
+    digits = F.replace(zone, F.lit(":"), F.lit("")).substr(2, 4)
     sign = F.when(zone.startswith("-"), -1).otherwise(1)
     parts["off"] = F.when(ok, F.when(F.length(digits) == 4,
                                      sign * (_int(F.substring(digits, 1, 2)) * 60 + _int(F.substring(digits, 3, 2))))
@@ -226,8 +241,8 @@ _MONTH = r"^([0-9]{4})-([0-9]{1,2})$"
 
 
 def _month_parts(text: Column) -> Parts:
-    ok = text.rlike(_MONTH)
-    return {"y": F.when(ok, F.regexp_extract(text, _MONTH, 1)), "m": _int(F.when(ok, F.regexp_extract(text, _MONTH, 2)))}
+    pieces = F.when(text.rlike(_MONTH), F.split(text, "-"))
+    return {"y": pieces[0], "m": _int(pieces[1])}
 
 
 def _month_value(p: Parts) -> Column:
@@ -249,7 +264,8 @@ def _money_parts(text: Column) -> Parts:
     compact = F.regexp_replace(text, r"^R\$|[\s\u00a0]", "")
     normal = F.when(compact.rlike(_BR_MONEY),
                     F.regexp_replace(F.regexp_replace(compact, r"\.", ""), ",", ".")).otherwise(compact)
-    return {"n": F.when(normal.rlike(_NUMBER), normal)}
+    # a plain number (what the stream sends) takes one regular expression; only other shapes are normalized
+    return {"n": F.when(text.rlike(_NUMBER), text).when(normal.rlike(_NUMBER), normal)}
 
 
 def _money_value(p: Parts) -> Column:
@@ -328,6 +344,7 @@ def empty_frame(spark, schema: T.StructType) -> DataFrame:
     return spark.createDataFrame(spark.sparkContext.emptyRDD(), schema)
 
 
+_NOT_AN_OBJECT = "__not_an_object"  # from_json of event.data puts data that is not a JSON object here
 _ENVELOPE_SCHEMA = T.StructType([
     T.StructField("event", T.StructType([
         T.StructField(name, T.StringType())
@@ -555,12 +572,21 @@ def _build_plan(contract: Contract) -> _Plan:
     stages: list[list] = []
 
     # Stage 1: the envelope.
-    rel = F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 1)
+    # the last four path segments, source=<s>/entity=<e>/ingest_date=<d>/<name> (string functions, no
+    # regular expression: the file name repeats on every row)
+    segments = F.split(F.substring_index(F.col("bronze_file"), "/", -4), "/")
+
+    def segment(i: int, prefix: str = "") -> Column:
+        return F.substring(segments[i], len(prefix) + 1, 1 << 16)
+
+    in_layout = ((F.size(segments) == 4) & segments[0].startswith("source=") & segments[1].startswith("entity=")
+                 & segments[2].startswith("ingest_date=") & (F.length(segments[0]) > 7)
+                 & (F.length(segments[1]) > 7) & (F.length(segments[2]) > 12) & (F.length(segments[3]) > 0))
     stages.append([
         "line", "bronze_file",
-        F.when(rel != "", F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 2)).alias("_path_source"),
-        F.when(rel != "", F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 3)).alias("_path_entity"),
-        F.when(rel != "", F.regexp_extract(F.col("bronze_file"), BRONZE_FILE_PATTERN, 4)).alias("_ingest_date_text"),
+        F.when(in_layout, segment(0, "source=")).alias("_path_source"),
+        F.when(in_layout, segment(1, "entity=")).alias("_path_entity"),
+        F.when(in_layout, segment(2, "ingest_date=")).alias("_ingest_date_text"),
         F.from_json(F.col("line"), _ENVELOPE_SCHEMA).alias("_p"),
     ])
     ev, ing = F.col("_p.event"), F.col("_p.ingest")
@@ -585,8 +611,9 @@ def _build_plan(contract: Contract) -> _Plan:
     ])
 
     # Stage 2: data fields as standardized text, then typed.
-    data_schema = T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names])
-    data = F.from_json(F.col("_data_text"), data_schema)
+    data_schema = T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names]
+                               + [T.StructField(_NOT_AN_OBJECT, T.StringType())])
+    data = F.from_json(F.col("_data_text"), data_schema, {"columnNameOfCorruptRecord": _NOT_AN_OBJECT})
     stages.append(["*", data.alias("_d")])
     stages.append(["*", *[_standardize(name, fields[name], clean_text(F.col("_d")[name])).alias(f"__s_{name}")
                           for name in contract.field_names]])
@@ -635,7 +662,8 @@ def _build_plan(contract: Contract) -> _Plan:
          _msg("event.event_time is not an ISO-8601 timestamp", col("_event_time_text"))),
         ("rule_valid_envelope", ~F.coalesce(col("op").isin(*OPS), F.lit(False)),
          _msg(f"event.op must be one of {', '.join(OPS)}", col("op"))),
-        ("rule_valid_envelope", F.json_object_keys(col("_data_text")).isNull(),
+        # from_json of the data fields marks anything but a JSON object (no second parse to find out)
+        ("rule_valid_envelope", col("_d").isNull() | col("_d")[_NOT_AN_OBJECT].isNotNull(),
          _msg("event.data is not a JSON object", col("_data_text"))),
         ("rule_valid_envelope", ~F.coalesce(col("ingest_sequence_number").rlike(SEQUENCE_PATTERN), F.lit(False)),
          _msg("ingest.sequence_number must be digits", col("ingest_sequence_number"))),
@@ -659,25 +687,35 @@ def _build_plan(contract: Contract) -> _Plan:
                         _msg(f"{part.column} must be within {PROJECTION_START} .. month of event_time"
                              + (f" + {part.months_ahead} months" if part.months_ahead else ""), pcol)))
 
-    env_entries = [F.when(F.coalesce(cond, F.lit(False)), F.struct(F.lit(rule).alias("rule"), msg.alias("error")))
-                   for rule, cond, msg in envelope_checks]
-    stages.append(["*", F.filter(F.array(*env_entries), lambda x: x.isNotNull()).alias("_env_failures")])
-    ordered = sorted(data_checks, key=lambda item: _RULE_ORDER[item[0]])
-    data_entries = [F.when(F.coalesce(cond, F.lit(False)), F.struct(F.lit(rule).alias("rule"), msg.alias("error")))
-                    for rule, cond, msg in ordered]
-    failures = (F.when(F.size("_env_failures") > 0, F.col("_env_failures"))
-                .otherwise(F.filter(F.array(*data_entries), lambda x: x.isNotNull())))
-    # The id test is always true: it only makes the column non-deterministic, so the optimizer neither
+    # First failing rule (envelope checks first, then the data checks in RULES order) and its message:
+    # CASE WHEN chains and OR-ed flags compile to plain generated code; the list of every failing rule
+    # (a higher-order function, interpreted) is built for quarantined rows only.
+    env = [(rule, F.coalesce(cond, F.lit(False)), msg) for rule, cond, msg in envelope_checks]
+    data = [(rule, F.coalesce(cond, F.lit(False)), msg)
+            for rule, cond, msg in sorted(data_checks, key=lambda item: _RULE_ORDER[item[0]])]
+    env_failed = _any([cond for _, cond, _ in env])
+    # The id test is always true: it only makes the flag non-deterministic, so the optimizer neither
     # pushes the valid/quarantine filters below it nor inlines it into its references (either would copy
     # the whole parsing tree into every reference and blow up planning and code generation).
-    stages.append(["*", F.when(F.monotonically_increasing_id() >= 0, failures).alias("_failures")])
+    stages.append(["*", F.when(F.monotonically_increasing_id() >= 0, env_failed).alias("_env_failed")])
+    failed = F.col("_env_failed") | _any([cond for _, cond, _ in data])
+    stages.append(["*", F.when(F.monotonically_increasing_id() >= 0, failed).alias(QUARANTINED)])
+
+    def first(pick) -> Column:
+        chain = None
+        for check in env + data:
+            chain = F.when(check[1], pick(check)) if chain is None else chain.when(check[1], pick(check))
+        return chain
+
+    def every_rule(checks) -> Column:
+        return F.array_distinct(F.array_compact(F.array(*[F.when(cond, F.lit(rule)) for rule, cond, _ in checks])))
 
     valid_cols = [F.col(f.name).cast(f.dataType).alias(f.name) for f in spark_schema(spec).fields
                   if f.name != "silver_run_id"]
     quarantine_cols = [
-        F.col("_failures")[0]["rule"].alias("rule"),
-        F.col("_failures")[0]["error"].alias("error"),
-        F.array_distinct(F.transform(F.col("_failures"), lambda x: x["rule"])).alias("failed_rules"),
+        first(lambda check: F.lit(check[0])).alias("rule"),
+        first(lambda check: check[2]).alias("error"),
+        F.when(F.col("_env_failed"), every_rule(env)).otherwise(every_rule(data)).alias("failed_rules"),
         F.coalesce(F.col("_path_source"), F.lit(contract.source)).alias("source"),
         F.coalesce(F.col("_path_entity"), F.lit(contract.entity)).alias("entity"),
         F.col("bronze_file"),
@@ -688,23 +726,54 @@ def _build_plan(contract: Contract) -> _Plan:
     return _Plan(stages, valid_cols, quarantine_cols)
 
 
+def _any(conditions: list[Column]) -> Column:
+    out = F.lit(False)
+    for cond in conditions:
+        out = out | cond
+    return out
+
+
+QUARANTINED = "_quarantined"
+_Q = "_q_"
+
+
+def conform_tagged(lines: DataFrame, contract: Contract, run_id: str) -> DataFrame:
+    """Bronze lines of one contract -> one frame holding both outcomes, for a job to cache once.
+
+    Columns: ``_quarantined`` (boolean), the silver columns + partition column (meaningful where
+    ``_quarantined`` is false) and the :data:`QUARANTINE_COLUMNS` prefixed ``_q_`` (null where it is
+    false, so a cached copy holds the original line of quarantined rows only). Split it with
+    :func:`split_conformed`.
+    """
+    plan = _plan(contract)
+    checked = lines
+    for stage in plan.stages:
+        checked = checked.select(*stage)
+    run = F.lit(run_id).alias("silver_run_id")
+    names = [f.name for f in spark_schema(silver_table(contract.source, contract.entity)).fields]
+    failed = F.col(QUARANTINED)
+    quarantine = [F.when(failed, c).alias(_Q + name)
+                  for c, name in zip(plan.quarantine_cols + [F.lit(run_id)], QUARANTINE_COLUMNS)]
+    return (checked.select(QUARANTINED, *plan.valid_cols, run, *quarantine)
+            .select(QUARANTINED, *names, *[_Q + name for name in QUARANTINE_COLUMNS]))
+
+
+def split_conformed(tagged: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """``(valid, quarantine)`` of a :func:`conform_tagged` frame."""
+    names = [c for c in tagged.columns if c != QUARANTINED and not c.startswith(_Q)]
+    valid = tagged.where(~F.col(QUARANTINED)).select(*names)
+    quarantine = tagged.where(F.col(QUARANTINED)).select(
+        *[F.col(_Q + name).alias(name) for name in QUARANTINE_COLUMNS])
+    return valid, quarantine
+
+
 def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFrame, DataFrame]:
     """Bronze lines (``line``, ``bronze_file``) of one contract -> ``(valid, quarantine)``.
 
     ``valid``: the silver columns + partition column (deletes included, ``op = "delete"``).
     ``quarantine``: :data:`QUARANTINE_COLUMNS`. Every input row is in exactly one of them.
     """
-    plan = _plan(contract)
-    checked = lines
-    for stage in plan.stages:
-        checked = checked.select(*stage)
-    failed = F.size(F.col("_failures")) > 0
-    run = F.lit(run_id).alias("silver_run_id")
-    valid_cols = plan.valid_cols
-    names = [f.name for f in spark_schema(silver_table(contract.source, contract.entity)).fields]
-    valid = checked.where(~failed).select(*valid_cols, run).select(*names)
-    quarantine = checked.where(failed).select(*plan.quarantine_cols, run)
-    return valid, quarantine
+    return split_conformed(conform_tagged(lines, contract, run_id))
 
 
 def warning_counts(valid: DataFrame, contract: Contract) -> dict[str, int]:

@@ -102,7 +102,7 @@ from pyspark.sql import types as T
 
 from data_contracts import reference as ref
 from lakehouse import gold_tables as gt
-from lakehouse.quality import CheckResult, check_not_null, check_references, check_unique
+from lakehouse.quality import CheckResult, check_not_null, check_references_of, check_unique
 
 __all__ = [
     "SILVER_INPUTS", "TRACKED_CUSTOMER_ATTRIBUTES", "STATE_REGIONS", "LINE_GROUPS",
@@ -550,6 +550,9 @@ def quality_checks(tables: dict[str, DataFrame]) -> list[CheckResult]:
         results.append(check_not_null(f"{spec.name}.not_null", df, gt.required_columns(spec)))
     results.append(check_unique("dim_customer.one_current_version", tables["dim_customer"].where("is_current"),
                                 ["customer_id"]))
+    by_table: dict[str, list] = {}
     for table, fk, dim, pk in gt.FOREIGN_KEYS:
-        results.append(check_references(f"{table}.{fk}->{dim}.{pk}", tables[table], fk, tables[dim], pk))
+        by_table.setdefault(table, []).append((fk, tables[dim], dim, pk))
+    for table, references in by_table.items():  # one pass per table (FOREIGN_KEYS order is kept)
+        results += check_references_of(table, tables[table], references)
     return results

@@ -462,13 +462,12 @@ def test_job_gate_blocks_the_manifest(spark, tmp_path, monkeypatch):
     _write_bronze(tmp_path, "2024-06-01", "kinesis-a.jsonl",
                   [_customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1),
                    _customer("CUS-00000002", "2024-01-11T09:00:00Z", "2024-01-11T09:00:00Z", 2)])
-    real = bs.conform
+    real = bs.conform_tagged
 
     def lossy(lines, contract, run_id):  # a bug that loses a row
-        valid, quarantine = real(lines, contract, run_id)
-        return valid.where(F.col("customer_id") != "CUS-00000002"), quarantine
+        return real(lines, contract, run_id).where(F.col("customer_id") != "CUS-00000002")
 
-    monkeypatch.setattr(bs, "conform", lossy)
+    monkeypatch.setattr(bs, "conform_tagged", lossy)
     with pytest.raises(QualityGateFailed, match="accounting_erp_customer"):
         job.main(_args(tmp_path))
     assert not (tmp_path / "artifacts/state/bronze_to_silver/manifest.json").exists()
@@ -477,7 +476,7 @@ def test_job_gate_blocks_the_manifest(spark, tmp_path, monkeypatch):
     report = _report(tmp_path, run_id)
     assert not report["passed"] and report["counts"]["tables"]["erp_customer"]["written"] is False
 
-    monkeypatch.setattr(bs, "conform", real)  # fixed: the retry processes the same files, same run id
+    monkeypatch.setattr(bs, "conform_tagged", real)  # fixed: the retry processes the same files, same run id
     assert job.main(_args(tmp_path)) == 0
     assert sorted(_silver(spark, tmp_path)) == ["CUS-00000001", "CUS-00000002"]
     assert _report(tmp_path, run_id)["passed"]
