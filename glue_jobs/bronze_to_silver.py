@@ -34,6 +34,7 @@ import hashlib
 import json
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from data_contracts.contracts import REGISTRY, Contract
 from lakehouse import fs
@@ -47,6 +48,7 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
 RUNS_KEPT = 100
 MAX_RECORDS_PER_FILE = 5_000_000
+TABLES_IN_PARALLEL = 3
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -119,8 +121,9 @@ def derive_run_id(names) -> str:
 
 # --- one table ----------------------------------------------------------------------------------------
 
-def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict, report: QualityReport):
-    """Conform, merge, check and (when the accounting holds) write one table. Returns its counts."""
+def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict
+                   ) -> tuple[dict, list[CheckResult]]:
+    """Conform, merge, check and (when the accounting holds) write one table. Returns its counts and checks."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -169,11 +172,11 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         deletes = merged["new_deletes_applied"]
 
         checks = [
-            report.add(check_accounting(f"accounting_{spec.name}", bronze_rows,
-                                        silver_candidates=n_valid, quarantined=n_quarantined)),
-            report.add(check_accounting(f"versions_{spec.name}", n_valid, applied_upserts=upserts,
-                                        applied_deletes=deletes, superseded=merged["superseded"])),
-            report.add(check_unique(f"unique_key_{spec.name}", out, key)),
+            check_accounting(f"accounting_{spec.name}", bronze_rows,
+                                        silver_candidates=n_valid, quarantined=n_quarantined),
+            check_accounting(f"versions_{spec.name}", n_valid, applied_upserts=upserts,
+                                        applied_deletes=deletes, superseded=merged["superseded"]),
+            check_unique(f"unique_key_{spec.name}", out, key),
         ]
         counts = {
             "files": len(uris), "bronze_rows": bronze_rows, "silver_candidates": n_valid,
@@ -186,7 +189,7 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         }
         if not all(c.passed for c in checks):
             counts["written"] = False
-            return counts
+            return counts, checks
 
         # Order matters: the silver write makes Spark drop the cached `ranked` (it reads the table being
         # overwritten), so everything derived from it is written first; nothing reads it afterwards.
@@ -209,7 +212,7 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         for value in emptied:
             fs.delete(spark, _join(table_root, f"{pcol}={value}"))
         counts["written"] = True
-        return counts
+        return counts, checks
     finally:
         for df in cached:
             df.unpersist()
@@ -236,12 +239,22 @@ def run(spark, args: dict) -> QualityReport | None:
         raise SystemExit(f"--run_id {run_id!r}: use letters, digits, '.', '_' and '-'")
 
     report = QualityReport(job=JOB_NAME, run_id=run_id)
-    tables: dict[str, dict] = {}
+    work = []
     for c in contracts:
         prefix = f"source={c.source}/entity={c.entity}/"
         uris = [new[rel] for rel in sorted(new) if rel.startswith(prefix)]
         if uris:
-            tables[f"{c.source}_{c.entity}"] = _process_table(spark, c, uris, run_id, args, report)
+            work.append((c, uris))
+    # Tables are independent: run them side by side (Spark schedules the jobs of several threads), so a
+    # small table's short stages fill the cores a large table leaves idle. Results keep registry order.
+    with ThreadPoolExecutor(max_workers=TABLES_IN_PARALLEL, thread_name_prefix="table") as pool:
+        futures = [pool.submit(_process_table, spark, c, uris, run_id, args) for c, uris in work]
+        outcomes = [f.result() for f in futures]
+    tables: dict[str, dict] = {}
+    for (c, _), (counts, checks) in zip(work, outcomes):
+        tables[f"{c.source}_{c.entity}"] = counts
+        for check in checks:
+            report.add(check)
 
     totals = {k: sum(t[k] for t in tables.values())
               for k in ("files", "bronze_rows", "silver_candidates", "quarantined", "applied_upserts",
