@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from data_contracts import reference as ref
 from lakehouse import fs, gold
@@ -32,6 +33,7 @@ from lakehouse.quality import QualityReport
 JOB = "silver_to_gold"
 ARGS = ["silver_path", "gold_path", "reports_path", "run_id", "company_insurer_code"]
 DEFAULTS = {"run_id": "", "company_insurer_code": ref.COMPANY_INSURER_CODE}
+PARALLEL = 3  # checks and table writes run in this many threads (Spark schedules their jobs together)
 SMALL_TABLES = frozenset({"dim_date", "dim_insurer", "dim_line_of_business", "dim_state"})  # one file each
 
 
@@ -111,20 +113,25 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
                          "gold_rows": {name: df.count() for name, df in tables.items()},
                          "company_insurer_code": company_insurer_code,
                          "previous_dim_customer": existing is not None}
-        for result in gold.quality_checks(tables):
+        for result in gold.quality_checks(tables, parallel=PARALLEL):
             report.add(result)
         write_text(spark, _join(reports_path, JOB, f"run_id={run_id}", "report.json"), report.to_json())
         print(report.summary(), flush=True)
         report.gate()  # nothing has been written to gold yet
 
         staging = _join(gold_path, "_staging", JOB, f"run_id={run_id}")
+        final = {}
         for spec in GOLD_TABLES:
             df = tables[spec.name]
             if spec.name == DIM_CUSTOMER.name:  # it was read from its own location: stage it first
                 staged = _join(staging, spec.location)
                 df.select(*column_names(spec)).write.mode("overwrite").parquet(staged)
                 df = spark.read.parquet(staged)
-            write_table(df, spec, _join(gold_path, spec.location))
+            final[spec.name] = df
+        # every table goes to its own location: write them side by side
+        with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="write") as pool:
+            list(pool.map(lambda spec: write_table(final[spec.name], spec, _join(gold_path, spec.location)),
+                          GOLD_TABLES))
         _remove_staging(spark, staging)
         return report
     finally:

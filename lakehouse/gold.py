@@ -539,20 +539,32 @@ def _check_schema(table: str, df: DataFrame) -> CheckResult:
                        {"columns": len(actual)})
 
 
-def quality_checks(tables: dict[str, DataFrame]) -> list[CheckResult]:
-    """Every check of the silver->gold gate over the gold tables (see the module docstring)."""
-    results: list[CheckResult] = []
+def quality_checks(tables: dict[str, DataFrame], parallel: int = 1) -> list[CheckResult]:
+    """Every check of the silver->gold gate over the gold tables (see the module docstring).
+
+    The checks only read the (persisted) tables, so with ``parallel`` > 1 they run side by side in that
+    many threads; the results keep the same order either way.
+    """
+    checks: list = []
     for spec in gt.GOLD_TABLES:
         df = tables[spec.name]
-        results.append(_check_schema(spec.name, df))
-        results.append(check_unique(f"{spec.name}.unique({','.join(spec.primary_key)})", df,
-                                    list(spec.primary_key)))
-        results.append(check_not_null(f"{spec.name}.not_null", df, gt.required_columns(spec)))
-    results.append(check_unique("dim_customer.one_current_version", tables["dim_customer"].where("is_current"),
-                                ["customer_id"]))
+        checks.append(lambda spec=spec, df=df: [_check_schema(spec.name, df)])
+        checks.append(lambda spec=spec, df=df: [check_unique(f"{spec.name}.unique({','.join(spec.primary_key)})",
+                                                             df, list(spec.primary_key))])
+        checks.append(lambda spec=spec, df=df: [check_not_null(f"{spec.name}.not_null", df,
+                                                               gt.required_columns(spec))])
+    checks.append(lambda: [check_unique("dim_customer.one_current_version",
+                                        tables["dim_customer"].where("is_current"), ["customer_id"])])
     by_table: dict[str, list] = {}
     for table, fk, dim, pk in gt.FOREIGN_KEYS:
         by_table.setdefault(table, []).append((fk, tables[dim], dim, pk))
     for table, references in by_table.items():  # one pass per table (FOREIGN_KEYS order is kept)
-        results += check_references_of(table, tables[table], references)
-    return results
+        checks.append(lambda table=table, references=references: check_references_of(table, tables[table],
+                                                                                     references))
+    if parallel > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="check") as pool:
+            outcomes = list(pool.map(lambda check: check(), checks))
+    else:
+        outcomes = [check() for check in checks]
+    return [result for outcome in outcomes for result in outcome]
