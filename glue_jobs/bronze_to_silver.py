@@ -128,8 +128,9 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
     from pyspark.sql import functions as F
 
     from lakehouse.bronze_silver import (
-        QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values, read_bronze_lines,
-        silver_rows, spark_schema, split_conformed, tombstone_schema, touched_partitions, warning_counts,
+        QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values,
+        read_bronze_lines, silver_rows, spark_schema, split_conformed, tombstone_schema, touched_partitions,
+        warning_counts,
     )
     from lakehouse.silver_tables import silver_table
 
@@ -173,9 +174,9 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
 
         checks = [
             check_accounting(f"accounting_{spec.name}", bronze_rows,
-                                        silver_candidates=n_valid, quarantined=n_quarantined),
+                             silver_candidates=n_valid, quarantined=n_quarantined),
             check_accounting(f"versions_{spec.name}", n_valid, applied_upserts=upserts,
-                                        applied_deletes=deletes, superseded=merged["superseded"]),
+                             applied_deletes=deletes, superseded=merged["superseded"]),
             check_unique(f"unique_key_{spec.name}", out, key),
         ]
         counts = {

@@ -201,38 +201,25 @@ _TS = (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\
 
 
 def _timestamp_parts(text: Column) -> Parts:
-    ok = text.rlike(_TS)
-    # fixed positions: YYYY-MM-DD?HH:MM:SS, then an optional .fraction and an optional zone
-    parts: Parts = {name: _int(F.when(ok, F.substring(text, pos, width)))
-                    for name, pos, width in (("y", 1, 4), ("mo", 6, 2), ("d", 9, 2), ("h", 12, 2), ("mi", 15, 2),
-                                             ("s", 18, 2))}
-    rest = F.substring(text, 20, 64)
-    has_frac = rest.startswith(".")
-    frac = F.when(has_frac, F.regexp_extract(rest, r"^\.([0-9]+)", 1)).otherwise(F.lit(""))
-    parts["us"] = F.when(ok, F.coalesce(F.rpad(F.substring(frac, 1, 6), 6, "0").cast("long"), F.lit(0)))
-    zone = F.when(has_frac, rest.substr(F.length(frac) + 2, F.lit(64))).otherwise(rest)
-    digits = F.replace(zone, F.lit(":"), F.lit("")).substr(2, 4)
-    sign = F.when(zone.startswith("-"), -1).otherwise(1)
-    parts["off"] = F.when(ok, F.when(F.length(digits) == 4,
-                                     sign * (_int(F.substring(digits, 1, 2)) * 60 + _int(F.substring(digits, 3, 2))))
-                          .otherwise(0))
-    return parts
+    # The shape is checked here; the value is left to Spark's own timestamp parser (no formatter, no
+    # regular expression). A text without a zone is UTC: it gets a "Z". The zone, when present, ends the
+    # text: "Z", or a sign 5 or 6 characters from the end (+hhmm, +hh:mm); a sign elsewhere in the last six
+    # characters cannot occur (they are digits, ':' or '.').
+    zoned = ((F.substring(text, -1, 1) == "Z") | F.substring(text, -6, 1).isin("+", "-")
+             | F.substring(text, -5, 1).isin("+", "-"))
+    return {"t": F.when(text.rlike(_TS), F.when(zoned, text).otherwise(F.concat(text, F.lit("Z"))))}
 
 
 def _timestamp_value(p: Parts) -> Column:
-    y, mo, d, h, mi, s = p["y"], p["mo"], p["d"], p["h"], p["mi"], p["s"]
-    valid = F.coalesce(_valid_ymd(y, mo, d) & h.between(0, 23) & mi.between(0, 59) & s.between(0, 59),
-                       F.lit(False))
-    day = F.unix_date(F.make_date(y, mo, d)).cast("long")
-    epoch = (day * _MICROS_PER_DAY + ((h * 60 + mi) * 60 + s).cast("long") * 1_000_000 + p["us"]
-             - p["off"].cast("long") * 60_000_000)
-    return F.when(valid, F.timestamp_micros(epoch))
+    # try_to_timestamp without a format is the non-ANSI cast: an impossible value (2024-02-30, 24:00,
+    # offset +99:99) gives null, never an error, whatever spark.sql.ansi.enabled says
+    return F.try_to_timestamp(p["t"])
 
 
 def parse_timestamp(text: Column) -> Column:
     """ISO-8601 ``YYYY-MM-DDTHH:MM:SS[.f]`` with ``Z``, ``±HH:MM`` or no zone (= UTC) -> timestamp (UTC).
 
-    Computed from epoch microseconds, so it does not depend on the session time zone.
+    Independent of the session time zone; fractions beyond microseconds are truncated.
     """
     return _timestamp_value(_timestamp_parts(text))
 
@@ -290,7 +277,7 @@ def parse_integer(text: Column, kind: str = "bigint") -> Column:
     return value
 
 
-_PART_NAMES = {"date": ("y", "m", "d"), "timestamp": ("y", "mo", "d", "h", "mi", "s", "us", "off"),
+_PART_NAMES = {"date": ("y", "m", "d"), "timestamp": ("t",),
                "month": ("y", "m"), "money": ("n",)}
 _PARSERS = {
     "date": (_date_parts, _date_value),

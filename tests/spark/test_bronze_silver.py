@@ -229,6 +229,35 @@ def test_every_rule_sends_its_row_to_quarantine(spark):
         assert quarantine.columns == list(bs.QUARANTINE_COLUMNS)
 
 
+def test_bronze_path_layout_and_data_shape_are_checked(spark):
+    key = ("erp", "policy")
+    line = make_line(*key, sample(*key))
+    root = "s3://bronze"
+    expected = {  # bronze file -> start of the error (None: valid)
+        f"{root}/source=erp/entity=policy/ingest_date=2024-06-01/a.jsonl": None,
+        f"{root}/misc/a.jsonl": "bronze file is not under source=/entity=/ingest_date=",
+        f"{root}/source=/entity=policy/ingest_date=2024-06-01/a.jsonl": "bronze file is not under",
+        f"{root}/source=erp/entity=claim/ingest_date=2024-06-01/a.jsonl": "bronze partition is not source=erp/entity=policy",
+        f"{root}/source=erp/entity=policy/ingest_date=June/a.jsonl": "bronze partition ingest_date is not a date",
+    }
+    df = spark.createDataFrame([(line, uri) for uri in expected], ["line", "bronze_file"])
+    valid, quarantine = bs.conform(df, REGISTRY[key], "r")
+    got = {r["bronze_file"]: r for r in quarantine.collect()}
+    assert valid.count() == 1 and len(got) == len(expected) - 1
+    for uri, error in expected.items():
+        if error is None:
+            assert uri not in got
+        else:
+            assert got[uri]["rule"] == "rule_valid_envelope" and got[uri]["error"].startswith(error), got[uri]
+
+    not_objects = [make_line(*key, data, seq=i) for i, data in enumerate(([1, 2], "{not json", 5, None))]
+    valid, quarantine = bs.conform(lines_df(spark, *key, not_objects), REGISTRY[key], "r")
+    rows = quarantine.collect()
+    assert valid.count() == 0 and len(rows) == 4
+    assert all(r["rule"] == "rule_valid_envelope" and r["error"].startswith("event.data is not a JSON object")
+               for r in rows), [r["error"] for r in rows]
+
+
 def test_quarantine_errors_name_field_and_value(spark):
     line = make_line("erp", "policy", sample("erp", "policy", state="XX", sum_insured="abc"))
     _, quarantine = bs.conform(lines_df(spark, "erp", "policy", [line]), REGISTRY[("erp", "policy")], "r")

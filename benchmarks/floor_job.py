@@ -1,0 +1,42 @@
+"""The least a bronze -> silver job can do: parse every bronze line and write it as Parquet.
+
+No validation, typing, deduplication, merge or accounting: each line's envelope and data fields are
+parsed as text (``from_json`` with the contract's field names) and written per entity. The batch
+benchmark runs it like the real jobs, as a floor for the bronze -> silver figure on this machine.
+
+Arguments: ``--bronze_path <uri>`` ``--out_path <uri>``.
+"""
+from __future__ import annotations
+
+import sys
+
+from lakehouse.job import start_job
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from data_contracts.contracts import REGISTRY
+
+    ctx = start_job(["bronze_path", "out_path"], {}, argv)
+    spark, args = ctx.spark, ctx.args
+    for contract in REGISTRY.values():
+        data = T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names])
+        event = T.StructType([T.StructField(name, T.StringType()) for name in
+                              ("source", "entity", "schema_version", "event_id", "event_time", "op")]
+                             + [T.StructField("data", data)])
+        ingest = T.StructType([T.StructField(name, T.StringType()) for name in
+                               ("shard_id", "sequence_number", "partition_key", "arrival_time")])
+        schema = T.StructType([T.StructField("event", event), T.StructField("ingest", ingest)])
+        source = f"{args['bronze_path'].rstrip('/')}/source={contract.source}/entity={contract.entity}/"
+        (spark.read.text(source).select(F.from_json("value", schema).alias("j"))
+         .select("j.event.source", "j.event.entity", "j.event.event_id", "j.event.event_time", "j.event.op",
+                 "j.ingest.*", "j.event.data.*")
+         .write.mode("overwrite").parquet(f"{args['out_path'].rstrip('/')}/{contract.source}/{contract.entity}/"))
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
