@@ -139,10 +139,14 @@ def bench_batch(sizes: list[int], runs: int = 3, table: bool = True):
                 "--silver_path", f"file://{work}/silver/", "--gold_path", f"file://{work}/gold/", *common], memory)
             s2g_t.append(t), s2g_m.append(m)
             shutil.rmtree(work, ignore_errors=True)
+        print(f"[bench] n={n:,}: floor (parse and write only)", flush=True)
+        floor_s, _ = _run(f"bench-floor-{n}", "benchmarks/floor_job.py", [
+            "--bronze_path", f"file://{bronze}/", "--out_path", f"file://{BENCH / f'floor-{n}'}/"], memory)
+        shutil.rmtree(BENCH / f"floor-{n}", ignore_errors=True)
         b2s, s2g = statistics.median(b2s_t), statistics.median(s2g_t)
         rows.append({"rows": n, "b2s_s": b2s, "s2g_s": s2g, "b2s_runs": b2s_t, "s2g_runs": s2g_t,
                      "b2s_mb": max(b2s_m), "s2g_mb": max(s2g_m), "driver_memory": memory,
-                     "startup_s": statistics.median(startup), "startup_runs": startup})
+                     "startup_s": statistics.median(startup), "startup_runs": startup, "floor_s": floor_s})
         print(f"[bench] n={n:,}: b2s {b2s:.1f}s, s2g {s2g:.1f}s, {n / (b2s + s2g):,.0f} rows/s end to end", flush=True)
     return batch_table(rows) if table else rows
 
@@ -162,16 +166,19 @@ def batch_table(rows: list[dict]) -> list[str]:
         lines += [f"Start-up of one spark-submit (`benchmarks/noop_job.py`: session, one trivial action, stop): "
                   f"median {startup['startup_s']:.1f} s ({', '.join(f'{x:.1f}' for x in startup['startup_runs'])}). "
                   "\"Processing\" = the two jobs' wall seconds minus one start-up each.", ""]
+    lines += ["Floor = wall seconds of `benchmarks/floor_job.py`: parse every bronze line (envelope and data "
+              "fields as text) and write it as Parquet, nothing else; no bronze→silver job can take less.", ""]
     lines += ["| bronze rows | bronze→silver s | rows/s | peak MB | silver→gold s | rows/s | peak MB | "
-              "end to end rows/s (wall) | end to end rows/s (processing) | driver memory | runs (b2s; s2g) |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+              "end to end rows/s (wall) | end to end rows/s (processing) | floor s | driver memory | runs (b2s; s2g) |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         n = r["rows"]
         processing = f"{n / _processing(r):,.0f}" if "startup_s" in r else "not measured"
+        floor = f"{r['floor_s']:.1f}" if "floor_s" in r else "not measured"
         lines.append(
             f"| {n:,} | {r['b2s_s']:.1f} | {n / r['b2s_s']:,.0f} | {r['b2s_mb']:,.0f} | {r['s2g_s']:.1f} | "
             f"{n / r['s2g_s']:,.0f} | {r['s2g_mb']:,.0f} | {n / (r['b2s_s'] + r['s2g_s']):,.0f} | {processing} | "
-            f"{r['driver_memory']} | "
+            f"{floor} | {r['driver_memory']} | "
             f"{', '.join(f'{x:.1f}' for x in r['b2s_runs'])}; {', '.join(f'{x:.1f}' for x in r['s2g_runs'])} |")
     if len(rows) >= 2:
         lines.append("")
