@@ -13,7 +13,8 @@ from data_contracts.generator import generate
 from emr_steps.steps import render_steps
 from lakehouse.exports import export_rows, write_export
 from local_runtime.batch import run_emr_steps, run_glue_job
-from local_runtime.lake import athena_query, count_lines, landed, put_records, read_parquet, wait_for
+from local_runtime.lake import (athena_query, count_lines, iter_jsonl, landed, object_keys, put_records,
+                                read_parquet, wait_for)
 from tests.e2e.expected_gold import expected_kpis, live_rows
 
 pytestmark = pytest.mark.e2e
@@ -56,9 +57,7 @@ def _gold(endpoint, out) -> dict:
 
 
 def _reports(s3, bucket, job) -> list[dict]:
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"dq-reports/{job}/"):
-        keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith("report.json")]
+    keys = [k for k in object_keys(s3, bucket, f"dq-reports/{job}/") if k.endswith("report.json")]
     return [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)]
 
 
@@ -88,8 +87,7 @@ def test_backfill_lands_in_the_same_bronze_layout(lake, dataset):
     out, s3 = lake["out"], lake["s3"]
     for entity in HISTORICAL:
         exported = len(export_rows(dataset, entity)) + (len(RULE_BREAKERS) if entity == "premium_installment" else 0)
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=out["bronze_bucket"],
-                                                      Prefix=f"source=erp/entity={entity}/").get("Contents", [])]
+        keys = object_keys(s3, out["bronze_bucket"], f"source=erp/entity={entity}/")
         assert keys and all("/ingest_date=" in k and k.rsplit("/", 1)[-1].startswith("backfill-") for k in keys)
         assert count_lines(s3, out["bronze_bucket"], f"source=erp/entity={entity}/") == exported
 
@@ -110,13 +108,9 @@ def test_every_bronze_row_is_accounted_for(lake):
 def test_a_row_failing_each_rule_is_quarantined_with_the_rule_name(lake):
     out, s3 = lake["out"], lake["s3"]
     rules = Counter()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=out["quarantine_bucket"], Prefix="silver_rules/"):
-        for obj in page.get("Contents", []):
-            for line in s3.get_object(Bucket=out["quarantine_bucket"], Key=obj["Key"])["Body"].read().splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    assert row["error"] and row["line"]
-                    rules[row["rule"]] += 1
+    for _key, row in iter_jsonl(s3, out["quarantine_bucket"], "silver_rules/"):
+        assert row["error"] and row["line"]
+        rules[row["rule"]] += 1
     assert rules == Counter(rule for _row, rule in RULE_BREAKERS)
 
 
