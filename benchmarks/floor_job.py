@@ -15,20 +15,14 @@ from lakehouse.job import start_job
 
 def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     from data_contracts.contracts import REGISTRY
+    from lakehouse.bronze_silver import bronze_line_schema
 
     ctx = start_job(["bronze_path", "out_path"], {}, argv)
     spark, args = ctx.spark, ctx.args
     for contract in REGISTRY.values():
-        data = T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names])
-        event = T.StructType([T.StructField(name, T.StringType()) for name in
-                              ("source", "entity", "schema_version", "event_id", "event_time", "op")]
-                             + [T.StructField("data", data)])
-        ingest = T.StructType([T.StructField(name, T.StringType()) for name in
-                               ("shard_id", "sequence_number", "partition_key", "arrival_time")])
-        schema = T.StructType([T.StructField("event", event), T.StructField("ingest", ingest)])
+        schema = bronze_line_schema(contract)
         source = f"{args['bronze_path'].rstrip('/')}/source={contract.source}/entity={contract.entity}/"
         (spark.read.text(source).select(F.from_json("value", schema).alias("j"))
          .select("j.event.source", "j.event.entity", "j.event.event_id", "j.event.event_time", "j.event.op",

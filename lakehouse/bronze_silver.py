@@ -54,9 +54,11 @@ __all__ = [
     "RULES",
     "WARNING_RULES",
     "bronze_relative_path",
+    "bronze_line_schema",
     "clean_text",
     "conform",
     "conform_tagged",
+    "data_text_schema",
     "empty_frame",
     "latest_per_key",
     "merge_counts",
@@ -342,6 +344,19 @@ _ENVELOPE_SCHEMA = T.StructType([
 ])
 
 
+
+def data_text_schema(contract: Contract) -> T.StructType:
+    """``event.data`` of a contract with every field read as text (what :func:`conform` types afterwards)."""
+    return T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names])
+
+
+def bronze_line_schema(contract: Contract) -> T.StructType:
+    """A whole bronze line of one contract for a single ``from_json``: the envelope, with ``event.data`` as
+    :func:`data_text_schema` instead of the object's raw text."""
+    event = [T.StructField("data", data_text_schema(contract)) if f.name == "data" else f
+             for f in _ENVELOPE_SCHEMA["event"].dataType.fields]
+    return T.StructType([T.StructField("event", T.StructType(event)), _ENVELOPE_SCHEMA["ingest"]])
+
 # --- reading ---------------------------------------------------------------------------------------------
 
 def bronze_relative_path(path: str) -> str | None:
@@ -598,8 +613,7 @@ def _build_plan(contract: Contract) -> _Plan:
     ])
 
     # Stage 2: data fields as standardized text, then typed.
-    data_schema = T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names]
-                               + [T.StructField(_NOT_AN_OBJECT, T.StringType())])
+    data_schema = data_text_schema(contract).add(_NOT_AN_OBJECT, T.StringType())
     data = F.from_json(F.col("_data_text"), data_schema, {"columnNameOfCorruptRecord": _NOT_AN_OBJECT})
     stages.append(["*", data.alias("_d")])
     stages.append(["*", *[_standardize(name, fields[name], clean_text(F.col("_d")[name])).alias(f"__s_{name}")
