@@ -561,10 +561,7 @@ def quality_checks(tables: dict[str, DataFrame], parallel: int = 1) -> list[Chec
     for table, references in by_table.items():  # one pass per table (FOREIGN_KEYS order is kept)
         checks.append(lambda table=table, references=references: check_references_of(table, tables[table],
                                                                                      references))
-    if parallel > 1:
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="check") as pool:
-            outcomes = list(pool.map(lambda check: check(), checks))
-    else:
-        outcomes = [check() for check in checks]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="check") as pool:
+        outcomes = list(pool.map(lambda check: check(), checks))
     return [result for outcome in outcomes for result in outcome]

@@ -94,18 +94,19 @@ def check_references_of(table: str, fact, references: list[tuple[str, object, st
     if not references:
         return []
     joined = fact
-    counts = []
+    orphan = []  # per reference: the row's key is set and missing from the dimension
     for i, (fk, dim, _, pk) in enumerate(references):
         ref = f"__ref{i}"
         keys = dim.select(dim[pk].alias(ref)).where(F.col(ref).isNotNull()).distinct()
         joined = joined.join(F.broadcast(keys), joined[fk] == F.col(ref), "left")
-        counts.append(F.sum((F.col(ref).isNull() & F.col(fk).isNotNull()).cast("long")).alias(ref))
-    row = joined.agg(*counts).first()  # orphan rows per key (plain sums: no distinct aggregation)
+        orphan.append(F.col(ref).isNull() & F.col(fk).isNotNull())
+    # orphan rows per reference (plain sums: no distinct aggregation)
+    row = joined.agg(*[F.sum(cond.cast("long")).alias(f"__ref{i}") for i, cond in enumerate(orphan)]).first()
     results = []
     for i, (fk, _, dim_name, pk) in enumerate(references):
         orphans = int(row[f"__ref{i}"] or 0) if row is not None else 0
         if orphans:  # a failing check reports distinct missing values, as the message says
-            orphans = joined.where(F.col(f"__ref{i}").isNull() & F.col(fk).isNotNull()).select(fk).distinct().count()
+            orphans = joined.where(orphan[i]).select(fk).distinct().count()
         results.append(CheckResult(f"{table}.{fk}->{dim_name}.{pk}", orphans == 0,
                                    f"{orphans} {fk} values missing from the dimension", {"orphan_keys": orphans}))
     return results
