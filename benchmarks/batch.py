@@ -1,6 +1,6 @@
 """Batch benchmark: bronze -> silver and silver -> gold on local[2] at several sizes.
 
-For each size N, N generated records (``data_contracts.generator``, seed 7, all valid) are written once
+For each size N, N generated records (``sample_data``, seed 7, all valid) are written once
 as bronze JSON lines in the stream's layout under ``.cache/bench/bronze-N`` (reused by later runs), then
 the real job scripts run with ``spark-submit`` (local[2], the shared-code zip on ``--py-files``), on
 the local file system so the figure is Spark's, not the emulator's S3. Each run starts from an empty
@@ -21,10 +21,13 @@ import threading
 import time
 from pathlib import Path
 
+from data_contracts import layout
 from local_runtime.paths import CACHE, ROOT
 
 BENCH = CACHE / "bench"
 DRIVER_MEMORY = {100_000: "2g", 1_000_000: "4g"}
+SHARD_ID = "shardId-000000000000"   # the one shard the benchmark's bronze data set comes from
+INGEST_DATE = "2026-11-01"
 
 
 def _children_rss_mb(root_pid: int) -> float:
@@ -75,25 +78,25 @@ def bronze_dataset(n: int) -> Path:
     done = root / "_SUCCESS"
     if done.exists():
         return root
-    from data_contracts.generator import generate
+    from sample_data import generate
     print(f"[bench] generating {n:,} records into {root}", flush=True)
     records = generate(n, seed=7)
     files: dict[tuple[str, str], list[str]] = {}
     for i, record in enumerate(records):
         env = json.loads(record.payload)
         line = json.dumps({"event": env, "ingest": {
-            "arrival_time": "2026-11-01T00:00:00Z", "partition_key": record.partition_key,
-            "sequence_number": str(10**20 + i), "shard_id": "shardId-000000000000"}},
+            "arrival_time": f"{INGEST_DATE}T00:00:00Z", "partition_key": record.partition_key,
+            "sequence_number": str(10**20 + i), "shard_id": SHARD_ID}},
             separators=(",", ":"), sort_keys=True)
         files.setdefault((env["source"], env["entity"]), []).append(line)
     del records
     chunk = 200_000
     for (source, entity), lines in files.items():
-        folder = root / f"source={source}" / f"entity={entity}" / "ingest_date=2026-11-01"
+        folder = root / layout.bronze_partition_prefix(source, entity, INGEST_DATE)
         folder.mkdir(parents=True, exist_ok=True)
         for k in range(0, len(lines), chunk):
             part = lines[k:k + chunk]
-            name = f"kinesis-shardId-000000000000-{10**20 + k:021d}-{10**20 + k + len(part) - 1:021d}.jsonl"
+            name = layout.stream_object_name(SHARD_ID, f"{10**20 + k:021d}", f"{10**20 + k + len(part) - 1:021d}")
             (folder / name).write_text("\n".join(part) + "\n")
     done.write_text("")
     return root

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import sys
 
-from lakehouse.job import start_job
+from lakehouse.job import JobArgument, JobContract, start_job
+
+CONTRACT = JobContract(name="floor_job", description="parse every bronze line and write it as Parquet", arguments=(
+    JobArgument("bronze_path", "root of bronze"), JobArgument("out_path", "where the Parquet goes")))
 
 
 def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import functions as F
 
+    from data_contracts import layout
     from data_contracts.contracts import REGISTRY
     from lakehouse.bronze_silver import bronze_line_schema
 
-    ctx = start_job(["bronze_path", "out_path"], {}, argv)
+    ctx = start_job(CONTRACT, argv)
     spark, args = ctx.spark, ctx.args
     for contract in REGISTRY.values():
         schema = bronze_line_schema(contract)
-        source = f"{args['bronze_path'].rstrip('/')}/source={contract.source}/entity={contract.entity}/"
+        source = f"{args['bronze_path'].rstrip('/')}/{layout.entity_prefix(contract.source, contract.entity)}"
         (spark.read.text(source).select(F.from_json("value", schema).alias("j"))
          .select("j.event.source", "j.event.entity", "j.event.event_id", "j.event.event_time", "j.event.op",
                  "j.ingest.*", "j.event.data.*")

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import sys
 
-from lakehouse.job import start_job
+from lakehouse.job import JobArgument, JobContract, start_job
+
+CONTRACT = JobContract(name="noop_job", description="start a session, one trivial action, stop", arguments=())
 
 
 def main(argv: list[str] | None = None) -> int:
-    ctx = start_job([], {}, argv)
+    ctx = start_job(CONTRACT, argv)
     ctx.spark.range(1).count()  # the session is usable, as a job's first action needs it to be
     ctx.spark.stop()
     return 0

@@ -5,7 +5,9 @@ Sections (all by default; ``--only a,b`` to pick):
 - ``apply``: ``terraform apply`` of the synthesized local stack onto a fresh ministack, wall seconds;
 - ``handler``: the ingest Lambda handler in-process on 10,000 generated records (10% bad), records/s,
   once with a null S3 sink (the handler's own cost) and once writing to the emulator's S3;
-- ``batch``: bronze→silver and silver→gold Spark jobs on local[2] at several sizes (see batch.py).
+- ``batch``: bronze→silver and silver→gold Spark jobs on local[2] at several sizes (see batch.py);
+- ``baseline`` (only when asked for, with ``--base REV``): synth, and with ``--demo-runs N`` the demo, of this
+  checkout against a base revision, in turns (see baseline.py).
 Each figure is the median of several runs; every run is listed.
 """
 from __future__ import annotations
@@ -94,7 +96,7 @@ class _NullS3:
 
 
 def bench_handler(runs: int, records: int = 10_000) -> list[dict]:
-    from data_contracts.generator import generate, to_kinesis_event
+    from sample_data import generate, to_kinesis_event
     from local_runtime.lake import client
     from local_runtime.services import free_port, start_ministack, stop_ministack
     os.environ.update({"BRONZE_BUCKET": "bench-bronze", "QUARANTINE_BUCKET": "bench-quarantine",
@@ -105,17 +107,17 @@ def bench_handler(runs: int, records: int = 10_000) -> list[dict]:
     batch = 100  # the event source mapping's default batch size
     events = [to_kinesis_event(data[i:i + batch], first_sequence=10**20 + i * 10) for i in range(0, records, batch)]
 
-    def run_all() -> float:
+    def run_all(handler) -> float:
         start = time.monotonic()
         with contextlib.redirect_stdout(io.StringIO()):
             for event in events:
-                app.lambda_handler(event, None)
+                handler(event, None)
         return records / (time.monotonic() - start)
 
     results = []
-    app._S3_CLIENT = _NullS3()
-    run_all()  # warm-up: compiles the validators
-    null_rates = [run_all() for _ in range(runs)]
+    null_handler = app.handler_for(_NullS3())
+    run_all(null_handler)  # warm-up: compiles the validators
+    null_rates = [run_all(null_handler) for _ in range(runs)]
     results.append({"name": "ingest handler, null S3 sink", "unit": "records/s", "runs": null_rates,
                     "median": statistics.median(null_rates),
                     "what": f"{records:,} records (10% bad) in batches of {batch}, in-process, S3 writes discarded"})
@@ -125,10 +127,9 @@ def bench_handler(runs: int, records: int = 10_000) -> list[dict]:
         s3 = client("s3", emu.endpoint)
         for bucket in ("bench-bronze", "bench-quarantine"):
             s3.create_bucket(Bucket=bucket)
-        app._S3_CLIENT = s3
-        emu_rates = [run_all() for _ in range(runs)]
+        emu_handler = app.handler_for(s3)
+        emu_rates = [run_all(emu_handler) for _ in range(runs)]
     finally:
-        app.reset_client()
         stop_ministack(port, remove_data=True)
     results.append({"name": "ingest handler, emulator S3", "unit": "records/s", "runs": emu_rates,
                     "median": statistics.median(emu_rates),
@@ -153,7 +154,9 @@ def write_markdown(results: list[dict], info: dict, command: str, extra_sections
     lines.append("")
     lines.extend(extra_sections)
     out = ROOT / "BENCHMARKS.md"
-    out.write_text("\n".join(lines).rstrip() + "\n")
+    from benchmarks.baseline import keep_block
+    kept = keep_block(out.read_text()) if out.exists() else []
+    out.write_text("\n".join(lines + ([""] + kept if kept else [])).rstrip() + "\n")
     return out
 
 
@@ -171,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="synth,apply,handler,batch")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000,5000000", help="batch sizes (rows)")
+    parser.add_argument("--base", default="", help="baseline: the git revision to compare this checkout with")
+    parser.add_argument("--demo-runs", type=int, default=0, help="baseline: demo runs per tree (0: synth only)")
     args = parser.parse_args(argv)
     wanted = set(args.only.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -196,6 +201,17 @@ def main(argv: list[str] | None = None) -> int:
             batch["command"] = command
             stored = _store("batch", batch)
             _write(stored)
+    if "baseline" in wanted:
+        from benchmarks.baseline import baseline_block, bench_baseline, replace_block
+        if not args.base:
+            raise SystemExit("--only baseline needs --base REV")
+        print(f"[bench] against {args.base}", flush=True)
+        result = bench_baseline(args.base, args.runs, args.demo_runs)
+        result["machine"] = stored["machine"]
+        _store("baseline", result)
+        out = ROOT / "BENCHMARKS.md"
+        out.write_text(replace_block(out.read_text() if out.exists() else "# Benchmarks\n",
+                                     baseline_block(result, command)))
     print(f"[bench] wrote {ROOT / 'BENCHMARKS.md'}")
     return 0
 

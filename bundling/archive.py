@@ -1,8 +1,6 @@
 """Deterministic zip archives: same inputs, same bytes (fixed timestamps and modes, sorted entries)."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -47,8 +45,3 @@ def write_if_changed(target: Path, data: bytes) -> Path:
         tmp.write_bytes(data)
         tmp.replace(target)
     return target
-
-
-def source_code_hash(data: bytes) -> str:
-    """base64(sha256): the hash Terraform's aws_lambda_function.source_code_hash expects."""
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()

@@ -6,9 +6,12 @@ Terraform as ``source_code_hash``, and an unchanged source tree gives an identic
 timestamps and permissions, sorted entries, no ``__pycache__``), so Terraform sees no change.
 
 Layout of ``build/lambda/<name>.zip`` (as AWS's Python runtime wants it, everything at the root):
-- the contents of ``lambda_src/<name>/`` (the handler module, e.g. ``app.py``);
-- the shared ``data_contracts`` package;
-- the third-party packages listed in ``FUNCTIONS[name]``, copied from the project virtualenv, so
+- the handler module ``lambda_src/<name>/app.py``, as ``app.py``;
+- exactly the first-party modules it imports, transitively (:mod:`bundling.imports`), at their
+  repository paths (e.g. ``data_contracts/validation.py``, ``lambda_src/ingest_core/batch.py``, with
+  the ``__init__.py`` of every package on the way); nothing else of those packages (no sample data,
+  no exporters, no data files: none is read at run time);
+- the third-party distributions listed in ``FUNCTIONS[name]``, copied from the project virtualenv, so
   their versions are the ones pinned in ``requirements.txt``. boto3/botocore are provided by the
   Lambda runtime and are not bundled.
 
@@ -20,15 +23,17 @@ import sys
 from importlib.metadata import distribution
 from pathlib import Path
 
-from bundling.archive import ROOT, keep, source_code_hash, tree, write_if_changed
+from bundling.archive import ROOT, keep, write_if_changed
 from bundling.archive import zip_bytes as _zip
+from bundling.imports import Closure, closure
+from modules.lambda_function_props import code_sha256
 
 OUT_DIR = ROOT / "build" / "lambda"
+HANDLER = "app.py"
 
-# function name -> (distributions bundled with it, first-party packages bundled with it)
-FUNCTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "ingest": (("aws-lambda-powertools", "fastjsonschema", "jmespath", "typing_extensions"),
-               ("data_contracts",)),
+# function name -> the third-party distributions bundled with it
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "ingest": ("aws-lambda-powertools", "fastjsonschema", "jmespath", "typing_extensions"),
 }
 
 
@@ -48,19 +53,27 @@ def _distribution_files(name: str) -> dict[str, Path]:
     return files
 
 
-def zip_sources(name: str) -> dict[str, Path]:
-    """Archive name -> source file, for one function."""
+def handler_closure(name: str) -> Closure:
+    """The first-party import closure of ``lambda_src/<name>/app.py``, as it is laid out in the zip (the
+    handler's folder and the repository root both map to the zip root)."""
     if name not in FUNCTIONS:
         raise KeyError(f"unknown function {name!r}; known: {sorted(FUNCTIONS)}")
-    dists, packages = FUNCTIONS[name]
+    folder = ROOT / "lambda_src" / name
+    return closure([folder / HANDLER], roots=[folder, ROOT])
+
+
+def handler_sources(name: str) -> dict[str, Path]:
+    """Archive name -> source file, for the first-party part of one function's zip."""
+    return {HANDLER: ROOT / "lambda_src" / name / HANDLER, **handler_closure(name).files}
+
+
+def zip_sources(name: str) -> dict[str, Path]:
+    """Archive name -> source file, for one function."""
+    first_party = handler_sources(name)  # KeyError for an unknown function
     files: dict[str, Path] = {}
-    for dist in dists:
+    for dist in FUNCTIONS[name]:
         files.update(_distribution_files(dist))
-    for package in packages:
-        files.update(tree(ROOT / package, package + "/"))
-    handler_files = tree(ROOT / "lambda_src" / name, "")
-    handler_files.pop("__init__.py", None)
-    files.update(handler_files)
+    files.update(first_party)
     return files
 
 
@@ -76,7 +89,7 @@ def build_function_zip(name: str, out_dir: Path = OUT_DIR) -> Path:
 def main(argv: list[str]) -> int:
     for name in argv or sorted(FUNCTIONS):
         path = build_function_zip(name)
-        print(f"{path.relative_to(ROOT)} {source_code_hash(path.read_bytes())}")
+        print(f"{path.relative_to(ROOT)} {code_sha256(path.read_bytes())}")
     return 0
 
 

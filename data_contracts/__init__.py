@@ -8,7 +8,9 @@ The package is shipped inside the ingest Lambda zip, so it imports only the stan
 * :mod:`data_contracts.contracts`  the contract registry, keyed by ``(source, entity)``, and the envelope
 * :mod:`data_contracts.validation` ``classify(payload: bytes)``: the fast validator used by the Lambda
 * :mod:`data_contracts.export`     ``python -m data_contracts.export`` writes ``schemas/*.schema.json``
-* :mod:`data_contracts.generator`  deterministic sample data (development and demo only)
+
+The deterministic sample data (development, tests and the demo) lives in the top-level ``sample_data``
+package, which is never shipped.
 """
 from data_contracts.reasons import (  # noqa: F401  (re-exported constants; stdlib only)
     ALL_REASONS,

@@ -5,7 +5,7 @@ Arguments (``--name value``)::
     --input            an export file, or a prefix whose files are each one export
                        (e.g. s3://<bronze>/landing/erp/policy/ or .../policy/policy_2024-06-01.csv)
     --entity           ERP entity of the export(s): customer, policy, premium_installment, claim
-    --bronze_path      s3://<bronze>/  (objects go to source=erp/entity=<e>/ingest_date=<export date>/)
+    --bronze_path      s3://<bronze>/  (objects go to the bronze partition of the export date)
     --format           csv | jsonl | auto (default auto: by file extension; .json/.ndjson are JSON lines)
     --export_id        optional, single-file input only (default: the file name without extension)
     --export_time      ISO-8601 time of the export (default: the date/time in the file name)
@@ -13,7 +13,7 @@ Arguments (``--name value``)::
     --encoding         CSV encoding (default UTF-8; e.g. ISO-8859-1 for older ERP extracts)
     --records_per_file bronze lines per output object (default 1000000)
 
-Every export is written as ``backfill-<export_id>-<part>.jsonl`` objects (see :mod:`lakehouse.backfill`);
+Every export is written as ``layout.backfill_object_name`` objects (see :mod:`lakehouse.backfill`);
 a rerun overwrites them with identical bytes. The bronze->silver Glue job then picks them up like any
 stream object. Prints one summary line per export.
 """
@@ -21,14 +21,32 @@ from __future__ import annotations
 
 import sys
 
+from data_contracts import layout
 from data_contracts.contracts import get_contract
-from lakehouse.job import list_files, run_entrypoint
+from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, list_files, run_entrypoint
 
-ARGUMENTS = ["input", "entity", "bronze_path", "format", "export_id", "export_time", "delimiter", "encoding",
-             "records_per_file"]
-DEFAULTS = {"format": "auto", "export_id": "", "export_time": "", "delimiter": ",", "encoding": "UTF-8",
-            "records_per_file": "1000000"}
 SOURCE = "erp"
+CONTRACT = JobContract(
+    name="backfill_erp",
+    description="historical ERP exports (landing zone) -> bronze JSON lines, in the stream's format",
+    arguments=(
+        JobArgument("input", "an export file, or a prefix whose files are each one export"),
+        JobArgument("entity", "ERP entity of the export(s): customer, policy, premium_installment, claim"),
+        JobArgument("bronze_path", "root of bronze", path=LakePath("bronze")),
+        JobArgument("format", "csv | jsonl | auto (by file extension)", default="auto"),
+        JobArgument("export_id", "single-file input only (default: the file name without extension)", default=""),
+        JobArgument("export_time", "ISO-8601 time of the export (default: the date/time in the file name)",
+                    default=""),
+        JobArgument("delimiter", "CSV delimiter", default=","),
+        JobArgument("encoding", "CSV encoding (e.g. ISO-8859-1 for older ERP extracts)", default="UTF-8"),
+        JobArgument("records_per_file", "bronze lines per output object", default="1000000"),
+    ),
+    grants=(
+        S3Grant("ReadErpExports", "bronze", (layout.LANDING_PREFIX,)),
+        S3Grant("WriteBronzeBackfill", "bronze", (layout.source_prefix(SOURCE), layout.BACKFILL_TMP_PREFIX),
+                write=True, delete=True),
+    ),
+)
 _FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -56,7 +74,6 @@ def run(spark, args: dict) -> list[dict]:
         bronze_lines, export_id_from_path, export_time_from_path, read_export, write_bronze,
     )
 
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
     contract = get_contract(SOURCE, args["entity"])
     if contract is None:
         raise SystemExit(f"--entity {args['entity']!r}: no {SOURCE} contract")
@@ -78,7 +95,7 @@ def run(spark, args: dict) -> list[dict]:
         summary = {"export": path, "export_id": export_id, "entity": contract.entity, "format": fmt,
                    "lines": total, "objects": written}
         print(f"[backfill_erp] {path}: {total} lines -> {len(written)} object(s) "
-              f"backfill-{export_id}-*.jsonl", flush=True)
+              f"{layout.backfill_object_prefix(export_id)}*{layout.OBJECT_SUFFIX}", flush=True)
         summaries.append(summary)
     if not files:
         print(f"[backfill_erp] no export files under {args['input']}", flush=True)
@@ -86,7 +103,7 @@ def run(spark, args: dict) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    run_entrypoint(run, ARGUMENTS, DEFAULTS, argv)
+    run_entrypoint(run, CONTRACT, argv)
     return 0
 
 

@@ -18,12 +18,15 @@ Without ``exports``, there is one step per ERP entity, reading every export drop
 ``s3://{bronze_bucket}/landing/erp/<entity>/`` (export id and time from each file name, e.g.
 ``policy_2024-06-01.csv``). With ``exports`` (a list of dicts: ``entity``, ``file`` (name under that
 prefix, or a full URI), optional ``format``, ``export_id``, ``export_time``), one step per export.
-Standard library only.
+Standard library only (the synth imports it).
 """
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from data_contracts import layout
+from lakehouse.job import SPARK_CONF
 
 __all__ = [
     "BACKFILL_ENTITIES",
@@ -38,12 +41,7 @@ __all__ = [
 BACKFILL_SCRIPT = "emr_steps/backfill_erp.py"
 CODE_PREFIX = "s3://{artifacts_bucket}/code"
 PY_FILES = CODE_PREFIX + "/lakeforge_jobs.zip"
-LANDING_PREFIX = "s3://{bronze_bucket}/landing/erp"
 BACKFILL_ENTITIES: tuple[str, ...] = ("customer", "policy", "premium_installment", "claim")
-SPARK_CONF: dict[str, str] = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
-}
 
 # One template per kind of step; {entity}, {input}, {export_args} are filled per step by render_steps.
 STEP_TEMPLATES: list[dict[str, Any]] = [
@@ -81,7 +79,7 @@ def render_steps(bronze_bucket: str, artifacts_bucket: str, exports: list[dict] 
     if exports is None:
         for entity in BACKFILL_ENTITIES:
             values = {**base, "entity": entity, "format": "auto", "step_suffix": entity,
-                      "input": LANDING_PREFIX.format(**base) + f"/{entity}/"}
+                      "input": f"s3://{bronze_bucket}/{layout.landing_prefix(entity)}"}
             steps.append(_fill(copy.deepcopy(template), values))
     else:
         for export in exports:
@@ -89,7 +87,7 @@ def render_steps(bronze_bucket: str, artifacts_bucket: str, exports: list[dict] 
             if entity not in BACKFILL_ENTITIES:
                 raise ValueError(f"export of unknown ERP entity {entity!r}")
             file = export["file"]
-            uri = file if "://" in file else LANDING_PREFIX.format(**base) + f"/{entity}/{file}"
+            uri = file if "://" in file else f"s3://{bronze_bucket}/{layout.landing_prefix(entity)}{file}"
             suffix = _step_suffix(export.get("export_id") or file.rsplit("/", 1)[-1].rsplit(".", 1)[0])
             values = {**base, "entity": entity, "format": export.get("format", "auto"), "input": uri,
                       "step_suffix": f"{entity}-{suffix}"}
@@ -111,7 +109,7 @@ def spark_submit_args(step: dict, *, script: str | None = None, py_files: str | 
     ``py_files=""`` leaves ``--py-files`` out), ``deploy_mode`` is ``cluster`` on EMR, ``client`` locally.
     """
     argv = ["spark-submit", "--deploy-mode", deploy_mode]
-    for key, value in {**SPARK_CONF, **(conf or {})}.items():
+    for key, value in {**SPARK_CONF, **(conf or {})}.items():  # the jobs' Spark settings (lakehouse.job)
         argv += ["--conf", f"{key}={value}"]
     files = step.get("py_files", "") if py_files is None else py_files
     if files:

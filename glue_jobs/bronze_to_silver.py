@@ -1,24 +1,26 @@
 """Glue job (Glue 5.0, Spark 3.5): bronze JSON lines -> silver Parquet, incremental and idempotent.
 
-Arguments (``--name value``; Glue adds its own, which are ignored)::
+Arguments (``--name value``; Glue adds its own, which are ignored) and the prefixes the job reads and
+writes: :data:`CONTRACT` (deployed values in brackets)::
 
-    --bronze_path      s3://<bronze>/                      root of bronze (source=/entity=/ingest_date=/...)
-    --silver_path      s3://<silver>/                      root of silver (tables at <source>/<entity>/)
-    --quarantine_path  s3://<quarantine>/silver_rules/     rows failing a silver rule, JSON lines
-    --state_path       s3://<artifacts>/state/bronze_to_silver/   holds manifest.json
-    --reports_path     s3://<artifacts>/dq-reports/        data-quality reports
+    --bronze_path      [s3://<bronze>/]                    root of bronze (data_contracts.layout)
+    --silver_path      [s3://<silver>/]                    root of silver (tables at <source>/<entity>/)
+    --quarantine_path  [s3://<quarantine>/silver_rules/]   rows failing a silver rule, JSON lines
+    --state_path       [s3://<artifacts>/state/bronze_to_silver/]   holds manifest.json
+    --reports_path     [s3://<artifacts>/dq-reports/]      data-quality reports
     --run_id           optional; default: derived from the set of new bronze files (no clock)
     --entities         optional comma list: policy,claim or erp.policy or erp_policy (default: all)
 
-A run lists the bronze objects of every selected contract (``source=<s>/entity=<e>/``), subtracts the
+A run lists the bronze objects of every selected contract (``layout.entity_prefix``), subtracts the
 objects recorded in ``<state_path>/manifest.json`` and processes only the new ones; with none it does
 nothing at all. Per table: conform (type, standardize, validate; failing rows to quarantine), merge
 with the stored rows of the touched partitions and the stored tombstones (latest event per business
-key wins; deletes remove the key), write the touched partitions back (Parquet, snappy, dynamic
-partition overwrite; a partition left empty is deleted), store the run's tombstones, write the
-quarantine rows. Then the data-quality report, and only when every check passed, the new manifest:
-a failed run is retried as a whole (same files, same run_id, same result), and the merge is
-idempotent, so a retry after a partial write converges to the same silver.
+key wins; deletes remove the key), write the touched partitions back (Parquet, dynamic partition
+overwrite; a partition left empty is deleted), store the run's tombstones, write the quarantine rows
+(the Parquet codec is the session's, :data:`lakehouse.job.SPARK_CONF`). Then the data-quality
+report, and only when every check passed, the new manifest: a failed run is retried as a whole (same
+files, same run_id, same result), and the merge is idempotent, so a retry after a partial write
+converges to the same silver.
 
 Layouts::
 
@@ -36,14 +38,40 @@ import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from data_contracts import layout
 from data_contracts.contracts import REGISTRY, Contract
 from lakehouse import fs
-from lakehouse.job import list_files, read_text, run_entrypoint, write_text
-from lakehouse.quality import CheckResult, QualityReport, check_accounting, check_unique
+from lakehouse.job import (
+    JobArgument, JobContract, LakePath, S3Grant, list_files, read_text, run_entrypoint, write_text,
+)
+from lakehouse.quality import (
+    REPORTS, REPORTS_GRANT, CheckResult, QualityReport, check_accounting, check_unique, report_path,
+)
 
 JOB_NAME = "bronze_to_silver"
-ARGUMENTS = ["bronze_path", "silver_path", "quarantine_path", "state_path", "reports_path", "run_id", "entities"]
-DEFAULTS = {"run_id": "", "entities": ""}
+STATE = LakePath("artifacts", f"state/{JOB_NAME}/")
+SILVER_QUARANTINE = LakePath("quarantine", "silver_rules/")
+CONTRACT = JobContract(
+    name=JOB_NAME,
+    description="bronze (raw JSON lines) -> silver (typed, deduplicated Parquet), quality-gated",
+    arguments=(
+        JobArgument("bronze_path", "root of bronze", path=LakePath("bronze")),
+        JobArgument("silver_path", "root of silver (tables at <source>/<entity>/)", path=LakePath("silver")),
+        JobArgument("quarantine_path", "rows failing a silver rule, JSON lines", path=SILVER_QUARANTINE),
+        JobArgument("state_path", "holds manifest.json", path=STATE),
+        JobArgument("reports_path", "data-quality reports", path=REPORTS),
+        JobArgument("run_id", "default: derived from the set of new bronze files (no clock)", default=""),
+        JobArgument("entities", "comma list: policy,claim or erp.policy or erp_policy (default: all)", default=""),
+    ),
+    grants=(
+        S3Grant("ReadBronze", "bronze", (layout.BRONZE_RECORDS_PREFIX,)),
+        S3Grant("ReadWriteSilver", "silver", write=True, delete=True),
+        S3Grant("WriteQuarantine", SILVER_QUARANTINE.bucket, (SILVER_QUARANTINE.prefix,), write=True),
+        S3Grant("ReadWriteState", STATE.bucket, (STATE.prefix,), write=True, delete=True),
+        REPORTS_GRANT,
+    ),
+    catalog_layers=("bronze", "silver"),
+)
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
 RUNS_KEPT = 100
@@ -75,15 +103,16 @@ def _join(root: str, *parts: str) -> str:
 
 
 def relative_name(uri: str) -> str | None:
-    from lakehouse.bronze_silver import bronze_relative_path
-    return bronze_relative_path(uri)
+    key = layout.parse_bronze_key(uri)
+    return key.key if key else None
 
 
 def list_bronze(spark, bronze_path: str, contracts: list[Contract]) -> dict[str, str]:
     """``{relative name: uri}`` of every bronze object (``.jsonl``) of the given contracts."""
     found: dict[str, str] = {}
     for c in contracts:
-        for uri in list_files(spark, _join(bronze_path, f"source={c.source}", f"entity={c.entity}"), ".jsonl"):
+        for uri in list_files(spark, _join(bronze_path, layout.entity_prefix(c.source, c.entity)),
+                              layout.OBJECT_SUFFIX):
             rel = relative_name(uri)
             if rel is not None:
                 found[rel] = uri
@@ -201,12 +230,11 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
                          f"entity={contract.entity}")))
         if deletes:
             (new_tombstones(ranked, spec).coalesce(1).write.mode("overwrite")
-             .option("compression", "snappy").parquet(_join(tomb_root, f"run_id={run_id}")))
+             .parquet(_join(tomb_root, f"run_id={run_id}")))
         if out_parts:
             (out.repartition(pcol).sortWithinPartitions(pcol, *key)
              .write.mode("overwrite")
              .option("partitionOverwriteMode", "dynamic")
-             .option("compression", "snappy")
              .option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)
              .partitionBy(pcol)
              .parquet(table_root))
@@ -222,11 +250,8 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
 # --- the run --------------------------------------------------------------------------------------------
 
 def run(spark, args: dict) -> QualityReport | None:
-    """One incremental run; returns its report, or None when there was nothing new."""
-    for key, value in (("spark.sql.sources.partitionOverwriteMode", "dynamic"),
-                       ("spark.sql.session.timeZone", "UTC"),
-                       ("spark.sql.parquet.compression.codec", "snappy")):
-        spark.conf.set(key, value)
+    """One incremental run (the session configured by :func:`lakehouse.job.configure`); returns its report,
+    or None when there was nothing new."""
     contracts = selected_contracts(args.get("entities", ""))
     listed = list_bronze(spark, args["bronze_path"], contracts)
     manifest = load_manifest(spark, args["state_path"])
@@ -242,7 +267,7 @@ def run(spark, args: dict) -> QualityReport | None:
     report = QualityReport(job=JOB_NAME, run_id=run_id)
     work = []
     for c in contracts:
-        prefix = f"source={c.source}/entity={c.entity}/"
+        prefix = layout.entity_prefix(c.source, c.entity)
         uris = [new[rel] for rel in sorted(new) if rel.startswith(prefix)]
         if uris:
             work.append((c, uris))
@@ -267,7 +292,7 @@ def run(spark, args: dict) -> QualityReport | None:
                                      for name, t in tables.items()),
                            {"not_written": [name for name, t in tables.items() if not t["written"]]}))
     report.counts = {"new_files": len(new), "listed_files": len(listed), "totals": totals, "tables": tables}
-    write_text(spark, _join(args["reports_path"], JOB_NAME, f"run_id={run_id}", "report.json"), report.to_json())
+    write_text(spark, report_path(args["reports_path"], JOB_NAME, run_id), report.to_json())
     print(report.summary())
     report.gate()  # raises QualityGateFailed: the manifest is not committed, the next run retries these files
 
@@ -281,7 +306,7 @@ def run(spark, args: dict) -> QualityReport | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    run_entrypoint(run, ARGUMENTS, DEFAULTS, argv)
+    run_entrypoint(run, CONTRACT, argv)
     return 0
 
 

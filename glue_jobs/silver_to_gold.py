@@ -1,10 +1,11 @@
 """Glue job: silver -> gold (star schema + KPIs), gated by data quality. Thin: arguments and I/O only.
 
-Arguments (Glue style, ``--name value``)::
+Arguments (Glue style, ``--name value``) and the prefixes the job reads and writes: :data:`CONTRACT`
+(deployed values in brackets)::
 
-    --silver_path            s3://<silver bucket>[/prefix]   silver tables below it: erp/customer/, ...
-    --gold_path              s3://<gold bucket>[/prefix]     gold tables below it: <table>/
-    --reports_path           s3://<bucket>/<prefix>          the data-quality report goes below it
+    --silver_path            [s3://<silver>/]   silver tables below it: erp/customer/, ...
+    --gold_path              [s3://<gold>/]     gold tables below it: <table>/
+    --reports_path           [s3://<artifacts>/dq-reports/]   the data-quality report goes below it
     --run_id                 optional; default "auto-" + 16 hex digits of the SHA-256 of the silver
                              Parquet file names (the same silver gives the same run id)
     --company_insurer_code   optional; default data_contracts.reference.COMPANY_INSURER_CODE
@@ -25,14 +26,31 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from data_contracts import reference as ref
-from lakehouse import fs, gold
-from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, column_names
-from lakehouse.job import list_files, start_job, write_text
-from lakehouse.quality import QualityReport
+from lakehouse import fs
+from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, SILVER_INPUTS, column_names
+from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, list_files, start_job, write_text
+from lakehouse.quality import REPORTS, REPORTS_GRANT, QualityReport, report_path
 
 JOB = "silver_to_gold"
-ARGS = ["silver_path", "gold_path", "reports_path", "run_id", "company_insurer_code"]
-DEFAULTS = {"run_id": "", "company_insurer_code": ref.COMPANY_INSURER_CODE}
+CONTRACT = JobContract(
+    name=JOB,
+    description="silver -> gold (star schema and KPIs), quality-gated",
+    arguments=(
+        JobArgument("silver_path", "silver tables below it: erp/customer/, ...", path=LakePath("silver")),
+        JobArgument("gold_path", "gold tables below it: <table>/", path=LakePath("gold")),
+        JobArgument("reports_path", "the data-quality report goes below it", path=REPORTS),
+        JobArgument("run_id", 'default "auto-" + 16 hex digits of the SHA-256 of the silver Parquet file names',
+                    default=""),
+        JobArgument("company_insurer_code", "default data_contracts.reference.COMPANY_INSURER_CODE",
+                    default=ref.COMPANY_INSURER_CODE),
+    ),
+    grants=(
+        S3Grant("ReadSilver", "silver"),
+        S3Grant("ReadWriteGold", "gold", write=True, delete=True),
+        REPORTS_GRANT,
+    ),
+    catalog_layers=("silver", "gold"),
+)
 PARALLEL = 3  # checks and table writes run in this many threads (Spark schedules their jobs together)
 SMALL_TABLES = frozenset({"dim_date", "dim_insurer", "dim_line_of_business", "dim_state"})  # one file each
 
@@ -54,7 +72,7 @@ def _remove_staging(spark, uri: str) -> None:
 def silver_files(spark, silver_path: str) -> dict[str, list[str]]:
     """The Parquet files of every silver input table (empty list when the table does not exist yet)."""
     return {name: list_files(spark, _join(silver_path, location), ".parquet")
-            for name, (location, _) in gold.SILVER_INPUTS.items()}
+            for name, (location, _) in SILVER_INPUTS.items()}
 
 
 def default_run_id(files: dict[str, list[str]]) -> str:
@@ -67,12 +85,13 @@ def default_run_id(files: dict[str, list[str]]) -> str:
 
 def read_silver(spark, silver_path: str, files: dict[str, list[str]]) -> dict:
     """Every silver input, conformed (:func:`lakehouse.gold.conform_silver`); missing tables are empty."""
+    from lakehouse import gold
     key = "spark.sql.sources.partitionColumnTypeInference.enabled"
     previous = spark.conf.get(key, "true")
     spark.conf.set(key, "false")  # yyyy-MM partition values stay strings (inference happens at read time)
     try:
         out = {}
-        for name, (location, _) in gold.SILVER_INPUTS.items():
+        for name, (location, _) in SILVER_INPUTS.items():
             if files[name]:
                 df = spark.read.parquet(_join(silver_path, location))
             else:
@@ -100,8 +119,10 @@ def write_table(df, spec, uri: str) -> None:
 
 def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str = "",
         company_insurer_code: str = ref.COMPANY_INSURER_CODE) -> QualityReport:
-    """Build gold from silver, gate it, write it. Returns the (passed) report; raises QualityGateFailed."""
-    spark.conf.set("spark.sql.session.timeZone", "UTC")  # months and dates of timestamps are UTC
+    """Build gold from silver, gate it, write it (the session configured by :func:`lakehouse.job.configure`:
+    months and dates of timestamps are UTC). Returns the (passed) report; raises QualityGateFailed."""
+    from lakehouse import gold  # Spark: imported when the job runs, not when its contract is read
+
     files = silver_files(spark, silver_path)
     run_id = run_id or default_run_id(files)
     silver = read_silver(spark, silver_path, files)
@@ -115,7 +136,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
                          "previous_dim_customer": existing is not None}
         for result in gold.quality_checks(tables, parallel=PARALLEL):
             report.add(result)
-        write_text(spark, _join(reports_path, JOB, f"run_id={run_id}", "report.json"), report.to_json())
+        write_text(spark, report_path(reports_path, JOB, run_id), report.to_json())
         print(report.summary(), flush=True)
         report.gate()  # nothing has been written to gold yet
 
@@ -140,7 +161,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
 
 
 def main(argv: list[str] | None = None) -> QualityReport:
-    ctx = start_job(ARGS, DEFAULTS, argv)
+    ctx = start_job(CONTRACT, argv)
     args = ctx.args
     report = run(ctx.spark, args["silver_path"], args["gold_path"], args["reports_path"], args["run_id"],
                  args["company_insurer_code"] or ref.COMPANY_INSURER_CODE)

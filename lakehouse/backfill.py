@@ -10,7 +10,8 @@ Each record becomes one bronze line::
      "ingest": {"arrival_time": "<export time>", "partition_key": "<business key>",
                 "sequence_number": "<line number, zero-padded to 20>", "shard_id": "backfill-<export_id>"}}
 
-written to ``source=erp/entity=<e>/ingest_date=<export date>/backfill-<export_id>-<part:05d>.jsonl``.
+written as the export's bronze objects (:func:`data_contracts.layout.backfill_object_name`) in the bronze
+partition of its export date (:func:`data_contracts.layout.bronze_partition_prefix`).
 
 * Values are carried as they come: CSV values as JSON strings (blank -> null), JSON-lines records
   verbatim (a line that is not a JSON object is carried as a JSON string, so bronze->silver
@@ -37,6 +38,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from data_contracts import layout
 from data_contracts.contracts import SCHEMA_VERSION, Contract
 from lakehouse.bronze_silver import clean_text, parse_timestamp
 
@@ -49,7 +51,6 @@ __all__ = [
     "export_id_from_path",
     "export_time_from_path",
     "number_rows",
-    "object_name",
     "read_export",
     "write_bronze",
 ]
@@ -112,10 +113,6 @@ def _event_id_column(export_id: str, line_number: Column) -> Column:
     return F.concat_ws("-", F.substring(digest, 1, 8), F.substring(digest, 9, 4),
                        F.concat(F.lit("5"), F.substring(digest, 14, 3)),
                        F.concat(variant, F.substring(digest, 18, 3)), F.substring(digest, 21, 12))
-
-
-def object_name(export_id: str, part: int) -> str:
-    return f"backfill-{export_id}-{part:05d}.jsonl"
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -207,16 +204,16 @@ def bronze_lines(records: DataFrame, contract: Contract, export_id: str, export_
 
 def write_bronze(spark, lines: DataFrame, total_lines: int, bronze_path: str, contract: Contract,
                  export_id: str, export_time: str, records_per_file: int = DEFAULT_RECORDS_PER_FILE) -> list[str]:
-    """Write the lines of one export as ``backfill-<export_id>-<part>.jsonl`` objects (line-number order, a
-    fixed number of parts = ceil(total_lines / records_per_file)) and return their URIs. Objects of an
-    earlier run of the same export are replaced."""
+    """Write the lines of one export as its bronze objects (``layout.backfill_object_name``; line-number
+    order, a fixed number of parts = ceil(total_lines / records_per_file)) and return their URIs. Objects
+    of an earlier run of the same export are replaced."""
     from lakehouse import fs
 
     moment = normalize_export_time(export_time)
     root = bronze_path.rstrip("/")
-    target = (f"{root}/source={contract.source}/entity={contract.entity}/"
-              f"ingest_date={moment.strftime('%Y-%m-%d')}")
-    tmp = f"{root}/_tmp/backfill/{contract.source}/{contract.entity}/{export_id}"
+    day = moment.strftime("%Y-%m-%d")
+    target = f"{root}/{layout.bronze_partition_prefix(contract.source, contract.entity, day)}".rstrip("/")
+    tmp = f"{root}/{layout.backfill_tmp_prefix(contract.source, contract.entity, export_id)}".rstrip("/")
     parts = max(1, math.ceil(max(total_lines, 1) / max(1, records_per_file)))
     part = F.floor((F.col("line_number") - 1) * F.lit(parts) / F.lit(max(total_lines, 1))).cast("int")
     fs.delete(spark, tmp)
@@ -224,8 +221,9 @@ def write_bronze(spark, lines: DataFrame, total_lines: int, bronze_path: str, co
      .repartition(parts, "part").sortWithinPartitions("part", "line_number")
      .select("line", "part")
      .write.mode("overwrite").partitionBy("part").text(tmp))
+    previous = layout.backfill_object_prefix(export_id)
     for name, is_dir in fs.list_dir(spark, target):
-        if not is_dir and name.startswith(f"backfill-{export_id}-") and name.endswith(".jsonl"):
+        if not is_dir and name.startswith(previous) and name.endswith(layout.OBJECT_SUFFIX):
             fs.delete(spark, f"{target}/{name}", recursive=False)
     written = []
     for name, is_dir in fs.list_dir(spark, tmp):
@@ -236,7 +234,7 @@ def write_bronze(spark, lines: DataFrame, total_lines: int, bronze_path: str, co
                  and not f.endswith(".crc")]
         if len(files) != 1:
             raise RuntimeError(f"expected one file in {tmp}/{name}, found {files}")
-        dest = f"{target}/{object_name(export_id, index)}"
+        dest = f"{target}/{layout.backfill_object_name(export_id, index)}"
         fs.rename(spark, f"{tmp}/{name}/{files[0]}", dest)
         written.append(dest)
     fs.delete(spark, tmp)

@@ -3,7 +3,9 @@
 A :class:`TableSpec` says what a silver or gold table looks like: columns with Glue/Hive types,
 partition keys, the location below the layer's bucket, and how Athena may project partitions
 without a crawler. The jobs write exactly these tables; ``modules/glue_catalog.py`` declares them.
-Standard library only (no Spark): the Terraform synth imports it.
+The specs themselves live in :mod:`lakehouse.silver_tables` and :mod:`lakehouse.gold_tables`
+(:func:`lakehouse.tables.all_tables` lists both). Standard library only (no Spark): the Terraform
+synth imports it.
 """
 from __future__ import annotations
 
@@ -56,10 +58,3 @@ class TableSpec:
         """Athena ``storage.location.template`` for projected partitions."""
         parts = "/".join(f"{c.name}=${{{c.name}}}" for c in self.partition_keys)
         return f"{bucket_uri.rstrip('/')}/{self.location.strip('/')}/{parts}"
-
-
-def all_tables() -> tuple[TableSpec, ...]:
-    """Every silver and gold table (imported lazily so each layer's spec module stays independent)."""
-    from lakehouse.gold_tables import GOLD_TABLES
-    from lakehouse.silver_tables import SILVER_TABLES
-    return tuple(SILVER_TABLES) + tuple(GOLD_TABLES)

@@ -3,11 +3,12 @@
 Every function here takes DataFrames and returns a DataFrame (no I/O); ``glue_jobs/silver_to_gold.py``
 reads silver, calls :func:`build_gold`, runs :func:`quality_checks` and writes. The tables, their
 columns and keys are declared in :mod:`lakehouse.gold_tables`. All dates and months are computed with
-the session time zone set to UTC (the job sets ``spark.sql.session.timeZone=UTC``).
+the session time zone set to UTC (``spark.sql.session.timeZone`` of :data:`lakehouse.job.SPARK_CONF`).
 
 Silver input (:data:`SILVER_INPUTS`)
     One row per business key (latest version). Rows whose lineage column ``op`` is ``"delete"`` (when the
-    column exists) are ignored; only the contract fields are used, cast to :data:`SILVER_INPUTS` types.
+    column exists) are ignored; only the contract fields are used, cast to the types the silver table
+    specs give them (:data:`SILVER_INPUTS`, derived from :mod:`lakehouse.silver_tables`).
 
 Surrogate keys
     Deterministic from the natural key, so a rerun gives the same keys: ``xxhash64`` (Spark's, seed 42)
@@ -102,7 +103,9 @@ from pyspark.sql import types as T
 
 from data_contracts import reference as ref
 from lakehouse import gold_tables as gt
+from lakehouse.gold_tables import SILVER_INPUTS
 from lakehouse.quality import CheckResult, check_not_null, check_references_of, check_unique
+from lakehouse.spark_schema import spark_type
 
 __all__ = [
     "SILVER_INPUTS", "TRACKED_CUSTOMER_ATTRIBUTES", "STATE_REGIONS", "LINE_GROUPS",
@@ -143,44 +146,15 @@ LINE_GROUPS: dict[str, str] = {
     "09": "Pessoas Coletivo",
 }
 
-# Silver tables read by the job: name -> (location below the silver root, (column, Spark SQL type)...).
-SILVER_INPUTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "erp_customer": ("erp/customer/", (
-        ("customer_id", "string"), ("person_type", "string"), ("document_number", "string"), ("name", "string"),
-        ("birth_date", "date"), ("state", "string"), ("city", "string"), ("created_at", "timestamp"),
-        ("updated_at", "timestamp"))),
-    "erp_policy": ("erp/policy/", (
-        ("policy_id", "string"), ("customer_id", "string"), ("line_of_business", "string"),
-        ("product_code", "string"), ("state", "string"), ("start_date", "date"), ("end_date", "date"),
-        ("sum_insured", "decimal(18,2)"), ("annual_premium", "decimal(18,2)"), ("status", "string"),
-        ("issued_at", "timestamp"), ("updated_at", "timestamp"))),
-    "erp_premium_installment": ("erp/premium_installment/", (
-        ("installment_id", "string"), ("policy_id", "string"), ("installment_number", "int"),
-        ("due_date", "date"), ("amount", "decimal(18,2)"), ("paid_date", "date"), ("status", "string"))),
-    "erp_claim": ("erp/claim/", (
-        ("claim_id", "string"), ("policy_id", "string"), ("occurrence_date", "date"),
-        ("notification_date", "date"), ("cause", "string"), ("claimed_amount", "decimal(18,2)"),
-        ("incurred_amount", "decimal(18,2)"), ("paid_amount", "decimal(18,2)"), ("status", "string"),
-        ("updated_at", "timestamp"))),
-    "susep_market_statistics": ("susep/market_statistics/", (
-        ("reference_month", "string"), ("insurer_code", "string"), ("insurer_name", "string"),
-        ("line_of_business", "string"), ("state", "string"), ("premiums_written", "decimal(18,2)"),
-        ("premiums_earned", "decimal(18,2)"), ("claims_incurred", "decimal(18,2)"),
-        ("claims_paid", "decimal(18,2)"), ("commission_expenses", "decimal(18,2)"),
-        ("policies_in_force", "bigint"))),
-}
+# Silver tables read by the job, in the order it reads them.
 
 
 # --- helpers --------------------------------------------------------------------------------------------
 
-_SPARK_TYPES = {"string": T.StringType(), "date": T.DateType(), "timestamp": T.TimestampType(),
-                "int": T.IntegerType(), "bigint": T.LongType(), "decimal(18,2)": MONEY}
-
-
 def silver_schema(table: str) -> T.StructType:
     """The (contract-field) schema :func:`conform_silver` returns for silver ``table``."""
     _, columns = SILVER_INPUTS[table]
-    return T.StructType([T.StructField(name, _SPARK_TYPES[type_], True) for name, type_ in columns])
+    return T.StructType([T.StructField(name, spark_type(type_), True) for name, type_ in columns])
 
 
 def conform_silver(df: DataFrame, table: str) -> DataFrame:

@@ -14,6 +14,7 @@ Standard library only (no Spark): the Terraform synth imports it.
 from __future__ import annotations
 
 from lakehouse.catalog_spec import Column, PartitionProjection, TableSpec
+from lakehouse.silver_tables import contract_columns, silver_table
 
 KEY = "bigint"                 # surrogate keys: xxhash64 of the natural key (see lakehouse.gold)
 MONEY = "decimal(18,2)"
@@ -232,3 +233,20 @@ def required_columns(table: TableSpec) -> list[str]:
     """The columns of ``table`` that must never be null."""
     nullable = NULLABLE.get(table.name, frozenset())
     return [name for name in column_names(table) if name not in nullable]
+
+
+# --- what gold reads ---------------------------------------------------------------------------------------
+
+SILVER_INPUT_CONTRACTS: tuple[tuple[str, str], ...] = (
+    ("erp", "customer"), ("erp", "policy"), ("erp", "premium_installment"), ("erp", "claim"),
+    ("susep", "market_statistics"),
+)
+# Silver tables gold reads, in read order: name -> (location below the silver root, (contract field, Glue type)...),
+# derived from the silver table specs.
+SILVER_INPUTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    silver_table(source, entity).name: (
+        silver_table(source, entity).location,
+        tuple((c.name, c.type) for c in contract_columns(source, entity)),
+    )
+    for source, entity in SILVER_INPUT_CONTRACTS
+}

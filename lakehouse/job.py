@@ -1,17 +1,114 @@
-"""The thin part every job entrypoint shares: arguments as Glue passes them, the Spark session, small S3 I/O.
+"""The thin part every job entrypoint shares: its contract, arguments as Glue passes them, the Spark
+session and its settings, small S3 I/O.
+
+A job declares its :class:`JobContract` beside its code (``glue_jobs/<job>.py``, ``emr_steps/<step>.py``):
+its arguments (which are required, the defaults of the others, and the lake location each path argument
+points at once deployed) and the S3 prefixes it reads and writes. The composition turns the contract into
+the job's default arguments and its IAM grants; the job parses its arguments with it. Plain data,
+standard library only.
 
 On AWS Glue, ``awsglue`` is importable: arguments come from ``getResolvedOptions`` and the session
 from a ``GlueContext`` (with ``Job.init``/``commit`` for bookmarks). Elsewhere (EMR, local
 ``spark-submit``) the same ``--name value`` arguments are parsed with identical semantics and a
-plain ``SparkSession`` is used. Files (manifests, reports) are read and written through the
+plain ``SparkSession`` is used. Either way the session gets :data:`SPARK_CONF`, the one definition of
+the settings every job relies on. Files (manifests, reports) are read and written through the
 Hadoop FileSystem of the session, so ``s3://``, ``s3a://`` and ``file://`` all work.
 """
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+SPARK_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",                      # dates and months of timestamps are UTC
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",    # an overwrite replaces only the partitions written
+    "spark.sql.parquet.compression.codec": "snappy",
+}
+"""Spark SQL settings of every job, wherever it runs (Glue, EMR ``--conf``, local ``spark-submit``, tests)."""
+
+
+# --- contracts ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LakePath:
+    """A location in the lake: a bucket key (``bronze``, ``silver``, ``gold``, ``quarantine``, ``artifacts``)
+    and a key prefix below it (``""`` = the bucket root)."""
+
+    bucket: str
+    prefix: str = ""
+
+    def uri(self, bucket_names: Mapping[str, str]) -> str:
+        """``s3://<bucket name>/<prefix>`` for the deployed bucket names."""
+        return f"s3://{bucket_names[self.bucket]}/{self.prefix}"
+
+
+@dataclass(frozen=True)
+class JobArgument:
+    """One ``--name value`` argument of a job."""
+
+    name: str
+    """Without the leading ``--``."""
+
+    help: str
+    """What it is (shown in the job's documentation)."""
+
+    default: str | None = None
+    """Value when absent; ``None`` = required."""
+
+    path: LakePath | None = None
+    """For a path argument: the lake location it points at once deployed (the job's default argument)."""
+
+
+@dataclass(frozen=True)
+class S3Grant:
+    """What a job may do below some prefixes of one lake bucket (``prefixes`` empty = the whole bucket)."""
+
+    sid: str
+    bucket: str
+    prefixes: tuple[str, ...] = ()
+    read: bool = True
+    write: bool = False
+    delete: bool = False
+
+
+@dataclass(frozen=True)
+class JobContract:
+    """A job's interface, declared once beside it: its arguments and the S3 prefixes it reads and writes."""
+
+    name: str
+    """Job key: the script stem (``bronze_to_silver``)."""
+
+    description: str
+    arguments: tuple[JobArgument, ...]
+    grants: tuple[S3Grant, ...] = ()
+    catalog_layers: tuple[str, ...] = ()
+    """Glue databases (by layer) the job reads and adds partitions to."""
+
+    def __post_init__(self) -> None:
+        names = [a.name for a in self.arguments]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.name}: duplicate argument names {names}")
+
+    @property
+    def argument_names(self) -> list[str]:
+        return [a.name for a in self.arguments]
+
+    @property
+    def defaults(self) -> dict[str, str]:
+        """The optional arguments and their values when absent."""
+        return {a.name: a.default for a in self.arguments if a.default is not None}
+
+    def deployed_arguments(self, bucket_names: Mapping[str, str]) -> dict[str, str]:
+        """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names."""
+        return {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
+
+    def argument(self, name: str) -> JobArgument:
+        return next(a for a in self.arguments if a.name == name)
+
+
+# --- arguments and session ------------------------------------------------------------------------------
 
 def resolve_options(argv: list[str], names: list[str], defaults: dict[str, str] | None = None) -> dict[str, str]:
     """Like ``awsglue.utils.getResolvedOptions``: ``--name value`` (or ``--name=value``) for each name.
@@ -61,10 +158,16 @@ class JobContext:
             self.glue_job.commit()
 
 
-def start_job(names: list[str], defaults: dict[str, str] | None = None, argv: list[str] | None = None) -> JobContext:
-    """Parse arguments and get the session: GlueContext on Glue, a SparkSession elsewhere."""
+def configure(spark) -> None:
+    """Apply :data:`SPARK_CONF` to a session (a Glue session is created by Glue, so it is set at run time)."""
+    for key, value in SPARK_CONF.items():
+        spark.conf.set(key, value)
+
+
+def start_job(contract: JobContract, argv: list[str] | None = None) -> JobContext:
+    """Parse the contract's arguments and get the session: GlueContext on Glue, a SparkSession elsewhere."""
     argv = list(sys.argv if argv is None else argv)
-    args = resolve_options(argv, ["JOB_NAME", *names], {"JOB_NAME": "local", **(defaults or {})})
+    args = resolve_options(argv, ["JOB_NAME", *contract.argument_names], {"JOB_NAME": "local", **contract.defaults})
     try:  # pragma: no cover - only on AWS Glue
         from awsglue.context import GlueContext  # type: ignore
         from awsglue.job import Job  # type: ignore
@@ -72,13 +175,12 @@ def start_job(names: list[str], defaults: dict[str, str] | None = None, argv: li
         glue_context = GlueContext(SparkContext.getOrCreate())
         job = Job(glue_context)
         job.init(args["JOB_NAME"], args)
+        configure(glue_context.spark_session)
         return JobContext(glue_context.spark_session, args, job)
     except ImportError:
         from pyspark.sql import SparkSession
-        spark = (SparkSession.builder.appName(args["JOB_NAME"])
-                 .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-                 .config("spark.sql.session.timeZone", "UTC")
-                 .getOrCreate())
+        spark = SparkSession.builder.appName(args["JOB_NAME"]).getOrCreate()
+        configure(spark)
         return JobContext(spark, args)
 
 
@@ -127,9 +229,9 @@ def list_files(spark, uri: str, suffix: str = "") -> list[str]:
     return sorted(files)
 
 
-def run_entrypoint(run, names: list[str], defaults: dict[str, str] | None = None, argv: list[str] | None = None):
+def run_entrypoint(run, contract: JobContract, argv: list[str] | None = None):
     """The whole of a job's ``main``: arguments and session, ``run(spark, args)``, then the Glue commit."""
-    ctx = start_job(names, defaults, argv)
+    ctx = start_job(contract, argv)
     result = run(ctx.spark, ctx.args)
     ctx.commit()
     return result

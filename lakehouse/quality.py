@@ -3,12 +3,32 @@
 Checks are plain functions returning a :class:`CheckResult`; a job collects them in a
 :class:`QualityReport`, writes the report, prints its summary, and calls :meth:`QualityReport.gate`
 BEFORE publishing (gold is written only when every check passed).
+
+Reports live at ``<reports root>/<job>/run_id=<id>/report.json``; the deployed root is :data:`REPORTS`.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from lakehouse.job import LakePath, S3Grant
+
+REPORTS = LakePath("artifacts", "dq-reports/")
+"""Where the jobs' data-quality reports go once deployed."""
+REPORT_NAME = "report.json"
+REPORTS_GRANT = S3Grant("WriteDqReports", REPORTS.bucket, (REPORTS.prefix,), write=True, delete=True)
+"""What a job that writes reports may do below :data:`REPORTS` (part of its contract)."""
+
+
+def report_prefix(job: str) -> str:
+    """Key prefix (below :data:`REPORTS`) of one job's reports."""
+    return f"{job}/"
+
+
+def report_path(reports_root: str, job: str, run_id: str) -> str:
+    """``<reports_root>/<job>/run_id=<id>/report.json``."""
+    return "/".join([reports_root.rstrip("/"), report_prefix(job).rstrip("/"), f"run_id={run_id}", REPORT_NAME])
 
 
 class QualityGateFailed(RuntimeError):

@@ -14,7 +14,7 @@ Every silver table holds the latest version of each business key of one ``(sourc
 Table ``<source>_<entity>`` at ``<source>/<entity>/`` below the silver bucket, Parquet (snappy),
 Hive-style partition folders ``<partition>=<yyyy-MM>/``.
 
-Standard library only (no Spark): the Terraform synth imports it through ``lakehouse.catalog_spec``.
+Standard library only (no Spark): the Terraform synth imports it through ``lakehouse.tables``.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ __all__ = [
     "PROJECTION_START",
     "Partitioning",
     "SILVER_TABLES",
+    "contract_columns",
     "field_glue_type",
     "field_kind",
     "silver_table",
@@ -152,6 +153,14 @@ _BY_KEY: dict[tuple[str, str], TableSpec] = {
 def silver_table(source: str, entity: str) -> TableSpec:
     """The silver spec of ``(source, entity)`` (KeyError when there is no contract)."""
     return _BY_KEY[(source, entity)]
+
+
+def contract_columns(source: str, entity: str) -> tuple[Column, ...]:
+    """The contract's fields as silver stores them: contract order, silver types, the partition column
+    included when it is a contract field (no lineage columns)."""
+    spec = silver_table(source, entity)
+    by_name = {c.name: c for c in spec.columns + spec.partition_keys}
+    return tuple(by_name[name] for name in REGISTRY[(source, entity)].field_names)
 
 
 def silver_table_by_name(name: str) -> TableSpec:

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from local_runtime.lake import client
+from local_runtime.aws import client, environment
 from local_runtime.paths import ROOT, STATE
-from local_runtime.services import LOCAL_CREDENTIALS
 from local_runtime.spark import spark_conf
 from local_runtime.tls_proxy import TlsProxy
 
@@ -78,8 +77,7 @@ def _submit_via(name, script, script_args, py_files, endpoint, tls_endpoint, dri
     env.update({"SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
                 "PYSPARK_DRIVER_PYTHON": sys.executable})
     if endpoint:
-        env.update(LOCAL_CREDENTIALS)
-        env["AWS_ENDPOINT_URL"] = endpoint
+        env.update(environment(endpoint))
     start = time.monotonic()
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=fh, text=True, cwd=ROOT)

@@ -8,11 +8,15 @@ bronze, wait until every record is accounted for; then the batch lakehouse: the 
 turn the exports into bronze, the Glue jobs run bronze -> silver -> gold with local Spark from the job
 definitions Terraform deployed, and the summary shows per-layer counts, the data-quality reports and
 the top rows of the KPI tables. The platform stays up afterwards (``make down`` stops it).
+
+Where things are comes from their one definition: object keys from :mod:`data_contracts.layout`, the
+tables from the silver and gold table specs, the silver quarantine from the bronze->silver job
+(``SILVER_QUARANTINE``), the reports from :mod:`lakehouse.quality`; the SQL (KPIs, silver and gold row
+counts, all through Athena) from ``queries/``.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -21,17 +25,21 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
+import queries
+from data_contracts import layout
+from data_contracts.contracts import REGISTRY
 from local_runtime import stacks
-from local_runtime.lake import (athena_query, client, count_lines, iter_jsonl, landed, object_keys, put_records,
-                                read_parquet, wait_for)
+from local_runtime.aws import client
+from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, put_records, quality_reports, row_counts,
+                                run_query, wait_for)
 from local_runtime.paths import ROOT
 from local_runtime.services import ensure_emulator
 
 STEPS: list[tuple[str, float]] = []
 # Entities fed as historical ERP exports (EMR backfill) rather than as events: (entity, export format).
 HISTORICAL = {"customer": "jsonl", "premium_installment": "csv"}
-GOLD_TABLES = ("dim_date", "dim_insurer", "dim_line_of_business", "dim_state", "dim_customer", "dim_policy",
-               "fact_premium", "fact_claim", "fact_market", "kpi_loss_ratio", "kpi_market_share")
+DOCUMENT_SOURCE = "erp"
+KPI_QUERIES = ("kpi_loss_ratio_top", "kpi_market_share_top")  # queries/<name>.sql
 
 
 @contextmanager
@@ -49,8 +57,7 @@ def _is_historical(record) -> bool:
 
 
 def stream_phase(args, out, endpoint) -> bool:
-    from data_contracts.generator import expected_counts, generate, generate_documents
-    from lakehouse.exports import write_export
+    from sample_data import expected_counts, generate, generate_documents, write_export
 
     with step(f"generate {args.records} records ({args.bad_share:.0%} bad) and {args.documents} documents"):
         records = generate(args.records, seed=args.seed, bad_share=args.bad_share)
@@ -64,25 +71,27 @@ def stream_phase(args, out, endpoint) -> bool:
             for entity, fmt in HISTORICAL.items():
                 name = f"{entity}_2026-11-01.{'csv' if fmt == 'csv' else 'jsonl'}"
                 rows = write_export(records, Path(tmp) / name, fmt, entity=entity)
-                s3.upload_file(str(Path(tmp) / name), out["bronze_bucket"], f"landing/erp/{entity}/{name}")
+                key = layout.landing_prefix(entity) + name
+                s3.upload_file(str(Path(tmp) / name), out["bronze_bucket"], key)
                 exports.append({"entity": entity, "file": name, "rows": rows})
-                print(f"    s3://{out['bronze_bucket']}/landing/erp/{entity}/{name}: {rows} rows")
+                print(f"    s3://{out['bronze_bucket']}/{key}: {rows} rows")
     with step("send the events through Kinesis (PutRecords)"):
         sequence_numbers = put_records(client("kinesis", endpoint), out["ingest_stream_name"],
                                        ((r.payload, r.partition_key) for r in events))
         print(f"    sent {len(sequence_numbers)} records")
     with step("drop unstructured documents into bronze"):
         for suffix, body, content_type in documents:
-            s3.put_object(Bucket=out["bronze_bucket"], Key=f"unstructured/source=erp/{suffix}", Body=body,
-                          ContentType=content_type)
-        print(f"    {len(documents)} files under s3://{out['bronze_bucket']}/unstructured/source=erp/")
+            s3.put_object(Bucket=out["bronze_bucket"], Key=layout.document_key(DOCUMENT_SOURCE, suffix),
+                          Body=body, ContentType=content_type)
+        print(f"    {len(documents)} files under "
+              f"s3://{out['bronze_bucket']}/{layout.document_prefix(DOCUMENT_SOURCE)}")
     wanted = set(sequence_numbers)
     with step("wait until every record has landed (Kinesis -> Lambda -> S3)"):
         def progress(counts, elapsed):
             print(f"    {elapsed:5.0f}s  bronze {sum(counts.bronze.values()):6d}  "
                   f"quarantine {sum(counts.quarantine.values()):5d}  of {len(wanted)}", flush=True)
-        counts = wait_for(len(wanted), lambda: landed(s3, out["bronze_bucket"], out["quarantine_bucket"], wanted),
-                          timeout=args.timeout, progress=progress)
+        counts = wait_for(len(wanted), lambda: landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"],
+                                                      wanted), timeout=args.timeout, progress=progress)
 
     bad_expected, good_expected = Counter(expected["bad"]), Counter(expected["valid"])
     print("\n---------------- streaming ingestion ----------------")
@@ -102,6 +111,7 @@ def stream_phase(args, out, endpoint) -> bool:
 
 def batch_phase(args, out, endpoint) -> bool:
     from emr_steps.steps import render_steps
+    from glue_jobs.bronze_to_silver import SILVER_QUARANTINE
     from local_runtime.batch import run_emr_steps, run_glue_job
 
     with step("EMR historical backfill: exports -> bronze (spark-submit of the EMR steps)"):
@@ -114,34 +124,26 @@ def batch_phase(args, out, endpoint) -> bool:
     with step("Glue job silver -> gold (data-quality gate before writing)"):
         run_glue_job(out["glue_job_silver_to_gold"], endpoint)
 
-    s3 = client("s3", endpoint)
     print("\n---------------- batch lakehouse ----------------")
     print("bronze (JSON lines):")
-    bronze = out["bronze_bucket"]
-    for source, entity in (("erp", "customer"), ("erp", "policy"), ("erp", "premium_installment"),
-                           ("erp", "claim"), ("susep", "market_statistics")):
-        lines = count_lines(s3, bronze, f"source={source}/entity={entity}/")
+    for source, entity in sorted(REGISTRY):
+        lines = count_lines(endpoint, out["bronze_bucket"], layout.entity_prefix(source, entity))
         print(f"    {source + '.' + entity:34} {lines:8d}")
-    print("silver (Parquet, one row per business key):")
-    silver = out["silver_bucket"]
-    for table in ("erp/customer", "erp/policy", "erp/premium_installment", "erp/claim", "susep/market_statistics"):
-        rows = len(read_parquet(endpoint, f"s3://{silver}/{table}"))
-        print(f"    {table.replace('/', '_'):34} {rows:8d}")
+    print("silver (Parquet, one row per business key; rows counted through Athena):")
+    for table, rows in row_counts(endpoint, out, "silver").items():
+        print(f"    {table:34} {rows:8d}")
     quarantined = Counter(line["rule"] for _k, line in
-                          iter_jsonl(s3, out["quarantine_bucket"], "silver_rules/"))
+                          iter_jsonl(endpoint, bucket(out, SILVER_QUARANTINE), SILVER_QUARANTINE.prefix))
     print(f"silver quarantine (by rule)        {sum(quarantined.values()):8d}")
     for rule, n in sorted(quarantined.items()):
         print(f"    {rule:34} {n:8d}")
-    print("gold (Parquet star schema):")
-    gold = out["gold_bucket"]
-    for table in GOLD_TABLES:
-        print(f"    {table:34} {len(read_parquet(endpoint, f's3://{gold}/{table}')):8d}")
+    print("gold (Parquet star schema; rows counted through Athena):")
+    for table, rows in row_counts(endpoint, out, "gold").items():
+        print(f"    {table:34} {rows:8d}")
     passed = True
     print("data-quality reports:")
     for job in ("bronze_to_silver", "silver_to_gold"):
-        keys = sorted(k for k in object_keys(s3, out["artifacts_bucket"], f"dq-reports/{job}/") if k.endswith("report.json"))
-        reports = [json.loads(s3.get_object(Bucket=out["artifacts_bucket"], Key=k)["Body"].read()) for k in keys]
-        for report in reports[-1:]:
+        for report in quality_reports(endpoint, out, job)[-1:]:
             failed = [c["name"] for c in report["checks"] if not c["passed"]]
             passed &= report["passed"]
             print(f"    {job:18} run {report['run_id']}: {'PASSED' if report['passed'] else 'FAILED'}, "
@@ -150,22 +152,12 @@ def batch_phase(args, out, endpoint) -> bool:
     return passed
 
 
-KPI_QUERIES = {
-    "loss ratio (claims incurred / premiums earned), the company, top 10 cells by claims incurred":
-        "SELECT month, line_of_business, state, premiums_earned, claims_incurred, loss_ratio "
-        "FROM kpi_loss_ratio WHERE premiums_earned > 0 ORDER BY claims_incurred DESC, month LIMIT 10",
-    "market share against the SUSEP market, top 10 cells by company premiums written":
-        "SELECT month, line_of_business, state, company_premiums_written, market_premiums_written, market_share "
-        "FROM kpi_market_share WHERE market_share IS NOT NULL "
-        "ORDER BY company_premiums_written DESC, month LIMIT 10",
-}
-
-
 def _print_kpis(out, endpoint) -> None:
     """The KPI tables queried through Athena (the project's own fixed SQL, over the Glue catalog)."""
-    for title, sql in KPI_QUERIES.items():
-        rows = athena_query(endpoint, sql, out["glue_database_gold"], out["athena_workgroup"])
-        print(f"\nKPI via Athena: {title}")
+    for name in KPI_QUERIES:
+        query = queries.get(name)
+        rows = run_query(endpoint, out, query)
+        print(f"\nKPI via Athena: {query.title}")
         if not rows:
             print("    (no rows)")
             continue

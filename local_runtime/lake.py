@@ -1,7 +1,10 @@
-"""Read-side helpers over the deployed lake: send records to Kinesis, count what landed.
+"""Read-side helpers over the deployed lake: send records to Kinesis, count what landed, query it.
 
 Used by the demo, the end-to-end tests and the benchmarks, always against the real (emulated)
-services that Terraform deployed.
+services that Terraform deployed. Clients come from :mod:`local_runtime.aws` (which also says what
+awswrangler is used for here and why not elsewhere); object keys from :mod:`data_contracts.layout`;
+SQL from :mod:`queries`. ``outputs`` is the local stack's Terraform outputs (``<layer>_bucket``,
+``glue_database_<layer>``, ``athena_workgroup``...).
 """
 from __future__ import annotations
 
@@ -9,20 +12,23 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
-import boto3
-from botocore.config import Config
+from data_contracts import layout
+from lakehouse.job import LakePath
+from lakehouse.quality import REPORT_NAME, REPORTS, report_prefix
+from local_runtime.aws import client, wrangler
+import queries
 
-from local_runtime.services import LOCAL_CREDENTIALS, REGION
+__all__ = [
+    "LandedCounts", "athena_query", "bucket", "client", "count_lines", "iter_jsonl", "landed", "object_keys",
+    "put_records", "quality_reports", "read_json", "read_parquet", "row_counts", "run_query", "wait_for",
+]
 
 
-def client(service: str, endpoint: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                        config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                                      s3={"addressing_style": "path"}))
+def bucket(outputs: Mapping[str, str], path: LakePath) -> str:
+    """The deployed bucket of a lake location (``LakePath("quarantine", ...)`` -> ``outputs["quarantine_bucket"]``)."""
+    return outputs[f"{path.bucket}_bucket"]
 
 
 def put_records(kinesis, stream: str, records: Iterable[tuple[bytes, str]], chunk: int = 500) -> list[str]:
@@ -49,21 +55,30 @@ def put_records(kinesis, stream: str, records: Iterable[tuple[bytes, str]], chun
     return [s for s in sequence_numbers if s is not None]
 
 
-def iter_jsonl(s3, bucket: str, prefix: str = "") -> Iterable[tuple[str, dict]]:
+def object_keys(endpoint: str, bucket_name: str, prefix: str = "", suffix: str | None = None) -> list[str]:
+    """Keys of the objects under ``prefix`` (ending with ``suffix`` when given), sorted."""
+    wr, session = wrangler(endpoint)
+    uris = wr.s3.list_objects(f"s3://{bucket_name}/{prefix}", suffix=suffix, boto3_session=session)
+    start = len(f"s3://{bucket_name}/")
+    return sorted(uri[start:] for uri in uris)
+
+
+def read_json(endpoint: str, bucket_name: str, key: str):
+    return json.loads(client("s3", endpoint).get_object(Bucket=bucket_name, Key=key)["Body"].read())
+
+
+def iter_jsonl(endpoint: str, bucket_name: str, prefix: str = "") -> Iterable[tuple[str, dict]]:
     """(key, parsed line) for every line of every object under prefix."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            for line in body.splitlines():
-                if line.strip():
-                    yield obj["Key"], json.loads(line)
+    s3 = client("s3", endpoint)
+    for key in object_keys(endpoint, bucket_name, prefix):
+        body = s3.get_object(Bucket=bucket_name, Key=key)["Body"].read()
+        for line in body.splitlines():
+            if line.strip():
+                yield key, json.loads(line)
 
 
-def object_keys(s3, bucket: str, prefix: str = "") -> list[str]:
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
+def count_lines(endpoint: str, bucket_name: str, prefix: str) -> int:
+    return sum(1 for _ in iter_jsonl(endpoint, bucket_name, prefix))
 
 
 @dataclass
@@ -78,13 +93,14 @@ class LandedCounts:
         return sum(self.bronze.values()) + sum(self.quarantine.values())
 
 
-def landed(s3, bronze_bucket: str, quarantine_bucket: str, sequence_numbers: set[str] | None = None) -> LandedCounts:
-    """Count lines in bronze and quarantine, restricted to ``sequence_numbers`` when given."""
+def landed(endpoint: str, bronze_bucket: str, quarantine_bucket: str,
+           sequence_numbers: set[str] | None = None) -> LandedCounts:
+    """Count stream lines in bronze and in the stream quarantine, restricted to ``sequence_numbers`` when given."""
     counts = LandedCounts()
     seen: set[str] = set()
-    for bucket, kind in ((bronze_bucket, "bronze"), (quarantine_bucket, "quarantine")):
-        prefix = "source=" if kind == "bronze" else "source=kinesis/"
-        for _key, line in iter_jsonl(s3, bucket, prefix):
+    for bucket_name, prefix, kind in ((bronze_bucket, layout.BRONZE_RECORDS_PREFIX, "bronze"),
+                                      (quarantine_bucket, layout.STREAM_QUARANTINE_PREFIX, "quarantine")):
+        for _key, line in iter_jsonl(endpoint, bucket_name, prefix):
             seq = line.get("ingest", {}).get("sequence_number")
             if sequence_numbers is not None and seq not in sequence_numbers:
                 continue
@@ -114,22 +130,22 @@ def wait_for(expected_total: int, probe: Callable[[], LandedCounts], timeout: fl
     return counts
 
 
+def quality_reports(endpoint: str, outputs: Mapping[str, str], job: str) -> list[dict]:
+    """Every data-quality report of ``job`` (:data:`lakehouse.quality.REPORTS`), in key order."""
+    name = bucket(outputs, REPORTS)
+    keys = object_keys(endpoint, name, REPORTS.prefix + report_prefix(job), suffix=REPORT_NAME)
+    return [read_json(endpoint, name, key) for key in keys]
+
+
 def read_parquet(endpoint: str, uri: str):
     """A Parquet dataset (Hive partitions become columns) from the emulator's S3, as a pandas DataFrame."""
-    import awswrangler as wr
-    wr.config.s3_endpoint_url = endpoint
-    session = boto3.Session(aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], region_name=REGION)
+    wr, session = wrangler(endpoint)
     return wr.s3.read_parquet(uri.rstrip("/") + "/", dataset=True, boto3_session=session)
 
 
-def count_lines(s3, bucket: str, prefix: str) -> int:
-    return sum(1 for _ in iter_jsonl(s3, bucket, prefix))
-
-
 def athena_query(endpoint: str, sql: str, database: str, workgroup: str, timeout: float = 60.0) -> list[dict]:
-    """Run one of the project's own SQL statements through Athena (ministack executes it with DuckDB
-    over the Glue Data Catalog tables) and return the rows as dicts of strings."""
+    """Run SQL through Athena (ministack executes it with DuckDB over the Glue Data Catalog tables) and
+    return the rows as dicts of strings."""
     athena = client("athena", endpoint)
     qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": database},
                                        WorkGroup=workgroup)["QueryExecutionId"]
@@ -148,3 +164,14 @@ def athena_query(endpoint: str, sql: str, database: str, workgroup: str, timeout
         rows += [[c.get("VarCharValue") for c in r["Data"]] for r in page["ResultSet"]["Rows"]]
     header, body = rows[0], rows[1:]
     return [dict(zip(header, r)) for r in body]
+
+
+def run_query(endpoint: str, outputs: Mapping[str, str], query: queries.Query) -> list[dict]:
+    """One of the project's queries (:mod:`queries`) in its layer's Glue database, in the stack's workgroup."""
+    return athena_query(endpoint, query.sql, outputs[f"glue_database_{query.layer}"], outputs["athena_workgroup"])
+
+
+def row_counts(endpoint: str, outputs: Mapping[str, str], layer: str) -> dict[str, int]:
+    """Rows per table of ``layer`` through Athena (``queries/row_counts.sql``), in the order of the table specs."""
+    counts = {r["table_name"]: int(r["row_count"]) for r in run_query(endpoint, outputs, queries.row_counts(layer))}
+    return {name: counts[name] for name in queries.tables(layer)}

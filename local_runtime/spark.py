@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from lakehouse.job import SPARK_CONF
 from local_runtime.paths import CACHE, ROOT
 
 JARS_DIR = CACHE / "jars"
@@ -74,7 +75,8 @@ def s3a_jars() -> list[Path]:
 
 
 def spark_conf(endpoint: str | None, *, shuffle_partitions: int = 4, driver_memory: str = "2g") -> dict[str, str]:
-    """Spark settings for local[2] runs; with ``endpoint``, s3a:// goes to that S3 emulator."""
+    """Spark settings for local[2] runs (the jobs' :data:`lakehouse.job.SPARK_CONF` included); with ``endpoint``,
+    s3a:// goes to that S3 emulator."""
     conf = {
         "spark.master": os.environ.get("LAKEFORGE_SPARK_MASTER", "local[2]"),
         "spark.driver.memory": driver_memory,
@@ -82,9 +84,7 @@ def spark_conf(endpoint: str | None, *, shuffle_partitions: int = 4, driver_memo
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        "spark.sql.parquet.compression.codec": "snappy",
+        **SPARK_CONF,  # what every job relies on (lakehouse.job)
         "spark.sql.adaptive.enabled": "true",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties')}",
     }

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 from local_runtime import terraform as tf
+from local_runtime.aws import environment
 from local_runtime.paths import STATE, stack_dir
-from local_runtime.services import LOCAL_CREDENTIALS, Emulator, ensure_emulator
+from local_runtime.services import Emulator, ensure_emulator
 
 LOCAL_STATE = STATE / "terraform"
 LOCAL_APPLY_ATTEMPTS = 2
@@ -28,7 +29,7 @@ def _check_synthesized(directory: Path) -> None:
 
 
 def local_env(endpoint: str) -> dict[str, str]:
-    return tf.terraform_env({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint})
+    return tf.terraform_env(environment(endpoint))
 
 
 def init(directory: Path, env: dict[str, str], backend_config: dict[str, str] | None = None) -> None:

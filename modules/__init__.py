@@ -1,9 +1,12 @@
-"""lakeforge constructs: one module per AWS service, each with one frozen props dataclass.
+"""lakeforge constructs: one module per AWS service (``<service>.py``), each with one frozen props dataclass in
+``<service>_props.py`` whose options (default, meaning, limit) and outputs are data (:mod:`modules.options`).
 
-Importing this package is cheap on purpose: the AWS provider bindings (15-20 s to import) are loaded
-inside the constructs, only when one is instantiated. See ``modules/README.md``.
+Importing this package, a props module, :mod:`modules.options` or :mod:`modules.iam` is cheap on purpose:
+the AWS provider bindings (15-20 s to import) are loaded inside the constructs, only when one is
+instantiated. Constructs never import job code, the environments or the local runtime. See
+``modules/README.md`` (its option tables are written by ``python -m modules.docs``).
 
-- :mod:`modules.environment`    EnvironmentConfig loaded from ``environments/<env>.toml``
+- :mod:`modules.options`        option metadata, limits, rules and output declarations
 - :mod:`modules.iam`            least-privilege policy-document helpers
 - :mod:`modules.kms`            KmsKey
 - :mod:`modules.s3_lake`        DataLakeStorage

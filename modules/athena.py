@@ -9,59 +9,16 @@ by :class:`modules.glue_catalog.GlueCatalog` (partition projection: no crawler o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from constructs import Construct
 
-MIN_CUTOFF_BYTES = 10 * 1024 * 1024
-"""Athena's smallest per-query scan limit (10 MB)."""
+from modules.athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps
 
-
-@dataclass(frozen=True)
-class AthenaWorkgroupProps:
-    """Options of :class:`AthenaWorkgroup`."""
-
-    name: str
-    """Workgroup name, e.g. ``lakeforge-dev``."""
-
-    results_bucket: str
-    """Bucket (name) for query results (the lake's ``athena-results`` bucket)."""
-
-    results_prefix: str = "results/"
-    """Key prefix of the results."""
-
-    kms_key_arn: str | None = None
-    """Key for ``SSE_KMS`` results; ``None`` = ``SSE_S3`` (still encrypted)."""
-
-    expected_bucket_owner: str | None = None
-    """Account id that must own the results bucket (token allowed); ``None`` = not checked."""
-
-    bytes_scanned_cutoff_per_query: int = 100 * 1024**3
-    """Cancel a query scanning more than this many bytes (>= 10 MB). Default 100 GB."""
-
-    engine_version: str = "Athena engine version 3"
-    """``AUTO`` or a named engine version."""
-
-    publish_cloudwatch_metrics: bool = True
-    """Per-query CloudWatch metrics."""
-
-    description: str = "lakeforge lake queries (enforced, KMS-encrypted results)"
-    """Workgroup description."""
-
-    force_destroy: bool = False
-    """Let ``terraform destroy`` delete a workgroup holding saved queries (local only)."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for the workgroup."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then ``None``."""
-
+__all__ = ["MIN_CUTOFF_BYTES", "OUTPUTS", "AthenaWorkgroup", "AthenaWorkgroupProps"]
 
 class AthenaWorkgroup(Construct):
     """Athena workgroup with enforced configuration and encrypted results.
 
-    Outputs: ``workgroup``, ``name``, ``arn``, ``output_location``.
+    Options: :class:`AthenaWorkgroupProps`; outputs: :data:`OUTPUTS` (``modules/athena_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: AthenaWorkgroupProps) -> None:
@@ -73,8 +30,6 @@ class AthenaWorkgroup(Construct):
         self.output_location: str | None = None
         if not props.create:
             return
-        if props.bytes_scanned_cutoff_per_query < MIN_CUTOFF_BYTES:
-            raise ValueError("bytes_scanned_cutoff_per_query: at least 10 MB")
 
         from cdktf_cdktf_provider_aws.athena_workgroup import (
             AthenaWorkgroup as AthenaWorkgroupResource,

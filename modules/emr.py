@@ -43,36 +43,19 @@ a backfill is wanted (the steps are idempotent: they rewrite the same bronze obj
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from constructs import Construct
 
+from modules.emr_props import (
+    ACTIONS_ON_FAILURE, EMR_MANAGED_POLICY_TAG, OUTPUTS, EmrClusterProps, EmrStep, instance_role_name,
+    service_role_name,
+)
 from modules.iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
 from modules.s3_artifact import S3Artifact, S3ArtifactProps
 
-ACTIONS_ON_FAILURE = ("TERMINATE_CLUSTER", "CANCEL_AND_WAIT", "CONTINUE", "TERMINATE_JOB_FLOW")
-EMR_MANAGED_POLICY_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
-"""Tag that ``AmazonEMRServicePolicy_v2`` requires on the subnet and security groups it may use."""
-
-
-@dataclass(frozen=True)
-class EmrStep:
-    """One cluster step (``command-runner.jar`` by default)."""
-
-    name: str
-    """Step name."""
-
-    args: tuple[str, ...]
-    """Arguments of the jar, e.g. ``("spark-submit", "--deploy-mode", "cluster", "s3://.../job.py", ...)``."""
-
-    action_on_failure: str = "TERMINATE_CLUSTER"
-    """``TERMINATE_CLUSTER``, ``CANCEL_AND_WAIT``, ``CONTINUE`` or ``TERMINATE_JOB_FLOW``."""
-
-    jar: str = "command-runner.jar"
-    """Step jar."""
-
+__all__ = ["ACTIONS_ON_FAILURE", "EMR_MANAGED_POLICY_TAG", "OUTPUTS", "EmrCluster", "EmrClusterProps", "EmrStep",
+           "instance_role_name", "security_configuration_json", "service_role_name"]
 
 def security_configuration_json(kms_key_arn: str, in_transit_certificates_s3_uri: str = "") -> str:
     """The EMR security configuration document: everything at rest encrypted with the key, IMDSv2."""
@@ -95,86 +78,11 @@ def security_configuration_json(kms_key_arn: str, in_transit_certificates_s3_uri
     }, separators=(",", ":"))
 
 
-@dataclass(frozen=True)
-class EmrClusterProps:
-    """Options of :class:`EmrCluster`."""
-
-    name: str
-    """Cluster name (also names the roles, groups and security configuration), e.g. ``lakeforge-dev-backfill``."""
-
-    subnet_id: str
-    """Private subnet id (token allowed, e.g. a Terraform variable)."""
-
-    steps: tuple[EmrStep, ...]
-    """Steps, run in order (at least one: the cluster ends after the last)."""
-
-    artifacts_bucket: str
-    """Bucket (name) for the logs and the uploads."""
-
-    artifacts_bucket_arn: str
-    """ARN of ``artifacts_bucket``."""
-
-    kms_key_arn: str
-    """Lake key: security configuration (S3, local disks, EBS), log encryption, uploads."""
-
-    account_id: str
-    """Account id (token allowed): trust-policy conditions."""
-
-    region: str
-    """Region of the cluster."""
-
-    partition: str = "aws"
-    """ARN partition (token allowed)."""
-
-    release_label: str = "emr-7.5.0"
-    """EMR release (7.x)."""
-
-    applications: tuple[str, ...] = ("Spark",)
-    """EMR applications."""
-
-    master_instance_type: str = "m6g.xlarge"
-    """Primary node instance type."""
-
-    core_instance_type: str = "m6g.xlarge"
-    """Core node instance type."""
-
-    core_instance_count: int = 2
-    """Core nodes (>= 1)."""
-
-    ebs_size_gb: int = 64
-    """gp3 volume per core node."""
-
-    idle_timeout_seconds: int = 3600
-    """Auto-termination after this idle time (60-604800 s)."""
-
-    log_prefix: str = "emr-logs/"
-    """Key prefix of the cluster logs in ``artifacts_bucket``."""
-
-    s3_access: tuple[S3Access, ...] = ()
-    """Data grants of the instance role (what the steps read and write)."""
-
-    uploads: Mapping[str, Path] = field(default_factory=dict)
-    """Step code to upload to ``artifacts_bucket``: key -> local file (readable by the instance role)."""
-
-    in_transit_certificates_s3_uri: str = ""
-    """S3 URI of a zip of PEM certificates; set = in-transit encryption on (see the module docstring)."""
-
-    configurations_json: str | None = None
-    """EMR configurations (JSON list of classifications), e.g. ``spark-defaults``."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every taggable resource."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then ``None``."""
-
-
 class EmrCluster(Construct):
     """Transient EMR 7 cluster running steps, with security configuration and least-privilege roles.
 
-    Outputs: ``cluster``, ``cluster_id``, ``cluster_arn``, ``security_configuration_name``,
-    ``service_role_arn``, ``instance_role_arn``, ``instance_role_name``, ``instance_profile_arn``,
-    ``security_group_ids`` (``primary``, ``core``, ``service``), ``log_uri``, ``upload_uris``.
+    Options: :class:`EmrClusterProps` (one :class:`EmrStep` per step); outputs: :data:`OUTPUTS`
+    (``modules/emr_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: EmrClusterProps) -> None:
@@ -258,7 +166,8 @@ class EmrCluster(Construct):
 
         # ---- roles ------------------------------------------------------------------------------------
         instance_role = IamRole(
-            self, "instance_role", name=f"{p.name}-ec2", description=f"Instance profile role of the {p.name} EMR nodes",
+            self, "instance_role", name=instance_role_name(p.name),
+            description=f"Instance profile role of the {p.name} EMR nodes",
             assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=tags,
         )
         log_prefix = p.log_prefix
@@ -275,11 +184,12 @@ class EmrCluster(Construct):
         ]
         instance_policy = IamRolePolicy(self, "instance_role_policy", name=f"{p.name}-ec2-least-privilege",
                                         role=instance_role.id, policy=policy_document(statements))
-        profile = IamInstanceProfile(self, "instance_profile", name=f"{p.name}-ec2", role=instance_role.name,
+        profile = IamInstanceProfile(self, "instance_profile", name=instance_role_name(p.name),
+                                     role=instance_role.name,
                                      tags=tags)
 
         service_role = IamRole(
-            self, "service_role", name=f"{p.name}-service", description=f"EMR service role of {p.name}",
+            self, "service_role", name=service_role_name(p.name), description=f"EMR service role of {p.name}",
             assume_role_policy=assume_role_policy(
                 "elasticmapreduce.amazonaws.com", source_account=p.account_id,
                 source_arn=f"arn:{p.partition}:elasticmapreduce:{p.region}:{p.account_id}:*"),
@@ -347,24 +257,6 @@ class EmrCluster(Construct):
 
     def _check(self) -> None:
         p = self.props
-        if not p.steps:
-            raise ValueError("steps: a transient cluster needs at least one step (it terminates after the last)")
-        for s in p.steps:
-            if s.action_on_failure not in ACTIONS_ON_FAILURE:
-                raise ValueError(f"step {s.name}: action_on_failure must be one of {ACTIONS_ON_FAILURE}")
-            if not s.args:
-                raise ValueError(f"step {s.name}: no arguments")
-        label = p.release_label
-        if not (label.startswith("emr-") and label[4:].split(".")[0].isdigit() and int(label[4:].split(".")[0]) >= 7):
-            raise ValueError(f"release_label {label!r}: an EMR 7 release, e.g. emr-7.5.0")
-        if p.core_instance_count < 1:
-            raise ValueError("core_instance_count: >= 1")
-        if not 60 <= p.idle_timeout_seconds <= 604800:
-            raise ValueError("idle_timeout_seconds: 60-604800")
-        if not p.log_prefix.endswith("/") or p.log_prefix.startswith("/"):
-            raise ValueError("log_prefix: like emr-logs/ (no leading slash, trailing slash)")
-        if len(f"{p.name}-service") > 64:
-            raise ValueError(f"name {p.name!r} is too long for the role names (64 characters)")
         for key, path in p.uploads.items():
             if not Path(path).is_file():
                 raise FileNotFoundError(f"upload {key}: {path} does not exist")

@@ -25,22 +25,21 @@ What it creates:
   (per region) setting: exactly one stack per account/region may own it. Every principal that reads the
   catalog then needs ``kms:Decrypt`` on the key (the key policy allows it through ``glue``).
 
-Table specs are plain data (``lakehouse/catalog_spec.py``): the Spark jobs write exactly these tables.
+Table specs are plain data (:class:`modules.glue_catalog_props.TableSpec`; the project's are
+``lakehouse/catalog_spec.py``, the tables the Spark jobs write).
 """
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from constructs import Construct
 
+from modules.glue_catalog_props import OUTPUTS, GlueCatalogProps, TableSpec
 from modules.iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
 
-if TYPE_CHECKING:  # pragma: no cover
-    from lakehouse.catalog_spec import TableSpec
+__all__ = ["OUTPUTS", "GlueCatalog", "GlueCatalogProps", "database_name", "glue_comment", "projection_parameters",
+           "security_configuration"]
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -55,7 +54,6 @@ CRAWLER_GLUE_ACTIONS: tuple[str, ...] = (
 
 _DB_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
 _TABLE_NAME_RE = re.compile(r"^[a-z0-9_]{1,255}$")
-_RECRAWL = ("CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY")
 
 
 def glue_comment(text: str, limit: int = 255) -> str | None:
@@ -149,77 +147,10 @@ def terraform_literal(params: dict[str, str], spec: TableSpec) -> dict[str, str]
     return out
 
 
-@dataclass(frozen=True)
-class GlueCatalogProps:
-    """Options of :class:`GlueCatalog`."""
-
-    name_prefix: str
-    """Resource name prefix, e.g. ``lakeforge-dev`` (databases become ``lakeforge_dev_<layer>``)."""
-
-    bucket_names: Mapping[str, str]
-    """Layer -> bucket name (tokens allowed); needs every layer in ``layers`` (and ``bronze`` for the crawler)."""
-
-    bucket_arns: Mapping[str, str]
-    """Layer -> bucket ARN (for the crawler role)."""
-
-    account_id: str
-    """Account id (token allowed): catalog, database and table ARNs."""
-
-    region: str
-    """Region of the catalog."""
-
-    partition: str = "aws"
-    """ARN partition (token allowed)."""
-
-    kms_key_arn: str | None = None
-    """Lake key: crawler security configuration, catalog encryption, crawler role grant. ``None`` =
-    no crawler security configuration encryption and no catalog encryption (not recommended)."""
-
-    layers: tuple[str, ...] = ("bronze", "silver", "gold")
-    """One database per layer."""
-
-    tables: tuple[TableSpec, ...] = ()
-    """Tables to declare (``lakehouse.catalog_spec.all_tables()``); each spec's ``layer`` must be one of ``layers``."""
-
-    crawler: bool = True
-    """Create the bronze crawler."""
-
-    crawler_paths: tuple[str, ...] = ("source=erp/", "source=susep/", "unstructured/")
-    """Prefixes of the bronze bucket the crawler reads (and the only ones its role may read)."""
-
-    crawler_schedule: str = "cron(0 2 * * ? *)"
-    """Glue cron of the crawler; empty = on demand only."""
-
-    crawler_table_prefix: str = "raw_"
-    """Prefix of the tables the crawler creates (keeps them apart from declared tables)."""
-
-    recrawl_behavior: str = "CRAWL_NEW_FOLDERS_ONLY"
-    """``CRAWL_NEW_FOLDERS_ONLY`` (incremental, cheapest; forces LOG/LOG schema changes) or ``CRAWL_EVERYTHING``."""
-
-    update_behavior: str = "LOG"
-    """Schema change policy on changed tables: ``LOG`` or ``UPDATE_IN_DATABASE`` (only with CRAWL_EVERYTHING)."""
-
-    delete_behavior: str = "LOG"
-    """Schema change policy on vanished objects: ``LOG``, ``DEPRECATE_IN_DATABASE`` or ``DELETE_FROM_DATABASE``
-    (only with CRAWL_EVERYTHING)."""
-
-    catalog_encryption: bool = True
-    """Create the account-wide ``aws_glue_data_catalog_encryption_settings`` (needs ``kms_key_arn``)."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every taggable resource (databases, crawler, role)."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then empty/``None``."""
-
-
 class GlueCatalog(Construct):
     """Lake databases, declared tables with partition projection, bronze crawler, catalog encryption.
 
-    Outputs: ``databases`` / ``database_names`` / ``database_arns`` (keyed by layer), ``tables`` /
-    ``table_names`` (keyed by ``<layer>.<name>``), ``table_arns`` (ARN patterns of each database's
-    tables, keyed by layer, for IAM), ``catalog_arn``, ``crawler``, ``crawler_name``,
-    ``crawler_role_arn``, ``security_configuration_name``, ``encryption_settings``.
+    Options: :class:`GlueCatalogProps`; outputs: :data:`OUTPUTS` (``modules/glue_catalog_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: GlueCatalogProps) -> None:
@@ -319,17 +250,8 @@ class GlueCatalog(Construct):
             if (spec.layer, spec.name) in seen:
                 raise ValueError(f"table {spec.layer}.{spec.name} declared twice")
             seen.add((spec.layer, spec.name))
-        if p.crawler:
-            if "bronze" not in p.layers or "bronze" not in p.bucket_arns:
-                raise ValueError("the crawler needs the bronze database and bucket")
-            if not p.crawler_paths:
-                raise ValueError("crawler_paths: at least one bronze prefix")
-            if p.recrawl_behavior not in _RECRAWL:
-                raise ValueError(f"recrawl_behavior: one of {_RECRAWL}")
-            if p.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY" and (p.update_behavior, p.delete_behavior) != ("LOG", "LOG"):
-                raise ValueError("CRAWL_NEW_FOLDERS_ONLY requires update_behavior = delete_behavior = LOG")
-        if p.catalog_encryption and not p.kms_key_arn:
-            raise ValueError("catalog_encryption needs kms_key_arn")
+        if p.crawler and ("bronze" not in p.layers or "bronze" not in p.bucket_arns):
+            raise ValueError("the crawler needs the bronze database and bucket")
 
     def _crawler(self, tags: dict[str, str], arn: str) -> None:
         from cdktf_cdktf_provider_aws.glue_crawler import (

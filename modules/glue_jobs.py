@@ -26,23 +26,19 @@ What it creates:
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from constructs import Construct
 
 from modules.glue_catalog import security_configuration
+from modules.glue_jobs_props import (
+    GLUE_SERVICE_ARGUMENTS, OUTPUTS, WORKER_TYPES, GlueJobSpec, GlueJobsProps, job_name, role_name,
+)
 from modules.iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
 from modules.s3_artifact import S3Artifact, S3ArtifactProps
 
-GLUE_SERVICE_ARGUMENTS: frozenset[str] = frozenset({
-    "--job-language", "--job-bookmark-option", "--extra-py-files", "--TempDir", "--enable-metrics",
-    "--enable-continuous-cloudwatch-log", "--continuous-log-logGroup", "--continuous-log-logStreamPrefix",
-    "--custom-logGroup-prefix", "--custom-logStream-prefix", "--enable-glue-datacatalog", "--enable-spark-ui",
-    "--spark-event-logs-path", "--enable-job-insights", "--enable-observability-metrics",
-})
-"""Arguments this construct sets; a job's script arguments may not override them."""
+__all__ = ["CATALOG_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
+           "GlueJobsProps", "job_name", "role_name"]
 
 CATALOG_ACTIONS: tuple[str, ...] = (
     "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:BatchUpdatePartition", "glue:CreatePartition",
@@ -52,130 +48,11 @@ CATALOG_ACTIONS: tuple[str, ...] = (
 """Data Catalog actions of a job role: read, and keep partitions current (no table or database changes:
 tables are declared by Terraform)."""
 
-WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
-
-
-@dataclass(frozen=True)
-class GlueJobSpec:
-    """One job."""
-
-    key: str
-    """Job key = script stem, e.g. ``bronze_to_silver`` (job ``<prefix>-bronze-to-silver``)."""
-
-    script_path: Path
-    """The job's entry script. Must exist at synth time."""
-
-    description: str = ""
-    """Job description."""
-
-    arguments: Mapping[str, str] = field(default_factory=dict)
-    """Script arguments (``--name`` -> value), exactly as the script parses them."""
-
-    s3_access: tuple[S3Access, ...] = ()
-    """Data grants of this job's role (code, temp dir and logs are granted by the construct)."""
-
-    catalog_databases: tuple[str, ...] = ()
-    """Glue database names this job may read and add partitions to (token allowed)."""
-
-
-@dataclass(frozen=True)
-class GlueJobsProps:
-    """Options of :class:`GlueJobs`."""
-
-    name_prefix: str
-    """Resource name prefix, e.g. ``lakeforge-dev``."""
-
-    jobs: tuple[GlueJobSpec, ...]
-    """The jobs."""
-
-    artifacts_bucket: str
-    """Bucket (name) receiving the scripts, the shared zip and the temp dirs."""
-
-    artifacts_bucket_arn: str
-    """ARN of ``artifacts_bucket``."""
-
-    account_id: str
-    """Account id (token allowed): catalog and log ARNs, trust policy ``aws:SourceAccount``."""
-
-    region: str
-    """Region of the jobs."""
-
-    libs_zip_path: Path | None = None
-    """Shared code zip (``bundling.glue_libs.build_glue_libs()``) for ``--extra-py-files``; ``None`` = none."""
-
-    partition: str = "aws"
-    """ARN partition (token allowed)."""
-
-    kms_key_arn: str | None = None
-    """Lake key: security configuration (S3, CloudWatch, bookmarks), log groups, uploaded objects. ``None``
-    = SSE-S3 data, unencrypted logs and bookmarks (not recommended)."""
-
-    glue_version: str = "5.0"
-    """Glue version (5.0: Spark 3.5.x, Python 3.11)."""
-
-    worker_type: str = "G.1X"
-    """``G.1X``, ``G.2X``, ``G.4X`` or ``G.8X``."""
-
-    number_of_workers: int = 2
-    """Workers per run, 2-299."""
-
-    timeout_minutes: int = 60
-    """Run timeout (1-2880 minutes)."""
-
-    max_retries: int = 0
-    """Retries of a failed run (0-10)."""
-
-    execution_class: str = "STANDARD"
-    """``STANDARD`` or ``FLEX``."""
-
-    max_concurrent_runs: int = 1
-    """Concurrent runs per job (1 keeps bookmarks and state files consistent)."""
-
-    bookmarks: bool = True
-    """``--job-bookmark-option job-bookmark-enable`` (else ``job-bookmark-disable``)."""
-
-    metrics: bool = True
-    """``--enable-metrics`` (CloudWatch job metrics)."""
-
-    spark_ui: bool = False
-    """``--enable-spark-ui`` with event logs under ``<artifacts>/glue/spark-ui/<key>/`` (extra S3 writes)."""
-
-    log_retention_days: int = 365
-    """Retention of the job log groups."""
-
-    scripts_prefix: str = "glue/scripts/"
-    """Key prefix of the scripts in the artifacts bucket."""
-
-    libs_prefix: str = "glue/libs/"
-    """Key prefix of the shared zip."""
-
-    temp_prefix: str = "glue/temp/"
-    """Key prefix of the jobs' ``--TempDir`` (one sub-prefix per job)."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every taggable resource (jobs, roles, log groups, objects)."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then empty/``None``."""
-
-
-def job_name(name_prefix: str, key: str) -> str:
-    """``lakeforge-dev`` + ``bronze_to_silver`` -> ``lakeforge-dev-bronze-to-silver``."""
-    return f"{name_prefix}-{key.replace('_', '-')}"
-
-
-def role_name(name_prefix: str, key: str) -> str:
-    """Name of a job's role: ``<prefix>-glue-<key>`` (``<prefix>-glue-*`` is the KMS direct-use pattern)."""
-    return f"{name_prefix}-glue-{key.replace('_', '-')}"
-
-
 class GlueJobs(Construct):
     """Glue 5.0 Spark jobs with code upload, security configuration, log groups and per-job roles.
 
-    Outputs (dicts keyed by job key): ``jobs``, ``job_names``, ``job_arns``, ``roles``, ``role_names``,
-    ``role_arns``, ``script_uris``; and ``libs_uri``, ``security_configuration_name``,
-    ``log_group_name`` (continuous logging), ``log_group_prefix`` (Glue 5.0 ``--custom-logGroup-prefix``),
-    ``log_group_names``.
+    Options: :class:`GlueJobsProps` (one :class:`GlueJobSpec` per job); outputs: :data:`OUTPUTS`
+    (``modules/glue_jobs_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: GlueJobsProps) -> None:
@@ -315,30 +192,11 @@ class GlueJobs(Construct):
     # ----------------------------------------------------------------------------------------------
     def _check(self) -> None:
         p = self.props
-        if not p.jobs:
-            raise ValueError("jobs: at least one GlueJobSpec")
-        keys = [j.key for j in p.jobs]
-        if len(keys) != len(set(keys)):
-            raise ValueError(f"duplicate job keys in {keys}")
-        if p.worker_type not in WORKER_TYPES:
-            raise ValueError(f"worker_type: one of {WORKER_TYPES}")
-        if not 2 <= p.number_of_workers <= 299:
-            raise ValueError("number_of_workers: 2-299")
-        if not 1 <= p.timeout_minutes <= 2880:
-            raise ValueError("timeout_minutes: 1-2880")
-        if not 0 <= p.max_retries <= 10:
-            raise ValueError("max_retries: 0-10")
-        if p.execution_class not in ("STANDARD", "FLEX"):
-            raise ValueError("execution_class: STANDARD or FLEX")
         if p.libs_zip_path is not None and not Path(p.libs_zip_path).is_file():
             raise FileNotFoundError(f"{p.libs_zip_path} does not exist: build it before synth "
                                     "(bundling.glue_libs.build_glue_libs)")
         for job in p.jobs:
             if not Path(job.script_path).is_file():
                 raise FileNotFoundError(f"Glue job script {job.script_path} does not exist")
-            bad = [a for a in job.arguments if not a.startswith("--") or a in GLUE_SERVICE_ARGUMENTS]
-            if bad:
-                raise ValueError(f"{job.key}: script arguments {bad} must start with -- and not override "
-                                 "the Glue service arguments")
             if len(role_name(p.name_prefix, job.key)) > 64:
                 raise ValueError(f"role name {role_name(p.name_prefix, job.key)!r} is longer than 64 characters")

@@ -16,55 +16,17 @@ Job names come from :class:`modules.glue_jobs.GlueJobs` (tokens, so the triggers
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from constructs import Construct
 
-_CRON_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+from modules.glue_workflow_props import OUTPUTS, GlueWorkflowProps
 
-
-@dataclass(frozen=True)
-class GlueWorkflowProps:
-    """Options of :class:`GlueWorkflow`."""
-
-    name: str
-    """Workflow name, e.g. ``lakeforge-dev-batch``."""
-
-    job_names: tuple[str, ...]
-    """Jobs in run order (tokens allowed): ``(bronze_to_silver, silver_to_gold)``."""
-
-    schedule: str = "cron(0 3 * * ? *)"
-    """Glue cron expression of the first job's trigger (UTC)."""
-
-    schedule_active: bool = True
-    """Activate the scheduled trigger at creation (``start_on_creation``)."""
-
-    description: str = ""
-    """Workflow description."""
-
-    max_concurrent_runs: int = 1
-    """Concurrent workflow runs."""
-
-    default_run_properties: Mapping[str, str] = field(default_factory=dict)
-    """Workflow run properties readable by the jobs (no secrets)."""
-
-    step_timeout_minutes: int | None = None
-    """Timeout of each triggered job run (``None`` = the job's own timeout)."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for the workflow and triggers."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then ``None``/empty."""
+__all__ = ["OUTPUTS", "GlueWorkflow", "GlueWorkflowProps"]
 
 
 class GlueWorkflow(Construct):
     """Scheduled Glue workflow chaining jobs on success.
 
-    Outputs: ``workflow``, ``name``, ``arn``, ``triggers`` (list of ``aws_glue_trigger``),
-    ``trigger_names``.
+    Options: :class:`GlueWorkflowProps`; outputs: :data:`OUTPUTS` (``modules/glue_workflow_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: GlueWorkflowProps) -> None:
@@ -77,12 +39,6 @@ class GlueWorkflow(Construct):
         self.trigger_names: list[str] = []
         if not props.create:
             return
-        if not props.job_names:
-            raise ValueError("job_names: at least one job")
-        if not _CRON_RE.match(props.schedule):
-            raise ValueError(f"schedule {props.schedule!r} is not a Glue cron expression, e.g. cron(0 3 * * ? *)")
-        if props.max_concurrent_runs < 1:
-            raise ValueError("max_concurrent_runs: >= 1")
 
         from cdktf_cdktf_provider_aws.glue_trigger import (
             GlueTrigger,

@@ -1,50 +1,17 @@
 """KinesisStream: a Kinesis Data Stream encrypted with KMS, ON_DEMAND or PROVISIONED."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from constructs import Construct
 
+from modules.kinesis_props import OUTPUTS, KinesisStreamProps
+
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
-
-
-@dataclass(frozen=True)
-class KinesisStreamProps:
-    """Options of :class:`KinesisStream`."""
-
-    name: str
-    """Stream name, e.g. ``lakeforge-dev-ingest``."""
-
-    kms_key_arn: str | None = None
-    """Customer-managed key for server-side encryption. ``None`` uses the AWS-managed
-    ``alias/aws/kinesis`` key (still encrypted, but checkov CKV_AWS_185 wants a CMK)."""
-
-    capacity_mode: str = "ON_DEMAND"
-    """``ON_DEMAND`` (scales automatically) or ``PROVISIONED`` (``shard_count`` shards)."""
-
-    shard_count: int = 1
-    """Shards for ``PROVISIONED``; not sent for ``ON_DEMAND``."""
-
-    retention_hours: int = 24
-    """Record retention, 24-8760 hours."""
-
-    shard_level_metrics: tuple[str, ...] = ()
-    """Enhanced shard-level metrics (extra cost), e.g. ``("IncomingBytes", "IteratorAgeMilliseconds")``."""
-
-    enforce_consumer_deletion: bool = True
-    """Deregister enhanced fan-out consumers on stream deletion instead of failing the destroy."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for the stream."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then ``None``."""
 
 
 class KinesisStream(Construct):
     """Encrypted Kinesis Data Stream.
 
-    Outputs: ``stream`` (the resource), ``name``, ``arn``.
+    Options: :class:`KinesisStreamProps`; outputs: :data:`OUTPUTS` (``modules/kinesis_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: KinesisStreamProps) -> None:
@@ -55,12 +22,6 @@ class KinesisStream(Construct):
         self.arn: str | None = None
         if not props.create:
             return
-        if props.capacity_mode not in ("ON_DEMAND", "PROVISIONED"):
-            raise ValueError("capacity_mode must be ON_DEMAND or PROVISIONED")
-        if not 24 <= props.retention_hours <= 8760:
-            raise ValueError("retention_hours must be 24-8760")
-        if props.capacity_mode == "PROVISIONED" and props.shard_count < 1:
-            raise ValueError("shard_count must be >= 1 for PROVISIONED streams")
 
         from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStream as Stream
         from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStreamStreamModeDetails

@@ -21,11 +21,12 @@ Services: ``glue`` (Data Catalog encryption, Glue jobs), ``ec2`` (EBS volumes of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from constructs import Construct
 
 from modules.iam import Condition, Statement, policy_document
+from modules.kms_props import OUTPUTS, KmsKeyProps
+
+__all__ = ["OUTPUTS", "KmsKey", "KmsKeyProps"]
 
 KEY_ADMIN_ACTIONS: tuple[str, ...] = (
     "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias", "kms:DescribeKey",
@@ -44,60 +45,10 @@ KEY_USE_ACTIONS: tuple[str, ...] = (
 """Cryptographic actions granted through AWS services or to direct users."""
 
 
-@dataclass(frozen=True)
-class KmsKeyProps:
-    """Options of :class:`KmsKey`."""
-
-    alias: str
-    """Alias name without the ``alias/`` prefix, e.g. ``lakeforge-dev-lake``."""
-
-    account_id: str
-    """Account that owns the key (token allowed, e.g. from ``aws_caller_identity``)."""
-
-    region: str
-    """Region of the key; used for the ``kms:ViaService`` and CloudWatch Logs principals."""
-
-    partition: str = "aws"
-    """AWS partition for ARNs."""
-
-    description: str = "lakeforge data lake key"
-    """Key description."""
-
-    deletion_window_days: int = 30
-    """Days (7-30) between ``ScheduleKeyDeletion`` and the actual deletion."""
-
-    rotation_period_days: int = 365
-    """Automatic rotation period (90-2560 days); rotation is always enabled."""
-
-    via_services: tuple[str, ...] = ("s3", "kinesis", "lambda", "sqs")
-    """Service endpoints (prefix of ``<svc>.<region>.amazonaws.com``) through which account principals
-    may use the key."""
-
-    allow_cloudwatch_logs: bool = True
-    """Let CloudWatch Logs encrypt this account's log groups with the key."""
-
-    direct_user_arns: tuple[str, ...] = ()
-    """Extra IAM principal ARNs allowed to call KMS directly (e.g. a break-glass role). Default none.
-    KMS rejects a policy naming a principal that does not exist yet: prefer the patterns below for
-    roles created in the same stack."""
-
-    direct_principal_arn_patterns: tuple[str, ...] = ()
-    """``aws:PrincipalArn`` patterns (``ArnLike``, e.g. ``arn:aws:iam::<acct>:role/lakeforge-dev-emr-ec2``)
-    of this account's roles allowed to call KMS directly, not only through ``via_services``. Still
-    subject to the role's own IAM policy. Default none."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for the key."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then ``None``."""
-
-
 class KmsKey(Construct):
     """Customer-managed symmetric KMS key with rotation on, an alias and a least-privilege key policy.
 
-    Outputs: ``key`` (the ``KmsKey`` resource), ``arn``, ``key_id``, ``alias_name``, ``alias_arn``,
-    ``policy`` (the key policy JSON string).
+    Options: :class:`KmsKeyProps`; outputs: :data:`OUTPUTS` (``modules/kms_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: KmsKeyProps) -> None:
@@ -111,10 +62,6 @@ class KmsKey(Construct):
         self.policy: str | None = None
         if not props.create:
             return
-        if not 7 <= props.deletion_window_days <= 30:
-            raise ValueError("deletion_window_days must be 7-30")
-        if not 90 <= props.rotation_period_days <= 2560:
-            raise ValueError("rotation_period_days must be 90-2560")
 
         from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
         from cdktf_cdktf_provider_aws.kms_key import KmsKey as KmsKeyResource

@@ -21,93 +21,25 @@ What it creates:
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from constructs import Construct
 
-from bundling.archive import source_code_hash as hash_bytes
 from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
+from modules.lambda_function_props import OUTPUTS, PythonFunctionProps, code_sha256
+
+__all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "source_code_hash"]
 
 
 def source_code_hash(zip_path: Path | str) -> str:
     """``base64(sha256(bytes))`` of a deployment package, as Lambda reports ``CodeSha256``."""
-    return hash_bytes(Path(zip_path).read_bytes())
-
-
-@dataclass(frozen=True)
-class PythonFunctionProps:
-    """Options of :class:`PythonFunction`."""
-
-    function_name: str
-    """Function name (also names the role, log group and failure queue)."""
-
-    zip_path: Path
-    """Prebuilt deployment package (zip). Must exist at synth time."""
-
-    handler: str = "app.lambda_handler"
-    """``module.function`` inside the zip."""
-
-    runtime: str = "python3.12"
-    """Lambda runtime."""
-
-    architecture: str = "arm64"
-    """``arm64`` (Graviton, cheaper) or ``x86_64``."""
-
-    memory_mb: int = 256
-    """Memory, 128-10240 MB."""
-
-    timeout_seconds: int = 60
-    """Timeout, 1-900 s."""
-
-    reserved_concurrency: int = 10
-    """Reserved concurrent executions; caps cost and downstream pressure. ``-1`` = unreserved."""
-
-    description: str = ""
-    """Function description."""
-
-    environment: Mapping[str, str] = field(default_factory=dict)
-    """Environment variables (no secrets: they are visible to anyone who can read the config)."""
-
-    kms_key_arn: str | None = None
-    """Customer-managed key for the environment variables, the log group and the failure queue.
-    ``None`` uses AWS-managed encryption everywhere."""
-
-    log_retention_days: int = 365
-    """Retention of ``/aws/lambda/<name>``."""
-
-    tracing: bool = True
-    """X-Ray active tracing."""
-
-    failure_queue_retention_seconds: int = 1_209_600
-    """How long failed events stay in the failure queue (max 14 days)."""
-
-    async_max_retry_attempts: int = 2
-    """Retries of a failed asynchronous invocation (0-2) before it goes to the failure queue."""
-
-    async_max_event_age_seconds: int = 21_600
-    """Maximum age of an asynchronous event (60-21600 s) before it goes to the failure queue."""
-
-    code_signing_config_arn: str | None = None
-    """AWS Signer code-signing config to enforce on deployments (``None``: not enforced; the package
-    is built reproducibly in-repo, see ``bundling/lambda_zip.py``)."""
-
-    policy_statements: tuple[Statement, ...] = ()
-    """Extra least-privilege grants for the execution role (see :mod:`modules.iam`)."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every taggable resource (function, role, log group, queue)."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then ``None``."""
+    return code_sha256(Path(zip_path).read_bytes())
 
 
 class PythonFunction(Construct):
     """Python Lambda function with log group, failure queue and least-privilege role.
 
-    Outputs: ``function`` (resource), ``function_name``, ``arn``, ``role`` (resource), ``role_name``,
-    ``role_arn``, ``log_group_name``, ``failure_queue_url``, ``failure_queue_arn``, ``code_hash``.
+    Options: :class:`PythonFunctionProps`; outputs: :data:`OUTPUTS` (``modules/lambda_function_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: PythonFunctionProps) -> None:
@@ -128,8 +60,6 @@ class PythonFunction(Construct):
         zip_path = Path(props.zip_path)
         if not zip_path.is_file():
             raise FileNotFoundError(f"Lambda package {zip_path} does not exist: build it before synth")
-        if props.architecture not in ("arm64", "x86_64"):
-            raise ValueError("architecture must be arm64 or x86_64")
 
         from cdktf import AssetType, TerraformAsset
 

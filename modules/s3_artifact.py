@@ -14,10 +14,13 @@ applies.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from constructs import Construct
+
+from modules.s3_artifact_props import OUTPUTS, S3ArtifactProps
+
+__all__ = ["OUTPUTS", "S3Artifact", "S3ArtifactProps", "file_md5"]
 
 
 def file_md5(path: Path | str) -> str:
@@ -25,37 +28,10 @@ def file_md5(path: Path | str) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()  # noqa: S324 - change detection, not security
 
 
-@dataclass(frozen=True)
-class S3ArtifactProps:
-    """Options of :class:`S3Artifact`."""
-
-    bucket: str
-    """Bucket name (token allowed)."""
-
-    key: str
-    """Object key, e.g. ``glue/scripts/bronze_to_silver.py`` (no leading slash)."""
-
-    path: Path
-    """Local file to upload. Must exist at synth time."""
-
-    kms_key_arn: str | None = None
-    """SSE-KMS key for the object; ``None`` = the bucket's default encryption."""
-
-    content_type: str = "application/octet-stream"
-    """``Content-Type`` of the object."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Object tags."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then ``None``."""
-
-
 class S3Artifact(Construct):
     """A local file uploaded to S3 by Terraform.
 
-    Outputs: ``object`` (the ``aws_s3_object``), ``key``, ``uri`` (``s3://<bucket>/<key>``),
-    ``source_hash`` (hex MD5 of the file).
+    Options: :class:`S3ArtifactProps`; outputs: :data:`OUTPUTS` (``modules/s3_artifact_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: S3ArtifactProps) -> None:
@@ -70,8 +46,6 @@ class S3Artifact(Construct):
         path = Path(props.path)
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist: build or write it before synth")
-        if props.key.startswith("/") or not props.key:
-            raise ValueError(f"S3 key {props.key!r}: non-empty, without a leading slash")
 
         from cdktf import AssetType, TerraformAsset
 

@@ -26,113 +26,22 @@ bucket logs to it under the prefix ``<layer>/``; the log bucket does not log to 
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-
 from constructs import Construct
 
 from modules.iam import Condition, Statement, deny_insecure_transport, policy_document
+from modules.options import TOKEN_RE
+from modules.s3_lake_props import (
+    ACCESS_LOGS, DEFAULT_LIFECYCLE, LAKE_LAYERS, OUTPUTS, DataLakeStorageProps, LifecycleRule,
+)
 
-LAKE_LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "quarantine", "artifacts", "athena_results")
-"""Data buckets, in creation order."""
-
-ACCESS_LOGS = "access_logs"
-"""Key of the server-access-log bucket in the outputs."""
-
-_TOKEN_RE = re.compile(r"\$\{Token\[[^\]]*\]\}|\$\{TfToken\[[^\]]*\]\}")
-
-
-@dataclass(frozen=True)
-class LifecycleRule:
-    """Lifecycle of one bucket (``0`` disables a transition/expiration)."""
-
-    standard_ia_days: int = 0
-    """Days after creation to transition current versions to STANDARD_IA (0 = never, else >= 30)."""
-
-    glacier_days: int = 0
-    """Days after creation to transition current versions to GLACIER (0 = never)."""
-
-    expiration_days: int = 0
-    """Days after creation to expire current versions (0 = never)."""
-
-    noncurrent_expiration_days: int = 90
-    """Days after an object version becomes noncurrent before it is deleted (>= 1)."""
-
-    abort_incomplete_multipart_days: int = 7
-    """Days before incomplete multipart uploads are aborted (>= 1)."""
-
-
-DEFAULT_LIFECYCLE: Mapping[str, LifecycleRule] = MappingProxyType({
-    "bronze": LifecycleRule(standard_ia_days=30, glacier_days=90),
-    "silver": LifecycleRule(standard_ia_days=90),
-    "gold": LifecycleRule(),
-    "quarantine": LifecycleRule(expiration_days=90, noncurrent_expiration_days=30),
-    "artifacts": LifecycleRule(),
-    "athena_results": LifecycleRule(expiration_days=30, noncurrent_expiration_days=1),
-    ACCESS_LOGS: LifecycleRule(expiration_days=365, noncurrent_expiration_days=30),
-})
-"""Lifecycle used for a bucket missing from :attr:`DataLakeStorageProps.lifecycle`."""
-
-
-@dataclass(frozen=True)
-class DataLakeStorageProps:
-    """Options of :class:`DataLakeStorage`."""
-
-    name_prefix: str
-    """Prefix of every bucket name, e.g. ``lakeforge-dev``."""
-
-    account_id: str
-    """Account owning the buckets (token allowed); scopes the log-delivery policy (``aws:SourceAccount``)."""
-
-    kms_key_arn: str | None = None
-    """KMS key for SSE-KMS on the data buckets. ``None`` falls back to SSE-S3 (AES256): only for
-    setups without a customer-managed key; checkov flags it."""
-
-    bucket_suffix: str = ""
-    """Appended as ``-<suffix>`` to every bucket name for global uniqueness (token allowed, e.g. the
-    account id; a token counts as 12 characters in the 63-character check)."""
-
-    layers: tuple[str, ...] = LAKE_LAYERS
-    """Data buckets to create (subset of :data:`LAKE_LAYERS` or any lowercase names)."""
-
-    lifecycle: Mapping[str, LifecycleRule] = field(default_factory=lambda: dict(DEFAULT_LIFECYCLE))
-    """Lifecycle per bucket key (``bronze`` ... ``access_logs``); missing keys use :data:`DEFAULT_LIFECYCLE`."""
-
-    versioning: bool = True
-    """Enable versioning (noncurrent versions expire per lifecycle). Disable only for scratch buckets."""
-
-    access_logging: bool = True
-    """Create the ``access_logs`` bucket and enable server access logging on every data bucket."""
-
-    enforce_tls: bool = True
-    """Attach the deny-``aws:SecureTransport=false`` bucket policy."""
-
-    event_bridge_notifications: bool = True
-    """Send the buckets' object events to Amazon EventBridge (free on the default bus; lets pipelines
-    react to new objects without per-bucket notification plumbing)."""
-
-    force_destroy: bool = False
-    """Allow ``terraform destroy`` to delete non-empty buckets. Local/emulator only."""
-
-    partition: str = "aws"
-    """AWS partition for ARNs."""
-
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every bucket."""
-
-    create: bool = True
-    """False creates nothing; the outputs are then empty."""
-
+__all__ = ["ACCESS_LOGS", "DEFAULT_LIFECYCLE", "LAKE_LAYERS", "OUTPUTS", "DataLakeStorage", "DataLakeStorageProps",
+           "LifecycleRule"]
 
 class DataLakeStorage(Construct):
     """The lake's buckets with encryption, versioning, public access block, TLS-only policy, access
     logging and lifecycle.
 
-    Outputs (keys are bucket keys such as ``bronze`` or ``athena_results``; ``access_logs`` included):
-    ``buckets`` (the ``S3Bucket`` resources), ``bucket_names``, ``bucket_arns``,
-    ``access_logs_bucket_name`` (``None`` without access logging).
+    Options: :class:`DataLakeStorageProps`; outputs: :data:`OUTPUTS` (``modules/s3_lake_props.py``).
     """
 
     def __init__(self, scope: Construct, id_: str, props: DataLakeStorageProps) -> None:
@@ -152,7 +61,7 @@ class DataLakeStorage(Construct):
         for key in (*props.layers, ACCESS_LOGS):
             name = self.bucket_name(key)
             # An unresolved token (e.g. the account id) counts as 12 characters.
-            length = len(_TOKEN_RE.sub("x" * 12, name)) if Token.is_unresolved(name) else len(name)
+            length = len(TOKEN_RE.sub("x" * 12, name)) if Token.is_unresolved(name) else len(name)
             if length > 63 or length < 3:
                 raise ValueError(f"bucket name {name!r} must be 3-63 characters")
 

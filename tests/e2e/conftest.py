@@ -10,12 +10,11 @@ state file), so the tests never touch the emulator or state that ``make demo`` l
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from local_runtime import stacks
-from local_runtime.lake import client
+from local_runtime.aws import client
 from local_runtime.paths import stack_dir
 from local_runtime.services import free_port, start_ministack, stop_ministack
 

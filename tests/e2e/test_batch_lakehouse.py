@@ -1,29 +1,34 @@
 """The batch lakehouse end to end on the emulator: EMR backfill + streaming into one bronze, Glue
 bronze -> silver -> gold run from the deployed job definitions with local Spark, and gold checked
-against figures computed independently (tests/e2e/expected_gold.py) from the generator's records."""
+against figures computed independently (tests/e2e/expected_gold.py) from the generator's records.
+
+Object keys come from data_contracts.layout, tables from the silver/gold table specs, and the SQL
+(row counts, KPIs) from queries/, the same the demo runs."""
 from __future__ import annotations
 
 import json
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from data_contracts.generator import generate
+import queries
+from data_contracts import layout
+from data_contracts.contracts import REGISTRY
 from emr_steps.steps import render_steps
-from lakehouse.exports import export_rows, write_export
+from glue_jobs.bronze_to_silver import SILVER_QUARANTINE
+from lakehouse.gold_tables import GOLD_TABLES
+from lakehouse.silver_tables import silver_table
 from local_runtime.batch import run_emr_steps, run_glue_job
-from local_runtime.lake import (athena_query, count_lines, iter_jsonl, landed, object_keys, put_records,
-                                read_parquet, wait_for)
+from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, object_keys, put_records, quality_reports,
+                                read_parquet, row_counts, run_query, wait_for)
+from sample_data import export_rows, generate, write_export
 from tests.e2e.expected_gold import expected_kpis, live_rows
 
 pytestmark = pytest.mark.e2e
 
 HISTORICAL = {"customer": "jsonl", "premium_installment": "csv"}
-GOLD = ("dim_date", "dim_insurer", "dim_line_of_business", "dim_state", "dim_customer", "dim_policy",
-        "fact_premium", "fact_claim", "fact_market", "kpi_loss_ratio", "kpi_market_share")
-SILVER = {("erp", "customer"), ("erp", "policy"), ("erp", "premium_installment"), ("erp", "claim"),
-          ("susep", "market_statistics")}
 # Installment rows that break one silver rule each: (CSV row, the rule expected in quarantine).
 RULE_BREAKERS = [
     ("INS-9999999991-01,POL-9999999991,1,2025-03-10,0.00,,open", "rule_amount_positive"),
@@ -49,16 +54,11 @@ def _run_batch(endpoint, out):
 
 def _gold(endpoint, out) -> dict:
     frames = {}
-    for table in GOLD:
-        df = read_parquet(endpoint, f"s3://{out['gold_bucket']}/{table}")
+    for table in GOLD_TABLES:
+        df = read_parquet(endpoint, f"s3://{out['gold_bucket']}/{table.location}")
         df = df.astype({c: "string" for c in df.columns})
-        frames[table] = df.sort_values(list(df.columns)).reset_index(drop=True)
+        frames[table.name] = df.sort_values(list(df.columns)).reset_index(drop=True)
     return frames
-
-
-def _reports(s3, bucket, job) -> list[dict]:
-    keys = [k for k in object_keys(s3, bucket, f"dq-reports/{job}/") if k.endswith("report.json")]
-    return [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)]
 
 
 @pytest.fixture(scope="module")
@@ -72,33 +72,38 @@ def lake(deployed, emulator, aws, dataset, tmp_path_factory):
         if entity == "premium_installment":
             with open(tmp / name, "a", encoding="utf-8") as fh:
                 fh.write("".join(row + "\n" for row, _rule in RULE_BREAKERS))
-        s3.upload_file(str(tmp / name), out["bronze_bucket"], f"landing/erp/{entity}/{name}")
+        s3.upload_file(str(tmp / name), out["bronze_bucket"], layout.landing_prefix(entity) + name)
         exports.append({"entity": entity, "file": name})
     events = [r for r in dataset if not _is_historical(r)]
     seqs = set(put_records(aws("kinesis"), out["ingest_stream_name"], [(r.payload, r.partition_key) for r in events]))
-    counts = wait_for(len(seqs), lambda: landed(s3, out["bronze_bucket"], out["quarantine_bucket"], seqs), timeout=240)
+    counts = wait_for(len(seqs), lambda: landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"], seqs),
+                      timeout=240)
     assert counts.total == len(events) and counts.duplicates == 0
     run_emr_steps(render_steps(out["bronze_bucket"], out["artifacts_bucket"], exports=exports), endpoint, stream=False)
     _run_batch(endpoint, out)
-    return {"out": out, "endpoint": endpoint, "s3": s3, "events": events, "gold": _gold(endpoint, out)}
+    return {"out": out, "endpoint": endpoint, "events": events, "gold": _gold(endpoint, out),
+            "exports": {e["entity"]: e["file"] for e in exports}}
 
 
 def test_backfill_lands_in_the_same_bronze_layout(lake, dataset):
-    out, s3 = lake["out"], lake["s3"]
+    out, endpoint = lake["out"], lake["endpoint"]
     for entity in HISTORICAL:
         exported = len(export_rows(dataset, entity)) + (len(RULE_BREAKERS) if entity == "premium_installment" else 0)
-        keys = object_keys(s3, out["bronze_bucket"], f"source=erp/entity={entity}/")
-        assert keys and all("/ingest_date=" in k and k.rsplit("/", 1)[-1].startswith("backfill-") for k in keys)
-        assert count_lines(s3, out["bronze_bucket"], f"source=erp/entity={entity}/") == exported
+        export_id = Path(lake["exports"][entity]).stem
+        keys = object_keys(endpoint, out["bronze_bucket"], layout.entity_prefix("erp", entity))
+        parsed = [layout.parse_bronze_key(k) for k in keys]
+        assert keys and all(p is not None and p.name.startswith(layout.backfill_object_prefix(export_id))
+                            for p in parsed), keys
+        assert count_lines(endpoint, out["bronze_bucket"], layout.entity_prefix("erp", entity)) == exported
 
 
 def test_every_bronze_row_is_accounted_for(lake):
-    reports = _reports(lake["s3"], lake["out"]["artifacts_bucket"], "bronze_to_silver")
+    reports = quality_reports(lake["endpoint"], lake["out"], "bronze_to_silver")
     assert len(reports) == 1 and reports[0]["passed"]
     checks = {c["name"]: c for c in reports[0]["checks"]}
     total = checks["accounting_total"]["observed"]
     streamed_valid = sum(1 for r in lake["events"] if r.is_valid)
-    backfilled = sum(count_lines(lake["s3"], lake["out"]["bronze_bucket"], f"source=erp/entity={e}/")
+    backfilled = sum(count_lines(lake["endpoint"], lake["out"]["bronze_bucket"], layout.entity_prefix("erp", e))
                      for e in HISTORICAL)
     assert total["input"] == streamed_valid + backfilled
     assert total["input"] == total["silver_candidates"] + total["quarantined"]
@@ -106,19 +111,20 @@ def test_every_bronze_row_is_accounted_for(lake):
 
 
 def test_a_row_failing_each_rule_is_quarantined_with_the_rule_name(lake):
-    out, s3 = lake["out"], lake["s3"]
+    out = lake["out"]
     rules = Counter()
-    for _key, row in iter_jsonl(s3, out["quarantine_bucket"], "silver_rules/"):
+    for _key, row in iter_jsonl(lake["endpoint"], bucket(out, SILVER_QUARANTINE), SILVER_QUARANTINE.prefix):
         assert row["error"] and row["line"]
         rules[row["rule"]] += 1
     assert rules == Counter(rule for _row, rule in RULE_BREAKERS)
 
 
 def test_silver_holds_one_row_per_live_business_key(lake, dataset):
+    """Counted through Athena (queries/row_counts.sql over the silver catalog), as the demo counts them."""
     live = live_rows(r.payload for r in dataset if r.is_valid)
-    for source, entity in sorted(SILVER):
-        df = read_parquet(lake["endpoint"], f"s3://{lake['out']['silver_bucket']}/{source}/{entity}")
-        assert len(df) == len(live[(source, entity)]), f"{source}.{entity}"
+    counts = row_counts(lake["endpoint"], lake["out"], "silver")
+    for source, entity in sorted(REGISTRY):
+        assert counts[silver_table(source, entity).name] == len(live[(source, entity)]), f"{source}.{entity}"
 
 
 def test_gold_kpis_match_an_independent_computation(lake, dataset):
@@ -142,22 +148,37 @@ def test_gold_kpis_match_an_independent_computation(lake, dataset):
 
 def test_gold_is_queryable_through_athena(lake):
     """The catalog declares gold with partition projection: Athena (DuckDB in the emulator) reads it, no crawler."""
-    out = lake["out"]
-    for table in ("kpi_loss_ratio", "kpi_market_share", "fact_premium", "dim_customer"):
-        rows = athena_query(lake["endpoint"], f"SELECT count(*) AS n FROM {table}", out["glue_database_gold"],
-                            out["athena_workgroup"])
-        assert int(rows[0]["n"]) == len(lake["gold"][table]), table
+    counts = row_counts(lake["endpoint"], lake["out"], "gold")  # every table of the gold specs
+    for table, n in counts.items():
+        assert n == len(lake["gold"][table]), table
+
+
+@pytest.mark.parametrize("name, kpi, ranked_by, value_columns", [
+    ("kpi_loss_ratio_top", "loss_ratio", "claims_incurred", ("premiums_earned", "claims_incurred", "loss_ratio")),
+    ("kpi_market_share_top", "market_share", "company_premiums_written",
+     ("company_premiums_written", "market_premiums_written", "market_share")),
+])
+def test_kpi_queries_agree_with_the_independent_computation(lake, dataset, name, kpi, ranked_by, value_columns):
+    """The demo's KPI queries (queries/*.sql) through Athena: top 10 rows, each equal to the expected cell."""
+    expected = expected_kpis(r.payload for r in dataset if r.is_valid)[kpi]
+    rows = run_query(lake["endpoint"], lake["out"], queries.get(name))
+    assert len(rows) == min(10, len(expected))
+    ranking = [Decimal(r[ranked_by]) for r in rows]
+    assert ranking == sorted(ranking, reverse=True)
+    for row in rows:
+        cell = (row["month"], row["line_of_business"], row["state"])
+        assert tuple(Decimal(row[c]) for c in value_columns) == expected[cell], cell
 
 
 def test_rerun_gives_identical_gold(lake):
     _run_batch(lake["endpoint"], lake["out"])
     again = _gold(lake["endpoint"], lake["out"])
-    for table in GOLD:
-        assert again[table].equals(lake["gold"][table]), table
+    for table in GOLD_TABLES:
+        assert again[table.name].equals(lake["gold"][table.name]), table.name
 
 
 def test_late_and_duplicated_records_land_correctly(lake, dataset, aws):
-    out, endpoint, s3 = lake["out"], lake["endpoint"], lake["s3"]
+    out, endpoint = lake["out"], lake["endpoint"]
     policies = [r for r in dataset if r.is_valid and r.entity == "policy"]
     duplicate = policies[-1]                                 # the same event again (producer retry)
     late_env = json.loads(policies[0].payload)               # an older version arriving after the newer ones
@@ -167,9 +188,9 @@ def test_late_and_duplicated_records_land_correctly(lake, dataset, aws):
     late = json.dumps(late_env).encode()
     seqs = set(put_records(aws("kinesis"), out["ingest_stream_name"],
                            [(duplicate.payload, duplicate.partition_key), (late, "late")]))
-    wait_for(2, lambda: landed(s3, out["bronze_bucket"], out["quarantine_bucket"], seqs), timeout=120)
+    wait_for(2, lambda: landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"], seqs), timeout=120)
     _run_batch(endpoint, out)
-    policy_df = read_parquet(endpoint, f"s3://{out['silver_bucket']}/erp/policy")
+    policy_df = read_parquet(endpoint, f"s3://{out['silver_bucket']}/{silver_table('erp', 'policy').location}")
     assert policy_df["policy_id"].is_unique
     live = live_rows(r.payload for r in dataset if r.is_valid)[("erp", "policy")]
     assert len(policy_df) == len(live)

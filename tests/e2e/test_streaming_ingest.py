@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from data_contracts.generator import expected_counts, generate, to_kinesis_event
-from local_runtime.lake import landed, object_keys, put_records, wait_for
+from data_contracts import layout
+from local_runtime.lake import iter_jsonl, landed, object_keys, put_records, wait_for
+from sample_data import expected_counts, generate, to_kinesis_event
 
 pytestmark = pytest.mark.e2e
 REDELIVERY_SHARD = "shardId-000000000999"
@@ -37,7 +38,7 @@ def test_buckets_are_encrypted_and_private(deployed, aws):
         assert s3.get_bucket_versioning(Bucket=out[name])["Status"] == "Enabled"
 
 
-def test_kinesis_to_bronze_and_quarantine_exact_counts(deployed, aws):
+def test_kinesis_to_bronze_and_quarantine_exact_counts(deployed, emulator, aws):
     out = deployed["outputs"]
     records = generate(700, seed=2026, bad_share=0.2)
     expected = expected_counts(records)
@@ -46,17 +47,15 @@ def test_kinesis_to_bronze_and_quarantine_exact_counts(deployed, aws):
                                    [(r.payload, r.partition_key) for r in records])
     assert len(sequence_numbers) == len(records)
     wanted = set(sequence_numbers)
-    s3 = aws("s3")
-    counts = wait_for(len(wanted), lambda: landed(s3, out["bronze_bucket"], out["quarantine_bucket"], wanted),
-                      timeout=240)
+    counts = wait_for(len(wanted), lambda: landed(emulator.endpoint, out["bronze_bucket"], out["quarantine_bucket"],
+                                                  wanted), timeout=240)
     assert counts.duplicates == 0
     assert counts.bronze == _as_counter(expected["valid"])
     assert counts.quarantine == Counter(expected["bad"])
     assert counts.total == len(records)
     # quarantined lines keep the reason, a readable error and the original payload
     payloads = {r.payload for r in records if r.expected_reason}
-    from local_runtime.lake import iter_jsonl
-    for _key, line in iter_jsonl(s3, out["quarantine_bucket"], "source=kinesis/"):
+    for _key, line in iter_jsonl(emulator.endpoint, out["quarantine_bucket"], layout.STREAM_QUARANTINE_PREFIX):
         if line["ingest"]["sequence_number"] in wanted:
             assert line["error"]
             raw = (base64.b64decode(line["payload"]) if line["payload_encoding"] == "base64"
@@ -64,16 +63,16 @@ def test_kinesis_to_bronze_and_quarantine_exact_counts(deployed, aws):
             assert raw in payloads
 
 
-def test_redelivered_batch_adds_no_duplicate(deployed, aws):
+def test_redelivered_batch_adds_no_duplicate(deployed, emulator, aws):
     out = deployed["outputs"]
     records = generate(120, seed=99, bad_share=0.1)
     event_dict = to_kinesis_event(records, shard_id=REDELIVERY_SHARD, first_sequence=10**20)
     event = json.dumps(event_dict).encode()
-    lam, s3 = aws("lambda"), aws("s3")
+    lam, endpoint = aws("lambda"), emulator.endpoint
     seqs = {r["kinesis"]["sequenceNumber"] for r in event_dict["Records"]}
 
     def redelivery_keys():
-        keys = object_keys(s3, out["bronze_bucket"]) + object_keys(s3, out["quarantine_bucket"])
+        keys = object_keys(endpoint, out["bronze_bucket"]) + object_keys(endpoint, out["quarantine_bucket"])
         return sorted(k for k in keys if REDELIVERY_SHARD in k)
 
     def invoke():
@@ -83,11 +82,11 @@ def test_redelivered_batch_adds_no_duplicate(deployed, aws):
         assert body == {"batchItemFailures": []}
 
     invoke()
-    first = landed(s3, out["bronze_bucket"], out["quarantine_bucket"], seqs)
+    first = landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"], seqs)
     keys_first = redelivery_keys()
     assert first.total == len(records) and first.duplicates == 0
     invoke()  # the same batch again, as Lambda redelivers it after a timeout or a crash
-    second = landed(s3, out["bronze_bucket"], out["quarantine_bucket"], seqs)
+    second = landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"], seqs)
     keys_second = redelivery_keys()
     assert second.total == len(records) and second.duplicates == 0
     assert second.bronze == first.bronze and second.quarantine == first.quarantine
@@ -95,10 +94,10 @@ def test_redelivered_batch_adds_no_duplicate(deployed, aws):
 
 
 def test_unstructured_files_land_untouched(deployed, aws):
-    from data_contracts.generator import generate_documents
+    from sample_data import generate_documents
     out = deployed["outputs"]
     s3 = aws("s3")
     for suffix, body, content_type in generate_documents(5, seed=1):
-        key = f"unstructured/source=erp/{suffix}"
+        key = layout.document_key("erp", suffix)
         s3.put_object(Bucket=out["bronze_bucket"], Key=key, Body=body, ContentType=content_type)
         assert s3.get_object(Bucket=out["bronze_bucket"], Key=key)["Body"].read() == body

@@ -10,10 +10,9 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from data_contracts.contracts import REGISTRY
-from data_contracts.generator import generate
 from lakehouse import backfill as bf
 from lakehouse import bronze_silver as bs
-from lakehouse.exports import export_rows, write_export
+from sample_data import export_rows, generate, write_export
 
 EXPORT_TIME = "2024-06-01T03:00:00Z"
 

@@ -268,7 +268,7 @@ def test_quarantine_errors_name_field_and_value(spark):
 
 
 def test_all_generated_valid_records_pass(spark):
-    from data_contracts.generator import generate
+    from sample_data import generate
     records = [r for r in generate(600, seed=21) if r.is_valid]
     for key, contract in sorted(REGISTRY.items()):
         lines = []

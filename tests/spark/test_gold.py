@@ -15,10 +15,10 @@ import pytest
 
 from data_contracts import reference as ref
 from data_contracts.contracts import REGISTRY
-from data_contracts.generator import generate
 from lakehouse import gold
 from lakehouse.gold_tables import GOLD_TABLES, column_names
 from lakehouse.quality import QualityGateFailed
+from sample_data import generate
 
 UTC = timezone.utc
 CENT = Decimal("0.01")

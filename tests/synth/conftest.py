@@ -1,15 +1,15 @@
 """Synth-test fixtures: all three stacks synthesized ONCE per session, external checks in parallel.
 
 The AWS provider bindings take 15-20 s to import, so the session imports them once (through
-``main.build_app``) and every test reads the same synthesized stacks. Right after synth, the slow
+``compose.build_app``) and every test reads the same synthesized stacks. Right after synth, the slow
 external checks (``terraform init``+``validate`` per stack, checkov per stack, and ``python main.py``
 end to end) start in a small thread pool; their tests only collect the results, so the suite's wall
 time is roughly import + synth + the slowest external check.
 
 A tiny deterministic zip stands in for the ingest package, so these tests never depend on building
-the real one (``bundling/lambda_zip.py``). Likewise for the batch inputs (:class:`main.BatchInputs`):
+the real one (``bundling/lambda_zip.py``). Likewise for the other inputs (:class:`compose.BuildInputs`):
 stand-in Glue job scripts and a stand-in shared-code zip; the silver/gold table specs
-(``lakehouse.catalog_spec.all_tables()``) and the EMR steps (``emr_steps.steps.render_steps``) are the
+(``lakehouse.tables.all_tables()``) and the EMR steps (``emr_steps.steps.render_steps``) are the
 real ones: they are plain data.
 """
 from __future__ import annotations
@@ -44,22 +44,24 @@ def make_zip(path: Path) -> Path:
     return path
 
 
-def make_batch_inputs(base: Path):
-    """Stand-ins for the Glue job scripts and the shared-code zip (``main.BatchInputs``)."""
-    import main
+def make_batch_inputs(base: Path, ingest_zip: Path | None = None):
+    """Stand-ins for the Lambda package, the Glue job scripts and the shared-code zip (``compose.BuildInputs``)."""
+    import glue_jobs
+    from compose import BuildInputs
 
     base.mkdir(parents=True, exist_ok=True)
     scripts = {}
-    for key in main.GLUE_JOBS:
-        scripts[key] = base / f"{key}.py"
-        scripts[key].write_text(f"# stand-in Glue job script {key}\nprint({key!r})\n")
+    for job in glue_jobs.WORKFLOW:
+        scripts[job.name] = base / f"{job.name}.py"
+        scripts[job.name].write_text(f"# stand-in Glue job script {job.name}\nprint({job.name!r})\n")
     libs = base / "lakehouse.zip"
     with zipfile.ZipFile(libs, "w", zipfile.ZIP_DEFLATED) as zf:
         info = zipfile.ZipInfo("lakehouse/__init__.py", date_time=(1980, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, "")
 
-    return main.BatchInputs(libs_zip=libs, scripts=scripts)
+    return BuildInputs(lambda_zips={"ingest": ingest_zip or make_zip(base / "ingest.zip")}, libs_zip=libs,
+                       scripts=scripts)
 
 
 @dataclass
@@ -78,7 +80,7 @@ class Synth:
     background: dict[str, Future] = field(default_factory=dict)
     """"validate:<env>" / "checkov:<env>" / "main_py" -> Future of the external check."""
     batch: Any = None
-    """The stand-in ``main.BatchInputs`` the stacks were built with."""
+    """The stand-in ``compose.BuildInputs`` the stacks were built with."""
 
     def stack_dir(self, env: str) -> Path:
         return self.outdir / "stacks" / f"lakeforge-{env}"
@@ -131,13 +133,13 @@ def synth(tmp_path_factory) -> Synth:
     # `python main.py` end to end in its own process (it imports the bindings itself): start it first.
     background["main_py"] = pool.submit(_main_py, base / "main-py-out")
 
-    import main
-    from modules.environment import load_environment
+    from compose import build_app
+    from environments import load_environment
 
     zip_path = make_zip(base / "ingest.zip")
-    batch = make_batch_inputs(base / "batch")
+    batch = make_batch_inputs(base / "batch", zip_path)
     outdir = base / "cdktf.out"
-    app = main.build_app(ENVS, outdir, ingest_zip=zip_path, batch=batch)
+    app = build_app(ENVS, outdir, inputs=batch)
     app.synth()
     stacks = {env: app.node.find_child(f"lakeforge-{env}") for env in ENVS}
     result = Synth(outdir=outdir, zip_path=zip_path, app=app, stacks=stacks, background=background, batch=batch)

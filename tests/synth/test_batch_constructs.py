@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from emr_steps.steps import render_steps, spark_submit_args
-from lakehouse.catalog_spec import Column, PartitionProjection, TableSpec, all_tables
-from modules.environment import ConfigError, parse_environment
+from environments import ConfigError, parse_environment
+from lakehouse.catalog_spec import Column, PartitionProjection, TableSpec
+from lakehouse.tables import all_tables
 from modules.glue_catalog import (
     PARQUET_INPUT_FORMAT,
     PARQUET_OUTPUT_FORMAT,
@@ -636,7 +637,7 @@ def test_emr_is_refused_in_local():
 
 
 def test_batch_config_per_environment():
-    from modules.environment import load_environment
+    from environments import load_environment
 
     local, dev, prod = (load_environment(e) for e in ENVS)
     for cfg in (local, dev, prod):
@@ -665,7 +666,8 @@ def test_glue_catalog_alone(bindings):
     stack = new_stack(bindings)
     cat = GlueCatalog(stack, "cat", GlueCatalogProps(
         name_prefix="acme-test", bucket_names=BUCKETS, bucket_arns=ARNS, account_id="123456789012",
-        region="sa-east-1", kms_key_arn=KEY, tables=(spec, gold), crawler_schedule="", tags=TAGS))
+        region="sa-east-1", kms_key_arn=KEY, tables=(spec, gold), crawler_paths=("raw/",), crawler_schedule="",
+        tags=TAGS))
     assert set(cat.database_names) == set(LAYERS) and set(cat.table_names) == {"silver.t", "gold.dim_x"}
     doc = synth_json(bindings, stack)
     tables = {t["name"]: t for t in doc["resource"]["aws_glue_catalog_table"].values()}
@@ -681,7 +683,8 @@ def test_glue_catalog_alone(bindings):
 def test_glue_catalog_refuses_bad_props(bindings):
     from modules.glue_catalog import GlueCatalog, GlueCatalogProps
 
-    common = dict(name_prefix="acme-test", bucket_names=BUCKETS, bucket_arns=ARNS, account_id="1", region="sa-east-1")
+    common = dict(name_prefix="acme-test", bucket_names=BUCKETS, bucket_arns=ARNS, account_id="1", region="sa-east-1",
+                  crawler_paths=("raw/",))
     with pytest.raises(ValueError, match="catalog_encryption needs kms_key_arn"):
         GlueCatalog(new_stack(bindings), "c", GlueCatalogProps(**common))
     with pytest.raises(ValueError, match="requires update_behavior"):
@@ -805,11 +808,13 @@ def test_athena_workgroup_alone(bindings):
                                                                         bytes_scanned_cutoff_per_query=1024))
 
 
-def test_main_batch_defaults_point_at_the_real_inputs():
-    import main
-    from modules.environment import load_environment
+def test_build_inputs_default_to_the_real_ones():
+    import glue_jobs
+    from compose.inputs import BuildInputs, resolve
+    from emr_steps.steps import render_steps
+    from environments import load_environment
 
-    inputs = main.batch_inputs(main.BatchInputs(libs_zip=Path("x.zip"), tables=()), load_environment("local"))
-    assert inputs.scripts == {k: main.ROOT / "glue_jobs" / f"{k}.py" for k in JOBS}
-    assert inputs.emr_steps is main.backfill_steps
-    assert main.GLUE_JOBS == JOBS
+    inputs = resolve(BuildInputs(lambda_zips={}, libs_zip=Path("x.zip"), tables=()), load_environment("local"))
+    assert inputs.scripts == {k: ROOT / "glue_jobs" / f"{k}.py" for k in JOBS}
+    assert inputs.emr_steps is render_steps
+    assert tuple(job.name for job in glue_jobs.WORKFLOW) == JOBS

@@ -1,4 +1,4 @@
-"""environments/*.toml and modules/environment.py: strict, validated, cheap to load."""
+"""environments/*.toml and environments/config.py: strict, validated, cheap to load."""
 from __future__ import annotations
 
 import copy
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.environment import ENVIRONMENTS, ENVIRONMENTS_DIR, REQUIRED_TAGS, ConfigError, load_environment, \
+from environments import ENVIRONMENTS, ENVIRONMENTS_DIR, REQUIRED_TAGS, ConfigError, load_environment, \
     parse_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def test_local_specifics():
     assert cfg.lambda_.architecture == "x86_64"
     s = cfg.services
     assert s.s3_lake and s.kms and s.kinesis and s.ingest_lambda
-    assert not (s.redshift or s.msk or s.emr or s.emr_serverless or s.quicksight)
+    assert not s.emr
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -53,8 +53,14 @@ def test_cloud_specifics(env):
     assert b.type == "s3" and b.bucket and b.key and b.region and b.encrypt
     assert b.use_lockfile or b.dynamodb_table
     s = cfg.services
-    assert all([s.s3_lake, s.kms, s.kinesis, s.ingest_lambda, s.redshift, s.msk, s.emr, s.emr_serverless,
-                s.quicksight])
+    assert all([s.s3_lake, s.kms, s.kinesis, s.ingest_lambda, s.emr])
+
+
+@pytest.mark.parametrize("switch", ["redshift", "msk", "emr_serverless", "quicksight"])
+def test_switches_of_constructs_not_built_yet_are_refused(switch):
+    assert_config_rejected(lambda d: d["services"].update({switch: True}),
+                           f"services.{switch}: ")
+    assert_config_rejected(lambda d: d["services"].update({switch: False}), "has no construct yet")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -102,7 +108,7 @@ def test_file_name_must_match(tmp_path):
 
 
 def test_config_module_does_not_import_the_bindings():
-    code = ("import sys, modules, modules.environment as e; e.load_environment('dev'); "
+    code = ("import sys, modules, environments as e; e.load_environment('dev'); "
             "bad = [m for m in sys.modules if m.startswith(('cdktf', 'constructs', 'jsii'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

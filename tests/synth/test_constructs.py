@@ -210,10 +210,10 @@ def test_python_function_needs_the_zip(bindings, tmp_path):
 
 
 def test_build_app_subset(bindings, tmp_path):
-    import main
+    from compose import build_app
 
-    app = main.build_app(["local"], tmp_path / "out", ingest_zip=make_zip(tmp_path / "i.zip"),
-                         batch=make_batch_inputs(tmp_path / "batch"))
+    inputs = make_batch_inputs(tmp_path / "batch", make_zip(tmp_path / "i.zip"))
+    app = build_app(["local"], tmp_path / "out", inputs=inputs)
     app.synth()
     assert (tmp_path / "out" / "stacks" / "lakeforge-local" / "cdk.tf.json").is_file()
     assert not (tmp_path / "out" / "stacks" / "lakeforge-dev").exists()

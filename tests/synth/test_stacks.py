@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from main import LOCAL_ENDPOINT_SERVICES, OUTPUT_NAMES, expected_outputs
+from compose import OUTPUT_NAMES, expected_outputs
+from compose.provider import LOCAL_ENDPOINT_SERVICES
 from modules.iam import RESOURCELESS_ACTIONS, find_violations
 
 ENVS = ("local", "dev", "prod")

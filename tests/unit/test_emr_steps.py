@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from data_contracts.generator import generate
 from emr_steps.steps import BACKFILL_ENTITIES, BACKFILL_SCRIPT, STEP_TEMPLATES, render_steps, spark_submit_args
-from lakehouse.exports import export_rows, write_export
+from sample_data import export_rows, generate, write_export
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,9 +85,8 @@ def test_write_export_snapshot(tmp_path):
 
 
 def test_backfill_identities():
-    from lakehouse.backfill import (
-        BACKFILL_NAMESPACE, event_id, export_id_from_path, export_time_from_path, object_name,
-    )
+    from data_contracts.layout import backfill_object_name as object_name
+    from lakehouse.backfill import BACKFILL_NAMESPACE, event_id, export_id_from_path, export_time_from_path
     assert export_id_from_path("s3://b/landing/erp/policy/policy_2024-06-01.csv") == "policy_2024-06-01"
     assert export_id_from_path("s3://b/landing/erp/policy/apólices (1).jsonl") == "ap-lices-1"
     assert export_time_from_path("policy_2024-06-01.csv") == "2024-06-01T00:00:00Z"

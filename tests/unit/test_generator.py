@@ -1,4 +1,5 @@
-"""Sample-data generator: determinism, exact bad records, coherence, CLI, documents."""
+"""Sample-data generator: determinism, exact bad records, coherence, CLI, documents (that it never ships is
+tests/unit/test_import_direction.py and tests/unit/test_bundling.py)."""
 from __future__ import annotations
 
 import base64
@@ -12,7 +13,9 @@ import pytest
 
 from data_contracts import reasons
 from data_contracts.contracts import REGISTRY
-from data_contracts.generator import (
+from data_contracts.reference import COMPANY_INSURER_CODE
+from data_contracts.validation import classify
+from sample_data import (
     GeneratedRecord,
     expected_counts,
     generate,
@@ -20,8 +23,6 @@ from data_contracts.generator import (
     manifest,
     to_kinesis_event,
 )
-from data_contracts.reference import COMPANY_INSURER_CODE
-from data_contracts.validation import classify
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -218,7 +219,7 @@ def test_manifest_and_kinesis_event(dataset):
 
 def test_cli_writes_one_line_per_record(tmp_path):
     out, info = tmp_path / "sample.jsonl", tmp_path / "manifest.json"
-    command = [sys.executable, "-m", "data_contracts.generator", "--records", "250", "--seed", "4",
+    command = [sys.executable, "-m", "sample_data", "--records", "250", "--seed", "4",
                "--bad-share", "0.1", "--out", str(out), "--manifest", str(info)]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     lines = out.read_bytes().split(b"\n")

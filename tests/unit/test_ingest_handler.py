@@ -15,10 +15,12 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 
+from bundling.lambda_zip import handler_sources
 from data_contracts import reasons
-from data_contracts.generator import DEFAULT_FIRST_SEQUENCE, expected_counts, generate, to_kinesis_event
 from data_contracts.validation import classify as real_classify
 from lambda_src.ingest import app
+from lambda_src.ingest_core import Batch, ContainerS3, ObjectNaming, RecordRef, SourceRecord
+from sample_data import DEFAULT_FIRST_SEQUENCE, expected_counts, generate, to_kinesis_event
 
 ROOT = Path(__file__).resolve().parents[2]
 BRONZE, QUARANTINE = "lakeforge-test-bronze", "lakeforge-test-quarantine"
@@ -53,18 +55,22 @@ def aws():
 
 @pytest.fixture
 def s3(aws):
-    """Empty buckets and no cached handler client, before and after each test."""
+    """Empty buckets, before and after each test."""
     def empty():
         for bucket in (BRONZE, QUARANTINE):
             keys = [item["Key"] for item in aws.list_objects_v2(Bucket=bucket).get("Contents", [])]
             if keys:
                 aws.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys]})
 
-    app.reset_client()
     empty()
     yield aws
-    app.reset_client()
     empty()
+
+
+@pytest.fixture
+def handler(s3):
+    """The ingest handler writing to the moto S3."""
+    return app.handler_for(s3)
 
 
 def event_for(records, start: int = 0, **kwargs) -> dict:
@@ -100,9 +106,9 @@ def written_sequences(objects) -> list[int]:
     return sorted(int(line["ingest"]["sequence_number"]) for _, _, line in lines(objects))
 
 
-def test_counts_per_entity_and_reason_match_the_generator(s3):
+def test_counts_per_entity_and_reason_match_the_generator(s3, handler):
     records = generate(700, seed=21, bad_share=0.15)
-    assert app.lambda_handler(event_for(records), None) == {"batchItemFailures": []}
+    assert handler(event_for(records), None) == {"batchItemFailures": []}
     objects = snapshot(s3)
     expected = expected_counts(records)
 
@@ -122,10 +128,10 @@ def test_counts_per_entity_and_reason_match_the_generator(s3):
     assert sum(bronze.values()) + sum(quarantined.values()) == 700
 
 
-def test_lines_keys_and_bodies(s3):
+def test_lines_keys_and_bodies(s3, handler):
     records = generate(120, seed=5, bad_share=0.2)
     event = event_for(records)
-    app.lambda_handler(event, None)
+    handler(event, None)
     objects = snapshot(s3)
     by_seq = {r["kinesis"]["sequenceNumber"]: (r, rec) for r, rec in zip(event["Records"], records)}
     for (bucket, key), body in objects.items():
@@ -161,26 +167,26 @@ def test_lines_keys_and_bodies(s3):
     assert head["ContentType"] == "application/x-ndjson"
 
 
-def test_redelivered_batch_rewrites_identical_objects(s3):
+def test_redelivered_batch_rewrites_identical_objects(s3, handler):
     event = event_for(generate(300, seed=8, bad_share=0.1))
-    app.lambda_handler(event, None)
+    handler(event, None)
     first = snapshot(s3)
-    app.lambda_handler(json.loads(json.dumps(event)), None)
+    handler(json.loads(json.dumps(event)), None)
     second = snapshot(s3)
     assert second == first  # same keys, same bytes: no duplicate objects or lines
     assert len(lines(second)) == 300
 
 
-def test_ingest_date_follows_the_arrival_timestamp(s3):
+def test_ingest_date_follows_the_arrival_timestamp(s3, handler):
     records = generate(40, seed=2)
     # 2024-05-31T23:59:50Z, one record per second: the batch straddles midnight UTC.
-    app.lambda_handler(to_kinesis_event(records, arrival_epoch=1717199990.0, arrival_step=1.0), None)
+    handler(to_kinesis_event(records, arrival_epoch=1717199990.0, arrival_step=1.0), None)
     objects = snapshot(s3)
     dates = Counter(KEY_RE.match(key).group(3) for _, key, _ in lines(objects))
     assert dates == {"2024-05-31": 10, "2024-06-01": 30}
 
 
-def test_unexpected_exception_fails_only_that_record_and_nothing_after_it_is_written(s3, monkeypatch):
+def test_unexpected_exception_fails_only_that_record_and_nothing_after_it_is_written(s3, handler, monkeypatch):
     records = generate(200, seed=13, bad_share=0.1)
     poison = 83
     target = records[poison].payload
@@ -191,21 +197,21 @@ def test_unexpected_exception_fails_only_that_record_and_nothing_after_it_is_wri
         return real_classify(payload)
 
     monkeypatch.setattr(app, "classify", flaky)
-    response = app.lambda_handler(event_for(records), None)
+    response = handler(event_for(records), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(poison)}]}
     written = written_sequences(snapshot(s3))
     assert written == [int(seq(i)) for i in range(poison)]
 
     # Lambda redelivers from the failed record onwards; this time it goes through.
     monkeypatch.setattr(app, "classify", real_classify)
-    assert app.lambda_handler(event_for(records[poison:], start=poison), None) == {"batchItemFailures": []}
+    assert handler(event_for(records[poison:], start=poison), None) == {"batchItemFailures": []}
     objects = snapshot(s3)
     assert written_sequences(objects) == [int(seq(i)) for i in range(200)]  # everything exactly once
     bronze = Counter((line["event"]["source"], line["event"]["entity"]) for b, _, line in lines(objects) if b == BRONZE)
     assert dict(bronze) == {k: v for k, v in expected_counts(records)["valid"].items() if v}
 
 
-def test_several_failing_records_are_all_reported(s3, monkeypatch):
+def test_several_failing_records_are_all_reported(s3, handler, monkeypatch):
     records = generate(60, seed=14)
     poison = {records[10].payload, records[40].payload}
 
@@ -215,7 +221,7 @@ def test_several_failing_records_are_all_reported(s3, monkeypatch):
         return real_classify(payload)
 
     monkeypatch.setattr(app, "classify", flaky)
-    response = app.lambda_handler(event_for(records), None)
+    response = handler(event_for(records), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(10)}, {"itemIdentifier": seq(40)}]}
     assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(10)]
 
@@ -245,7 +251,7 @@ def _target(record) -> str:
     return f"{envelope['source']}.{envelope['entity']}" if reason is None else "quarantine"
 
 
-def test_s3_put_failure_reports_the_unwritten_records_and_retry_completes(s3):
+def test_s3_put_failure_reports_the_unwritten_records_and_retry_completes(s3, handler):
     records = generate(300, seed=17, bad_share=0.1)
     groups: dict[str, list[int]] = {}
     for position, record in enumerate(records):
@@ -254,8 +260,7 @@ def test_s3_put_failure_reports_the_unwritten_records_and_retry_completes(s3):
     expected = sorted({min(p for p in members if p >= cut) for members in groups.values() if max(members) >= cut})
 
     failing = FailingS3(s3, lambda key: "entity=claim/" in key)
-    app._S3_CLIENT = failing
-    response = app.lambda_handler(event_for(records), None)
+    response = app.handler_for(failing)(event_for(records), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(p)} for p in expected]}
     # Objects written before the failure that hold records past the cut were replaced, then deleted.
     assert failing.deletes and set(failing.deletes) < set(failing.puts)
@@ -263,8 +268,8 @@ def test_s3_put_failure_reports_the_unwritten_records_and_retry_completes(s3):
     assert cut > 20
     assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(cut)]  # exactly what precedes the cut
 
-    app.reset_client()  # S3 is back
-    assert app.lambda_handler(event_for(records[cut:], start=cut), None) == {"batchItemFailures": []}
+    # S3 is back
+    assert handler(event_for(records[cut:], start=cut), None) == {"batchItemFailures": []}
     objects = snapshot(s3)
     assert written_sequences(objects) == [int(seq(i)) for i in range(300)]  # no duplicates, nothing lost
     for (_, key), body in objects.items():  # every key still names its own first and last records
@@ -273,7 +278,7 @@ def test_s3_put_failure_reports_the_unwritten_records_and_retry_completes(s3):
         assert (match.group(5), match.group(6)) == (sequences[0], sequences[-1])
 
 
-def test_s3_failing_during_the_repair_moves_the_cut_back(s3):
+def test_s3_failing_during_the_repair_moves_the_cut_back(s3, handler):
     records = generate(300, seed=19, bad_share=0.1)
     state = {"down": False}
 
@@ -282,15 +287,13 @@ def test_s3_failing_during_the_repair_moves_the_cut_back(s3):
         return state["down"]
 
     failing = FailingS3(s3, fail_on)
-    app._S3_CLIENT = failing
-    response = app.lambda_handler(event_for(records), None)
+    response = app.handler_for(failing)(event_for(records), None)
     reported = sorted(int(item["itemIdentifier"]) for item in response["batchItemFailures"])
     cut = (reported[0] - DEFAULT_FIRST_SEQUENCE) // STEP
     assert cut < next(i for i, r in enumerate(records) if _target(r) == "erp.policy")
     assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(cut)]  # the invariant still holds
 
-    app.reset_client()
-    assert app.lambda_handler(event_for(records[cut:], start=cut), None) == {"batchItemFailures": []}
+    assert handler(event_for(records[cut:], start=cut), None) == {"batchItemFailures": []}
     assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(300)]
 
 
@@ -300,40 +303,86 @@ def test_s3_down_reports_every_object_and_writes_nothing(s3):
     for position, record in enumerate(records):
         groups.setdefault(_target(record), []).append(position)
     failing = FailingS3(s3, lambda key: True)
-    app._S3_CLIENT = failing
-    response = app.lambda_handler(event_for(records), None)
+    response = app.handler_for(failing)(event_for(records), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(p)}
                                               for p in sorted(min(m) for m in groups.values())]}
     assert len(failing.puts) == 1  # stopped at the first failure
     assert snapshot(s3) == {}
 
 
-def test_every_record_failing_raises(s3, monkeypatch):
+def test_every_record_failing_raises(s3, handler, monkeypatch):
     def broken(payload):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(app, "classify", broken)
     with pytest.raises(BatchProcessingError):
-        app.lambda_handler(event_for(generate(5, seed=1)), None)
+        handler(event_for(generate(5, seed=1)), None)
     assert snapshot(s3) == {}
 
 
-def test_empty_batch(s3):
-    assert app.lambda_handler({"Records": []}, None) == {"batchItemFailures": []}
+def test_empty_batch(s3, handler):
+    assert handler({"Records": []}, None) == {"batchItemFailures": []}
     assert snapshot(s3) == {}
 
 
 def test_s3_client_is_created_once(s3):
-    assert app.s3_client() is app.s3_client()
-    app.reset_client()
-    assert app._S3_CLIENT is None
+    """The deployed handler writes through the container's client: created on first use, then kept."""
+    assert isinstance(app.lambda_handler.s3, ContainerS3)
+    made = []
+    container = ContainerS3(lambda: made.append(1) or s3)
+    handler = app.handler_for(container)
+    assert handler({"Records": []}, None) == {"batchItemFailures": []}
+    assert made == []  # nothing written yet, no client
+    for start in (0, 20):
+        handler(event_for(generate(20, seed=3 + start), start=start), None)
+    assert made == [1]
+    assert container.client() is container.client() is s3
+    assert len(lines(snapshot(s3))) == 40
+
+    boto = ContainerS3()  # the default factory: boto3 from the runtime (moto here)
+    app.handler_for(boto)(event_for(generate(5, seed=9), start=40), None)
+    assert boto.client() is boto.client() and boto.client() is not s3
+    assert len(lines(snapshot(s3))) == 45
+
+
+class MemoryS3:
+    """A dict for a bucket: (bucket, key) -> body."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def put_object(self, **kwargs):
+        self.objects[(kwargs["Bucket"], kwargs["Key"])] = kwargs["Body"]
+
+    def delete_object(self, **kwargs):
+        del self.objects[(kwargs["Bucket"], kwargs["Key"])]
+
+
+def test_core_applies_the_cut_off_per_partition():
+    """A source with several partitions per batch (Kafka-like): a failure defers only its own partition."""
+    records = generate(40, seed=23)
+    naming = ObjectNaming(object_name=lambda part, first, last: f"{part}-{first}-{last}.jsonl",
+                          quarantine_key=lambda day, part, first, last: f"q/{day}/{part}-{first}-{last}.jsonl")
+    memory = MemoryS3()
+    batch = Batch(memory, bronze_bucket=BRONZE, quarantine_bucket=QUARANTINE, naming=naming)
+    neutral = [SourceRecord(f"topic-{i % 2}", i // 2, {"partition": f"topic-{i % 2}", "offset": i // 2}, r.payload,
+                            1717200000000 + i, {"partition": f"topic-{i % 2}", "offset": i // 2})
+               for i, r in enumerate(records)]
+    failed = neutral[10]  # topic-0, offset 5
+    outcome = batch.finish([batch.line(r) for r in neutral if r is not failed],
+                           [RecordRef(failed.partition, failed.position, failed.item_id)], received=40)
+    assert outcome.failures == [{"itemIdentifier": {"partition": "topic-0", "offset": 5}}]
+    written = sorted((line["ingest"]["partition"], line["ingest"]["offset"])
+                     for body in memory.objects.values() for line in map(json.loads, body.split(b"\n")[:-1]))
+    assert written == [("topic-0", o) for o in range(5)] + [("topic-1", o) for o in range(20)]
+    assert outcome.summary["records_deferred"] == 14 and outcome.summary["records_failed"] == 1
 
 
 def test_handler_imports_in_the_zip_layout(tmp_path):
     """Inside the zip, app.py sits at the root next to data_contracts/: ``app.lambda_handler``."""
-    shutil.copy(ROOT / "lambda_src" / "ingest" / "app.py", tmp_path / "app.py")
-    shutil.copytree(ROOT / "data_contracts", tmp_path / "data_contracts",
-                    ignore=shutil.ignore_patterns("__pycache__", "schemas"))
+    for arcname, source in handler_sources("ingest").items():  # the zip's first-party files
+        (tmp_path / arcname).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, tmp_path / arcname)
     code = "import app; assert callable(app.lambda_handler); print(app.lambda_handler.__module__)"
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "PYTHONNOUSERSITE": "1"})

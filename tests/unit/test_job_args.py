@@ -34,10 +34,11 @@ def test_flag_without_value_is_empty():
 
 
 def test_job_argument_list():
-    assert job.ARGUMENTS == ["bronze_path", "silver_path", "quarantine_path", "state_path", "reports_path",
-                             "run_id", "entities"]
-    args = resolve_options(["x", *sum(([f"--{n}", f"v-{n}"] for n in job.ARGUMENTS[:5]), [])],
-                           job.ARGUMENTS, job.DEFAULTS)
+    names = job.CONTRACT.argument_names
+    assert names == ["bronze_path", "silver_path", "quarantine_path", "state_path", "reports_path",
+                     "run_id", "entities"]
+    args = resolve_options(["x", *sum(([f"--{n}", f"v-{n}"] for n in names[:5]), [])],
+                           names, job.CONTRACT.defaults)
     assert args["run_id"] == "" and args["entities"] == "" and args["state_path"] == "v-state_path"
 
 

@@ -1,6 +1,6 @@
 """ERP export files from generator records (tests, the demo and the local backfill runner).
 
-:func:`write_export` turns :func:`data_contracts.generator.generate` records of ONE ERP entity into an
+:func:`write_export` turns :func:`sample_data.events.generate` records of ONE ERP entity into an
 export like the ERP's: a CSV with a header row of the contract's field names, or JSON lines. By default
 it is a snapshot (the latest version of each business key, deleted keys left out, in key order), as a
 full ERP extract would be; ``snapshot=False`` writes every upsert in stream order (a history extract).

@@ -1,0 +1,154 @@
+"""This checkout against a base revision, side by side: ``python -m benchmarks.run --only baseline --base REV``.
+
+The base revision is checked out once as a git worktree under ``.cache/bench/base-<rev>`` (sharing this
+checkout's virtualenv), its artifacts and Terraform CLI config are built as ``make`` would, then the two
+trees take turns (base, this, base, this, ...) so that a drift of the shared machine's speed hits both:
+
+* ``synth``: ``python main.py`` (every environment, into a temporary folder), wall seconds;
+* ``demo`` (with ``--demo-runs N``): ``python -m local_runtime.demo`` on a fresh emulator (each run ends with
+  ``python -m local_runtime.services down`` in its tree), its own printed total and the wall seconds, and
+  whether it ended "OK, every record accounted for".
+
+Each pair gives a ratio (this / base); the table shows the medians. The result replaces the block between
+the ``baseline`` markers of BENCHMARKS.md and is kept when the other sections rewrite the file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from local_runtime.paths import CACHE, ROOT
+
+BEGIN, END = "<!-- BEGIN baseline -->", "<!-- END baseline -->"
+_TOTAL = re.compile(r"^\s+total\s+([0-9.]+)s$", re.M)
+
+
+def _worktree(rev: str) -> Path:
+    sha = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    tree = CACHE / "bench" / f"base-{sha[:12]}"
+    if not (tree / ".git").exists():
+        tree.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=ROOT, check=True,
+                       capture_output=True)
+    venv = tree / ".venv"
+    if not venv.exists():
+        venv.symlink_to(ROOT / ".venv")
+    return tree
+
+
+def _env(tree: Path) -> dict[str, str]:
+    """What the Makefile exports, for one tree."""
+    return dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+                JSII_RUNTIME_PACKAGE_CACHE_ROOT=str(ROOT / ".cache" / "jsii"),
+                TF_CLI_CONFIG_FILE=str(tree / ".cache" / "terraform" / "cli.tfrc"), PYTHONDONTWRITEBYTECODE="1",
+                SPARK_LOCAL_IP="127.0.0.1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+
+
+def _run(tree: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=tree, env=_env(tree), check=True, **kwargs)
+
+
+def _prepare(tree: Path) -> None:
+    """``make artifacts tfconfig`` in ``tree``."""
+    for module in ("bundling.lambda_zip", "bundling.glue_libs", "local_runtime.terraform"):
+        _run(tree, "-m", module, stdout=subprocess.DEVNULL)
+
+
+def _synth(tree: Path) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.monotonic()
+        subprocess.run([sys.executable, "main.py"], cwd=tree, env={**_env(tree), "LAKEFORGE_CDKTF_OUT": out},
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.monotonic() - start
+
+
+def _demo(tree: Path) -> dict:
+    log = tree / ".state" / "logs" / "bench-demo.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    try:
+        with open(log, "w") as fh:
+            done = subprocess.run([sys.executable, "-m", "local_runtime.demo"], cwd=tree, env=_env(tree),
+                                  stdout=fh, stderr=subprocess.STDOUT, check=False)
+        wall = time.monotonic() - start
+    finally:
+        _run(tree, "-m", "local_runtime.services", "down", stdout=subprocess.DEVNULL)
+    text = log.read_text()
+    total = _TOTAL.findall(text)
+    return {"wall": wall, "total": float(total[-1]) if total else None,
+            "ok": done.returncode == 0 and "OK, every record accounted for" in text}
+
+
+def _pairs(base: list[float], head: list[float]) -> dict:
+    ratios = [h / b for b, h in zip(base, head)]
+    return {"base_runs": base, "head_runs": head, "ratios": ratios, "base": statistics.median(base),
+            "head": statistics.median(head), "ratio": statistics.median(ratios)}
+
+
+def bench_baseline(base_rev: str, runs: int, demo_runs: int) -> dict:
+    tree = _worktree(base_rev)
+    head_rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, check=True, capture_output=True,
+                              text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, check=True,
+                                capture_output=True, text=True).stdout.strip())
+    for t in (tree, ROOT):
+        _prepare(t)
+    base, head = [], []
+    _synth(tree), _synth(ROOT)  # warm-up: disk caches, jsii runtime cache
+    for _ in range(runs):
+        base.append(_synth(tree))
+        head.append(_synth(ROOT))
+    result = {"base": tree.name.removeprefix("base-"), "head": head_rev + (" + uncommitted changes" if dirty else ""),
+              "synth": _pairs(base, head)}
+    if demo_runs:
+        base_demo, head_demo = [], []
+        for _ in range(demo_runs):
+            base_demo.append(_demo(tree))
+            head_demo.append(_demo(ROOT))
+        result["demo_ok"] = all(d["ok"] for d in base_demo + head_demo)
+        result["demo_wall"] = _pairs([d["wall"] for d in base_demo], [d["wall"] for d in head_demo])
+        if all(d["total"] for d in base_demo + head_demo):
+            result["demo_total"] = _pairs([d["total"] for d in base_demo], [d["total"] for d in head_demo])
+    return result
+
+
+def baseline_block(result: dict, command: str) -> list[str]:
+    rows = [("synth: `python main.py`, 3 stacks", result["synth"])]
+    if "demo_wall" in result:
+        rows.append(("demo: `python -m local_runtime.demo` on a fresh emulator, wall", result["demo_wall"]))
+    if "demo_total" in result:
+        rows.append(("demo: its own printed total (the steps it times)", result["demo_total"]))
+    lines = [BEGIN, "## Against a base revision", "",
+             f"Written by `{command}` on {result['machine']['date']}: base `{result['base']}`, this checkout "
+             f"`{result['head']}`, run in turns (base, this, base, this, ...) on one machine ({result['machine']['cpu']}, "
+             f"{result['machine']['cores']} cores, {result['machine']['memory_gb']} GB); ratio = this / base, pair "
+             "by pair, median.", "",
+             "| what | base median s | this median s | ratio (median) | runs: base; this |",
+             "|---|---:|---:|---:|---|"]
+    for name, p in rows:
+        runs = f"{', '.join(f'{x:.1f}' for x in p['base_runs'])}; {', '.join(f'{x:.1f}' for x in p['head_runs'])}"
+        lines.append(f"| {name} | {p['base']:.1f} | {p['head']:.1f} | {p['ratio']:.2f} | {runs} |")
+    if "demo_ok" in result:
+        lines += ["", "Every demo run ended with every record accounted for: "
+                      f"{'yes' if result['demo_ok'] else 'NO (see .state/logs/bench-demo.log in each tree)'}."]
+    return lines + [END]
+
+
+def keep_block(old_text: str) -> list[str]:
+    """The baseline block of an existing BENCHMARKS.md (so rewriting the other sections keeps it)."""
+    if BEGIN not in old_text or END not in old_text:
+        return []
+    return old_text[old_text.index(BEGIN):old_text.index(END) + len(END)].splitlines()
+
+
+def replace_block(text: str, block: list[str]) -> str:
+    if BEGIN in text and END in text:
+        return text[:text.index(BEGIN)] + "\n".join(block) + text[text.index(END) + len(END):]
+    return text.rstrip() + "\n\n" + "\n".join(block) + "\n"

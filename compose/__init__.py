@@ -1,0 +1,69 @@
+"""Composition: the platform's constructs wired into one Terraform stack per environment, layer by layer.
+
+==================  ===========================================================================================
+``provider.py``     the AWS provider (every endpoint at the emulator locally) and the state backend
+``foundation.py``   naming, tags, account and partition, the KMS key, the lake's buckets
+``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping
+``batch.py``        Glue Data Catalog, Athena workgroup, Glue jobs and workflow, EMR backfill
+``inputs.py``       what comes from outside Terraform: Lambda zips, shared-code zip, scripts, tables, steps
+``outputs.py``      stack outputs: each layer declares its own ``OUTPUTS``
+==================  ===========================================================================================
+
+A layer module has ``OUTPUTS`` (the stack outputs it creates, with the switch that creates them),
+``key_users(config, naming)`` (what it needs from the KMS key policy) and ``build(foundation, inputs)``.
+Everything environment-specific comes from ``environments/<env>.toml``; the constructs in ``modules/``
+see only their props. The AWS provider bindings are imported lazily, once per process, by the first
+stack built.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from compose import batch, foundation, streaming
+from compose.inputs import BuildInputs, resolve
+from compose.outputs import Outputs, StackOutput
+from environments import ENVIRONMENTS, EnvironmentConfig, load_environment
+
+LAYERS = (foundation, streaming, batch)
+"""Layers in build order (the foundation first: every other layer builds on its key and buckets)."""
+
+STACK_OUTPUTS: tuple[StackOutput, ...] = tuple(o for layer in LAYERS for o in layer.OUTPUTS)
+OUTPUT_NAMES: tuple[str, ...] = tuple(o.name for o in STACK_OUTPUTS)
+"""Every stack output a stack may have (a service switched off drops its outputs: :func:`expected_outputs`)."""
+
+__all__ = ["LAYERS", "OUTPUT_NAMES", "STACK_OUTPUTS", "BuildInputs", "build_app", "build_stack", "expected_outputs"]
+
+
+def expected_outputs(config: EnvironmentConfig) -> tuple[str, ...]:
+    """The outputs a stack has for its ``[services]`` switches."""
+    return tuple(o.name for o in STACK_OUTPUTS if o.switch is None or getattr(config.services, o.switch))
+
+
+def build_stack(app, config: EnvironmentConfig, inputs: BuildInputs | None = None):
+    """One environment's TerraformStack (``lakeforge-<env>``), composed from the enabled services."""
+    from cdktf import TerraformStack
+
+    from compose.provider import configure_provider
+
+    stack = TerraformStack(app, config.stack_name)
+    configure_provider(stack, config)
+    inputs = resolve(inputs, config)
+    names = foundation.naming(stack, config)
+    users = [layer.key_users(config, names) for layer in LAYERS]
+    base = foundation.build(stack, names, users, Outputs(stack, STACK_OUTPUTS))
+    streaming.build(base, inputs)
+    batch.build(base, inputs)
+    foundation.finish(base)
+    return stack
+
+
+def build_app(envs: Iterable[str] = ENVIRONMENTS, outdir: Path | str = "cdktf.out", *,
+              env_dir: Path | str | None = None, inputs: BuildInputs | None = None):
+    """A cdktf App holding one stack per environment in ``envs`` (call ``app.synth()`` to write it)."""
+    from cdktf import App
+
+    app = App(outdir=str(outdir), skip_validation=False)
+    for env in envs:
+        build_stack(app, load_environment(env, env_dir), inputs)
+    return app

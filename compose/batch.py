@@ -1,0 +1,193 @@
+"""The batch layer: the Glue Data Catalog (a database per layer, the silver and gold tables, the bronze
+crawler), the Athena workgroup, the Glue jobs and their workflow, and the EMR backfill cluster.
+
+Each Spark job's default arguments and S3 grants come from the ``CONTRACT`` declared beside it
+(``glue_jobs/<job>.py``, ``emr_steps/backfill_erp.py``); the crawler reads the raw prefixes of
+``data_contracts.layout``. EMR is never created locally (no emulator can): there its step code is
+uploaded alone, where the rendered steps point, so the local runner finds it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import glue_jobs
+from compose.foundation import Foundation, KeyUsers, Naming
+from compose.inputs import BuildInputs
+from compose.outputs import StackOutput
+from data_contracts import layout
+from data_contracts.contracts import SOURCES
+from emr_steps.backfill_erp import CONTRACT as BACKFILL
+from environments import EnvironmentConfig
+from lakehouse.job import JobContract
+from modules.athena_props import AthenaWorkgroupProps
+from modules.emr_props import SUBNET_ID_PATTERN, EmrClusterProps, EmrStep, instance_role_name
+from modules.glue_catalog_props import GlueCatalogProps
+from modules.glue_jobs_props import GlueJobSpec, GlueJobsProps, role_name
+from modules.glue_workflow_props import GlueWorkflowProps
+from modules.iam import S3Access
+from modules.s3_artifact_props import S3ArtifactProps
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG_LAYERS: tuple[str, ...] = ("bronze", "silver", "gold")
+
+OUTPUTS: tuple[StackOutput, ...] = (
+    *(StackOutput(f"glue_database_{layer}", "glue_catalog", f"Glue database of the {layer} layer")
+      for layer in CATALOG_LAYERS),
+    StackOutput("glue_crawler_name", "glue_catalog", "Glue crawler of the raw and unstructured bronze prefixes"),
+    *(StackOutput(f"glue_job_{job.name}", "glue_jobs", f"Glue job {job.name.replace('_', ' -> ')}")
+      for job in glue_jobs.WORKFLOW),
+    StackOutput("glue_workflow_name", "glue_workflow", "Glue workflow running the batch jobs"),
+    StackOutput("athena_workgroup", "athena", "Athena workgroup (enforced, KMS-encrypted results)"),
+    StackOutput("emr_cluster_id", "emr", "Id of the transient EMR backfill cluster"),
+)
+
+
+def cluster_name(prefix: str) -> str:
+    """Name of the EMR backfill cluster (it also names its roles)."""
+    return f"{prefix}-backfill"
+
+
+def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
+    """The catalog and the jobs use the key through Glue; the job roles call KMS directly (bookmarks are
+    client-side encrypted); EMR's EBS volumes use it through EC2 and its nodes request local-disk keys."""
+    svc = config.services
+    via, roles = [], []
+    if svc.glue_catalog or svc.glue_jobs:
+        via.append("glue")
+    if svc.glue_jobs:
+        roles.append(names.role_arn(role_name(names.prefix, "*")))
+    if svc.emr:
+        via.append("ec2")
+        roles.append(names.role_arn(instance_role_name(cluster_name(names.prefix))))
+    return KeyUsers(via_services=tuple(via), role_patterns=tuple(roles))
+
+
+def s3_access(contract: JobContract, bucket_arns: Mapping[str, str]) -> tuple[S3Access, ...]:
+    """A job contract's grants on the deployed buckets."""
+    return tuple(S3Access(sid=g.sid, bucket_arn=bucket_arns[g.bucket], prefixes=g.prefixes, read=g.read,
+                          write=g.write, delete=g.delete) for g in contract.grants)
+
+
+def build(base: Foundation, inputs: BuildInputs) -> None:
+    from modules.athena import AthenaWorkgroup
+    from modules.glue_catalog import GlueCatalog
+
+    stack, names, key, lake = base.stack, base.naming, base.key, base.lake
+    config, prefix, tags = names.config, names.prefix, names.tags
+    svc = config.services
+    buckets, arns = lake.bucket_names, lake.bucket_arns
+
+    catalog = GlueCatalog(stack, "catalog", GlueCatalogProps(
+        name_prefix=prefix, bucket_names=buckets, bucket_arns=arns, account_id=names.account_id,
+        region=config.region, partition=names.partition, kms_key_arn=key.arn, layers=CATALOG_LAYERS,
+        tables=tuple(inputs.tables or ()), crawler_paths=layout.crawler_prefixes(SOURCES),
+        **config.glue.values_for(GlueCatalogProps), tags=tags, create=svc.glue_catalog,
+    ))
+    for layer, database in catalog.database_names.items():
+        base.outputs.emit(f"glue_database_{layer}", database)
+    if catalog.crawler_name:
+        base.outputs.emit("glue_crawler_name", catalog.crawler_name)
+
+    workgroup = AthenaWorkgroup(stack, "athena", AthenaWorkgroupProps(
+        name=prefix, results_bucket=buckets.get("athena_results", ""), kms_key_arn=key.arn,
+        expected_bucket_owner=names.account_id, bytes_scanned_cutoff_per_query=config.athena.cutoff_bytes(),
+        force_destroy=config.force_destroy, tags=tags, create=svc.athena,
+    ))
+    if workgroup.name:
+        base.outputs.emit("athena_workgroup", workgroup.name)
+
+    if svc.glue_jobs:
+        _glue_jobs(base, inputs, catalog.database_names)
+    if svc.s3_lake:
+        _emr_backfill(base, inputs)
+
+
+def _glue_jobs(base: Foundation, inputs: BuildInputs, databases: Mapping[str, str]) -> None:
+    from modules.glue_jobs import GlueJobs
+    from modules.glue_workflow import GlueWorkflow
+
+    stack, names, lake = base.stack, base.naming, base.lake
+    config, prefix, tags = names.config, names.prefix, names.tags
+    specs = tuple(GlueJobSpec(
+        key=job.name, script_path=inputs.scripts[job.name], description=job.description,
+        arguments=job.deployed_arguments(lake.bucket_names), s3_access=s3_access(job, lake.bucket_arns),
+        catalog_databases=tuple(databases[layer] for layer in job.catalog_layers if layer in databases),
+    ) for job in glue_jobs.WORKFLOW)
+    jobs = GlueJobs(stack, "glue_jobs", GlueJobsProps(
+        name_prefix=prefix, jobs=specs, artifacts_bucket=lake.bucket_names["artifacts"],
+        artifacts_bucket_arn=lake.bucket_arns["artifacts"], account_id=names.account_id, region=config.region,
+        partition=names.partition, libs_zip_path=inputs.libs_zip, kms_key_arn=base.key.arn,
+        **config.glue.values_for(GlueJobsProps), log_retention_days=config.log_retention_days, tags=tags,
+    ))
+    for job in glue_jobs.WORKFLOW:
+        base.outputs.emit(f"glue_job_{job.name}", jobs.job_names[job.name])
+    workflow = GlueWorkflow(stack, "glue_workflow", GlueWorkflowProps(
+        name=f"{prefix}-batch", job_names=tuple(jobs.job_names[job.name] for job in glue_jobs.WORKFLOW),
+        **config.glue.values_for(GlueWorkflowProps),
+        description="bronze -> silver on schedule, then silver -> gold when it succeeded",
+        tags=tags, create=config.services.glue_workflow,
+    ))
+    if workflow.name:
+        base.outputs.emit("glue_workflow_name", workflow.name)
+
+
+def emr_steps_and_code(rendered: Sequence[dict], artifacts_bucket: str, libs_zip: Path | None
+                       ) -> tuple[tuple[EmrStep, ...], dict[str, Path]]:
+    """Rendered steps (``emr_steps.steps.render_steps``) -> (the cluster's steps, {artifacts key: local file}
+    to upload: each step's ``script`` at its ``script_uri`` and the shared-code zip at its ``py_files``)."""
+    prefix = f"s3://{artifacts_bucket}/"
+
+    def key(uri: str) -> str:
+        if not uri.startswith(prefix):
+            raise ValueError(f"EMR step code {uri} is not in the artifacts bucket")
+        return uri[len(prefix):]
+
+    steps, code = [], {}
+    for step in rendered:
+        jar_step = step["hadoop_jar_step"]
+        steps.append(EmrStep(name=step["name"], action_on_failure=step["action_on_failure"],
+                             args=tuple(jar_step["args"]), jar=jar_step["jar"]))
+        code[key(step["script_uri"])] = ROOT / step["script"]
+        if step.get("py_files"):
+            if libs_zip is None:
+                raise ValueError("EMR steps need the shared-code zip (--py-files)")
+            code[key(step["py_files"])] = libs_zip
+    return tuple(steps), code
+
+
+def _emr_backfill(base: Foundation, inputs: BuildInputs) -> None:
+    """The backfill cluster (its code uploaded with it), or locally the code alone."""
+    from cdktf import TerraformVariable, TerraformVariableValidationConfig
+
+    from modules.emr import EmrCluster
+    from modules.s3_artifact import S3Artifact
+
+    stack, names, key, lake = base.stack, base.naming, base.key, base.lake
+    config, prefix, tags = names.config, names.prefix, names.tags
+    buckets, arns = lake.bucket_names, lake.bucket_arns
+    steps, code = emr_steps_and_code(inputs.emr_steps(buckets["bronze"], buckets["artifacts"]), buckets["artifacts"],
+                                     inputs.libs_zip)
+    if not config.services.emr:
+        if config.is_local:
+            for i, (object_key, path) in enumerate(sorted(code.items())):
+                S3Artifact(stack, f"emr_code_{i}", S3ArtifactProps(
+                    bucket=buckets["artifacts"], key=object_key, path=path, kms_key_arn=key.arn,
+                    content_type="text/x-python" if object_key.endswith(".py") else "application/zip", tags=tags))
+        return
+    emr = config.emr
+    subnet_id = emr.subnet_id or TerraformVariable(
+        stack, "emr_subnet_id", type="string",
+        description="Private subnet of the EMR backfill cluster (tagged for-use-with-amazon-emr-managed-policies=true)",
+        validation=[TerraformVariableValidationConfig(
+            condition=f'${{can(regex("^{SUBNET_ID_PATTERN}$", var.emr_subnet_id))}}',
+            error_message="emr_subnet_id must be a subnet id (subnet-...).")],
+    ).string_value
+    cluster = EmrCluster(stack, "emr", EmrClusterProps(
+        name=cluster_name(prefix), subnet_id=subnet_id, steps=steps, uploads=code,
+        artifacts_bucket=buckets["artifacts"], artifacts_bucket_arn=arns["artifacts"], kms_key_arn=key.arn,
+        account_id=names.account_id, region=config.region, partition=names.partition,
+        **emr.values_for(EmrClusterProps),
+        s3_access=s3_access(BACKFILL, arns), tags=tags,
+    ))
+    base.outputs.emit("emr_cluster_id", cluster.cluster_id)

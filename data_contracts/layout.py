@@ -1,0 +1,178 @@
+"""The raw layers' object layout, defined once: where every bronze, landing, document and stream-quarantine
+object lives and how it is named. Every writer (the ingest Lambda, the EMR backfill, the demo, the
+benchmarks) and every reader (bronze->silver, the crawler paths, the local runtime, the tests) uses these.
+
+Bronze (the bronze bucket)::
+
+    source=<source>/entity=<entity>/ingest_date=<YYYY-MM-DD>/<object>.jsonl
+
+    <object> = kinesis-<shardId>-<firstSeq>-<lastSeq>     stream batch (ingest Lambda)
+             = backfill-<export_id>-<part:05d>            historical export (EMR backfill)
+
+Landing zone of the historical exports (the bronze bucket, read by the backfill)::
+
+    landing/erp/<entity>/<export file>                    e.g. landing/erp/policy/policy_2024-06-01.csv
+
+Unstructured documents (the bronze bucket, kept as they arrive)::
+
+    unstructured/source=<source>/<document path>          e.g. unstructured/source=erp/claims/CLM-.../vistoria.json
+
+Stream quarantine (the quarantine bucket: records that failed their contract at ingestion)::
+
+    source=kinesis/ingest_date=<YYYY-MM-DD>/kinesis-<shardId>-<firstSeq>-<lastSeq>.jsonl
+
+Scratch space of the backfill (the bronze bucket, removed after each export)::
+
+    _tmp/backfill/<source>/<entity>/<export_id>/
+
+Standard library only: shipped inside the Lambda zip and the Spark jobs' shared-code zip.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "BACKFILL_TMP_PREFIX",
+    "BRONZE_FOLDER_PREFIXES",
+    "BRONZE_KEY_PATTERN",
+    "BRONZE_KEY_SEGMENTS",
+    "BRONZE_PARTITION_KEYS",
+    "BRONZE_RECORDS_PREFIX",
+    "BronzeKey",
+    "LANDING_PREFIX",
+    "OBJECT_SUFFIX",
+    "STREAM_QUARANTINE_PREFIX",
+    "UNSTRUCTURED_PREFIX",
+    "backfill_object_name",
+    "backfill_object_prefix",
+    "backfill_tmp_prefix",
+    "bronze_partition_prefix",
+    "crawler_prefixes",
+    "document_key",
+    "document_prefix",
+    "entity_prefix",
+    "landing_prefix",
+    "parse_bronze_key",
+    "source_prefix",
+    "stream_object_name",
+    "stream_quarantine_key",
+]
+
+OBJECT_SUFFIX = ".jsonl"
+"""Every record object (bronze and stream quarantine) is JSON lines."""
+
+BRONZE_PARTITION_KEYS = ("source", "entity", "ingest_date")
+"""The Hive-style partition keys of a bronze key's folders, outermost first."""
+BRONZE_FOLDER_PREFIXES = tuple(f"{key}=" for key in BRONZE_PARTITION_KEYS)
+"""How each folder of a bronze key starts (``source=``, ``entity=``, ``ingest_date=``)."""
+BRONZE_KEY_SEGMENTS = len(BRONZE_PARTITION_KEYS) + 1
+"""Path segments of a bronze key: its partition folders, then the object name."""
+
+BRONZE_RECORDS_PREFIX = BRONZE_FOLDER_PREFIXES[0]
+"""Every bronze record object is below this prefix (what bronze->silver may read)."""
+
+BRONZE_KEY_PATTERN = "(" + "".join(f"{prefix}([^/]+)/" for prefix in BRONZE_FOLDER_PREFIXES) + "([^/]+))$"
+"""The bronze part of an object URI: groups 1 (relative key), 2 source, 3 entity, 4 ingest date, 5 name."""
+_BRONZE_KEY = re.compile(BRONZE_KEY_PATTERN)
+
+LANDING_PREFIX = "landing/erp/"
+"""Historical ERP exports land here, one folder per entity."""
+
+UNSTRUCTURED_PREFIX = "unstructured/"
+"""Unstructured documents (PDF, text, JSON reports), kept as they arrive."""
+
+BACKFILL_TMP_PREFIX = "_tmp/backfill/"
+"""Scratch space of the backfill's Spark writes."""
+
+
+def _folders(*values: str) -> str:
+    """The bronze folders for the first ``len(values)`` partition keys: ``source=<s>/entity=<e>/...``."""
+    return "".join(f"{prefix}{value}/" for prefix, value in zip(BRONZE_FOLDER_PREFIXES, values))
+
+
+def source_prefix(source: str) -> str:
+    """``source=<source>/``: every bronze object of one source."""
+    return _folders(source)
+
+
+def entity_prefix(source: str, entity: str) -> str:
+    """``source=<source>/entity=<entity>/``: every bronze object of one contract."""
+    return _folders(source, entity)
+
+
+def bronze_partition_prefix(source: str, entity: str, ingest_date: str) -> str:
+    """``source=<s>/entity=<e>/ingest_date=<YYYY-MM-DD>/``: one ingest day of one contract."""
+    return _folders(source, entity, ingest_date)
+
+
+STREAM_QUARANTINE_SOURCE = "kinesis"
+STREAM_QUARANTINE_PREFIX = source_prefix(STREAM_QUARANTINE_SOURCE)
+"""Stream records that failed their contract (in the quarantine bucket)."""
+
+
+def stream_object_name(shard_id: str, first_sequence: int | str, last_sequence: int | str) -> str:
+    """``kinesis-<shardId>-<firstSeq>-<lastSeq>.jsonl``: a stream batch's object (same records, same name)."""
+    return f"kinesis-{shard_id}-{first_sequence}-{last_sequence}{OBJECT_SUFFIX}"
+
+
+def stream_quarantine_key(ingest_date: str, shard_id: str, first_sequence: int | str,
+                          last_sequence: int | str) -> str:
+    """Key of a stream batch's quarantine object in the quarantine bucket."""
+    return (f"{STREAM_QUARANTINE_PREFIX}{BRONZE_FOLDER_PREFIXES[-1]}{ingest_date}/"
+            f"{stream_object_name(shard_id, first_sequence, last_sequence)}")
+
+
+def backfill_object_prefix(export_id: str) -> str:
+    """Name prefix of every object of one export (``backfill-<export_id>-``)."""
+    return f"backfill-{export_id}-"
+
+
+def backfill_object_name(export_id: str, part: int) -> str:
+    """``backfill-<export_id>-<part:05d>.jsonl``: one part of a backfilled export."""
+    return f"{backfill_object_prefix(export_id)}{part:05d}{OBJECT_SUFFIX}"
+
+
+def backfill_tmp_prefix(source: str, entity: str, export_id: str) -> str:
+    """Scratch folder of one export's Spark write."""
+    return f"{BACKFILL_TMP_PREFIX}{source}/{entity}/{export_id}/"
+
+
+def landing_prefix(entity: str) -> str:
+    """``landing/erp/<entity>/``: where the exports of one ERP entity land."""
+    return f"{LANDING_PREFIX}{entity}/"
+
+
+def document_prefix(source: str) -> str:
+    """``unstructured/source=<source>/``: the documents of one source."""
+    return f"{UNSTRUCTURED_PREFIX}{source_prefix(source)}"
+
+
+def document_key(source: str, path: str) -> str:
+    """Key of one unstructured document (``path`` below its source folder, e.g. ``claims/CLM-1/note.txt``)."""
+    return f"{document_prefix(source)}{path.lstrip('/')}"
+
+
+def crawler_prefixes(sources) -> tuple[str, ...]:
+    """The raw and unstructured prefixes of bronze a crawler catalogs: each source's records, then documents."""
+    return tuple(source_prefix(s) for s in sources) + (UNSTRUCTURED_PREFIX,)
+
+
+@dataclass(frozen=True)
+class BronzeKey:
+    """The parts of a bronze object's key."""
+
+    key: str
+    """``source=<s>/entity=<e>/ingest_date=<d>/<name>`` (relative to the bucket)."""
+    source: str
+    entity: str
+    ingest_date: str
+    name: str
+
+
+def parse_bronze_key(path: str) -> BronzeKey | None:
+    """The bronze key at the end of an object path or URI, or None when it is not in the layout."""
+    match = _BRONZE_KEY.search(path)
+    if not match:
+        return None
+    return BronzeKey(*match.groups())
