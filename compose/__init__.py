@@ -10,7 +10,7 @@
 ==================  ===========================================================================================
 
 A layer module has ``OUTPUTS`` (the stack outputs it creates, with the switch that creates them),
-``key_users(config, naming)`` (what it needs from the KMS key policy) and ``build(foundation, inputs)``.
+``key_users(config, names)`` (what it needs from the KMS key policy) and ``build(foundation, inputs)``.
 Everything environment-specific comes from ``environments/<env>.toml``; the constructs in ``modules/``
 see only their props. The AWS provider bindings are imported lazily, once per process, by the first
 stack built.

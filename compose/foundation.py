@@ -36,7 +36,7 @@ class KeyUsers:
     """Role ARN patterns that may call KMS directly (their own IAM policy still applies)."""
 
 
-def key_users(config: EnvironmentConfig, naming: Naming) -> KeyUsers:
+def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
     """The lake's buckets encrypt with the key through S3."""
     return KeyUsers(via_services=("s3",))
 
