@@ -5,6 +5,10 @@ checkout's virtualenv), its artifacts and Terraform CLI config are built as ``ma
 trees take turns (base, this, base, this, ...) so that a drift of the shared machine's speed hits both:
 
 * ``synth``: ``python main.py`` (every environment, into a temporary folder), wall seconds;
+* ``bronze -> silver job`` (with ``--job-runs N``): each tree's ``glue_jobs/bronze_to_silver.py`` with its own
+  shared-code zip, through the same local ``spark-submit`` (``local[2]``, the local file system, no emulator),
+  on the same 5,000 generated bronze records, into an empty silver each time: the job alone, without the
+  emulator's and the demo's noise;
 * ``demo`` (with ``--demo-runs N``): ``python -m local_runtime.demo`` on a fresh emulator (each run ends with
   ``python -m local_runtime.services down`` in its tree): the wall seconds, the steps of its own timing
   table that do real work (apply, the EMR backfill, the two Glue jobs, its total), whether its apply had to
@@ -76,6 +80,22 @@ def _synth(tree: Path) -> float:
         return time.monotonic() - start
 
 
+def _job(tree: Path, bronze: Path) -> float:
+    from local_runtime.batch import spark_submit
+
+    with tempfile.TemporaryDirectory(prefix="bench-b2s-") as work:
+        paths = {"silver_path": "silver", "quarantine_path": "quarantine", "state_path": "state",
+                 "reports_path": "reports"}
+        args = ["--bronze_path", f"file://{bronze}/"]
+        for name, folder in paths.items():
+            args += [f"--{name}", f"file://{work}/{folder}/"]
+        result = spark_submit(f"bench-b2s-{tree.name}", tree / "glue_jobs" / "bronze_to_silver.py", args,
+                              [tree / "build" / "glue" / "lakehouse.zip"], None, stream=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"bronze -> silver failed in {tree}; log: {result.log}")
+    return result.seconds
+
+
 def _demo(tree: Path) -> dict:
     log = tree / ".state" / "logs" / "bench-demo.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +120,7 @@ def _pairs(base: list[float], head: list[float]) -> dict:
             "head": statistics.median(head), "ratio": statistics.median(ratios)}
 
 
-def bench_baseline(base_rev: str, runs: int, demo_runs: int) -> dict:
+def bench_baseline(base_rev: str, runs: int, demo_runs: int, job_runs: int = 0) -> dict:
     tree = _worktree(base_rev)
     head_rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, check=True, capture_output=True,
                               text=True).stdout.strip()
@@ -115,6 +135,15 @@ def bench_baseline(base_rev: str, runs: int, demo_runs: int) -> dict:
         head.append(_synth(ROOT))
     result = {"base": tree.name.removeprefix("base-"), "head": head_rev + (" + uncommitted changes" if dirty else ""),
               "synth": _pairs(base, head)}
+    if job_runs:
+        from benchmarks.batch import bronze_dataset
+
+        bronze = bronze_dataset(5000)
+        base_job, head_job = [], []
+        for _ in range(job_runs):
+            base_job.append(_job(tree, bronze))
+            head_job.append(_job(ROOT, bronze))
+        result["job"] = _pairs(base_job, head_job)
     if demo_runs:
         base_demo, head_demo = [], []
         for _ in range(demo_runs):
@@ -132,6 +161,8 @@ def bench_baseline(base_rev: str, runs: int, demo_runs: int) -> dict:
 
 def baseline_block(result: dict, command: str) -> list[str]:
     rows = [("synth: `python main.py`, 3 stacks", result["synth"])]
+    if "job" in result:
+        rows.append(("bronze -> silver job alone: 5,000 records, local files, spark-submit", result["job"]))
     if "demo_wall" in result:
         rows.append(("demo: `python -m local_runtime.demo` on a fresh emulator, wall", result["demo_wall"]))
         rows += [(f"demo step: {name}", pairs) for name, pairs in result["demo_steps"].items()]

@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000,5000000", help="batch sizes (rows)")
     parser.add_argument("--base", default="", help="baseline: the git revision to compare this checkout with")
-    parser.add_argument("--demo-runs", type=int, default=0, help="baseline: demo runs per tree (0: synth only)")
+    parser.add_argument("--demo-runs", type=int, default=0, help="baseline: demo runs per tree (0: none)")
+    parser.add_argument("--job-runs", type=int, default=0, help="baseline: bronze->silver job runs per tree (0: none)")
     args = parser.parse_args(argv)
     wanted = set(args.only.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.base:
             raise SystemExit("--only baseline needs --base REV")
         print(f"[bench] against {args.base}", flush=True)
-        result = bench_baseline(args.base, args.runs, args.demo_runs)
+        result = bench_baseline(args.base, args.runs, args.demo_runs, args.job_runs)
         result["machine"] = stored["machine"]
         _store("baseline", result)
         out = ROOT / "BENCHMARKS.md"
