@@ -362,11 +362,14 @@ def _problems(cls: type, values: dict[str, Any]) -> list[str]:
     fed: dict[type, dict[str, Any]] = {}
     renamed: dict[str, str] = {}
     for f, opt in options(cls):
-        if f.name not in values:
+        if f.name in values:
+            value = values[f.name]
+            if opt.limit is not None and not opt.limit.ok(value):
+                out.append(f"{_toml_key(f)}: {opt.limit.message(value)}")
+        elif f.default is not dataclasses.MISSING:
+            value = f.default  # a rule may tie a given setting to a default one
+        else:
             continue
-        value = values[f.name]
-        if opt.limit is not None and not opt.limit.ok(value):
-            out.append(f"{_toml_key(f)}: {opt.limit.message(value)}")
         if "feeds" in f.metadata:
             target, name = f.metadata["feeds"]
             fed.setdefault(target, {})[name] = value

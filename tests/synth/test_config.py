@@ -87,6 +87,7 @@ def test_lifecycle_bronze_transitions(env):
     (lambda d: d["services"].update(kinesis=False), "services.ingest_lambda: needs s3_lake and kinesis"),
     (lambda d: d.pop("region"), "region: required key missing"),
     (lambda d: d.update(name_prefix="x" * 50), "name_prefix"),
+    (lambda d: d["glue"].update(worker_type="G.4X"), "glue.execution_class: FLEX needs worker_type G.1X or G.2X"),
 ])
 def test_invalid_configs_are_rejected(mutate, message):
     assert_config_rejected(mutate, message)
