@@ -42,6 +42,9 @@ __all__ = [
     "BronzeKey",
     "LANDING_PREFIX",
     "OBJECT_SUFFIX",
+    "STREAM_BRONZE_KEY_GLOB",
+    "STREAM_OBJECT_PREFIX",
+    "STREAM_QUARANTINE_KEY_GLOB",
     "STREAM_QUARANTINE_PREFIX",
     "UNSTRUCTURED_PREFIX",
     "backfill_object_name",
@@ -111,9 +114,18 @@ STREAM_QUARANTINE_PREFIX = source_prefix(STREAM_QUARANTINE_SOURCE)
 """Stream records that failed their contract (in the quarantine bucket)."""
 
 
+STREAM_OBJECT_PREFIX = f"{STREAM_QUARANTINE_SOURCE}-"
+"""Every stream batch object's name starts with this (bronze and stream quarantine)."""
+
+STREAM_BRONZE_KEY_GLOB = "".join(f"{prefix}*/" for prefix in BRONZE_FOLDER_PREFIXES) + STREAM_OBJECT_PREFIX + "*"
+"""Every bronze object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
+STREAM_QUARANTINE_KEY_GLOB = f"{STREAM_QUARANTINE_PREFIX}{BRONZE_FOLDER_PREFIXES[-1]}*/{STREAM_OBJECT_PREFIX}*"
+"""Every quarantine object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
+
+
 def stream_object_name(shard_id: str, first_sequence: int | str, last_sequence: int | str) -> str:
     """``kinesis-<shardId>-<firstSeq>-<lastSeq>.jsonl``: a stream batch's object (same records, same name)."""
-    return f"kinesis-{shard_id}-{first_sequence}-{last_sequence}{OBJECT_SUFFIX}"
+    return f"{STREAM_OBJECT_PREFIX}{shard_id}-{first_sequence}-{last_sequence}{OBJECT_SUFFIX}"
 
 
 def stream_quarantine_key(ingest_date: str, shard_id: str, first_sequence: int | str,
