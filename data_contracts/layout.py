@@ -58,8 +58,11 @@ __all__ = [
     "landing_prefix",
     "parse_bronze_key",
     "source_prefix",
+    "parse_stream_object_name",
     "stream_object_name",
+    "stream_object_prefix",
     "stream_quarantine_key",
+    "stream_quarantine_prefix",
 ]
 
 OBJECT_SUFFIX = ".jsonl"
@@ -123,16 +126,37 @@ STREAM_QUARANTINE_KEY_GLOB = f"{STREAM_QUARANTINE_PREFIX}{BRONZE_FOLDER_PREFIXES
 """Every quarantine object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
 
 
+def stream_object_prefix(shard_id: str) -> str:
+    """``kinesis-<shardId>-``: how the name of every stream object of one shard starts."""
+    return f"{STREAM_OBJECT_PREFIX}{shard_id}-"
+
+
 def stream_object_name(shard_id: str, first_sequence: int | str, last_sequence: int | str) -> str:
-    """``kinesis-<shardId>-<firstSeq>-<lastSeq>.jsonl``: a stream batch's object (same records, same name)."""
-    return f"{STREAM_OBJECT_PREFIX}{shard_id}-{first_sequence}-{last_sequence}{OBJECT_SUFFIX}"
+    """``kinesis-<shardId>-<firstSeq>-<lastSeq>.jsonl``: a stream object, named by the range of sequence
+    numbers it covers (it holds every record of its folder's group in that range: see lambda_src.ingest_core)."""
+    return f"{stream_object_prefix(shard_id)}{first_sequence}-{last_sequence}{OBJECT_SUFFIX}"
+
+
+def parse_stream_object_name(name: str) -> tuple[str, int, int] | None:
+    """``(shardId, first, last)`` of a stream object's name (:func:`stream_object_name`), else None."""
+    if not (name.startswith(STREAM_OBJECT_PREFIX) and name.endswith(OBJECT_SUFFIX)):
+        return None
+    shard, _, rest = name[len(STREAM_OBJECT_PREFIX):-len(OBJECT_SUFFIX)].rpartition("-")
+    shard, _, first = shard.rpartition("-")
+    if not (shard and first.isdigit() and rest.isdigit()):
+        return None
+    return shard, int(first), int(rest)
+
+
+def stream_quarantine_prefix(ingest_date: str) -> str:
+    """``source=kinesis/ingest_date=<YYYY-MM-DD>/``: the stream quarantine folder of one arrival day."""
+    return f"{STREAM_QUARANTINE_PREFIX}{BRONZE_FOLDER_PREFIXES[-1]}{ingest_date}/"
 
 
 def stream_quarantine_key(ingest_date: str, shard_id: str, first_sequence: int | str,
                           last_sequence: int | str) -> str:
-    """Key of a stream batch's quarantine object in the quarantine bucket."""
-    return (f"{STREAM_QUARANTINE_PREFIX}{BRONZE_FOLDER_PREFIXES[-1]}{ingest_date}/"
-            f"{stream_object_name(shard_id, first_sequence, last_sequence)}")
+    """Key of a stream quarantine object in the quarantine bucket."""
+    return stream_quarantine_prefix(ingest_date) + stream_object_name(shard_id, first_sequence, last_sequence)
 
 
 def backfill_object_prefix(export_id: str) -> str:

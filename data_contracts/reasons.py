@@ -12,6 +12,8 @@ MISSING_REQUIRED_FIELD = "missing_required_field"  # a required ``data`` field i
 INVALID_TYPE = "invalid_type"                      # a ``data`` field has the wrong JSON type
 INVALID_VALUE = "invalid_value"                    # enum, pattern, range, decimals or extra field
 
+VALIDATION_ERROR = "validation_error"              # the checks themselves raised (never a contract verdict)
+
 ALL_REASONS: tuple[str, ...] = (
     INVALID_ENCODING,
     INVALID_JSON,
@@ -22,6 +24,13 @@ ALL_REASONS: tuple[str, ...] = (
     INVALID_VALUE,
 )
 
+"""The contract's verdicts (what the sample data generates one of each of)."""
+
+INGEST_REASONS: tuple[str, ...] = ALL_REASONS + (VALIDATION_ERROR,)
+"""Every reason a stream quarantine line can carry: a contract verdict, or the checks raising on that record
+(a pathological payload such as one nested too deep for a library, or a bug): that record is quarantined
+with the exception's type, and the records after it are not held back."""
+
 DESCRIPTIONS: dict[str, str] = {
     INVALID_ENCODING: "payload bytes are not valid UTF-8",
     INVALID_JSON: "payload is not a valid JSON document",
@@ -30,4 +39,5 @@ DESCRIPTIONS: dict[str, str] = {
     MISSING_REQUIRED_FIELD: "a field required by the entity contract is missing from data",
     INVALID_TYPE: "a data field has the wrong JSON type",
     INVALID_VALUE: "a data field breaks an enum, pattern, range or decimals rule, or is not in the contract",
+    VALIDATION_ERROR: "checking the record raised an exception (its type is in the error)",
 }

@@ -210,4 +210,6 @@ def classify(payload: bytes) -> tuple[dict | None, str | None, str | None]:
             return None, reasons.INVALID_ENCODING, (
                 "payload holds an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF), not representable in UTF-8"
             )
+        except RecursionError:  # decodable, but one level too deep to encode again
+            return None, reasons.INVALID_JSON, "payload is not valid JSON: nesting too deep"
     return classify_object(obj)

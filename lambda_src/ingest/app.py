@@ -5,12 +5,13 @@ Handler: ``lambda_src.ingest.app.lambda_handler`` in the repository, ``app.lambd
 imports are used, so both layouts work).
 
 Environment: ``BRONZE_BUCKET``, ``QUARANTINE_BUCKET``, ``POWERTOOLS_SERVICE_NAME``,
-``POWERTOOLS_METRICS_NAMESPACE``, ``LOG_LEVEL``. Needs ``s3:PutObject`` on both buckets, and
-``s3:DeleteObject`` on them for the S3-failure repair path.
+``POWERTOOLS_METRICS_NAMESPACE``, ``LOG_LEVEL``. Needs ``s3:PutObject`` on the stream objects of both
+buckets and ``s3:ListBucket`` for their prefixes (``layout.STREAM_BRONZE_KEY_GLOB``,
+``layout.STREAM_QUARANTINE_KEY_GLOB``); it never deletes.
 
 This module is the Kinesis adapter of :mod:`lambda_src.ingest_core`, which holds the two phases (contract
-check and serialisation per record through a Powertools ``BatchProcessor``; objects, S3 writes, the
-partial-failure cut-off rule and the repair of objects already written), the metrics and the log line.
+check and serialisation per record through a Powertools ``BatchProcessor``; objects, S3 writes that store
+each record once whatever Lambda redelivers, the partial-failure cut-off rule), the metrics and the log line.
 Here: each Kinesis record becomes a neutral record with partition = the shard id (from ``eventID``,
 ``shardId-unknown`` without one), position = the sequence number, reported item = the sequence number,
 payload = the base64-decoded ``data``, arrival = ``approximateArrivalTimestamp``; objects are named
@@ -26,7 +27,7 @@ reported sequence number.
 
 Returns the partial batch response ``{"batchItemFailures": [{"itemIdentifier": "<seq>"}, ...]}``; raises
 ``BatchProcessingError`` when every record fails. S3 is injected: :func:`handler_for` binds a handler to
-any object with boto3's ``put_object``/``delete_object``; :data:`lambda_handler` uses the container's client
+any object with boto3's ``put_object``/``list_objects_v2``; :data:`lambda_handler` uses the container's client
 (:class:`~lambda_src.ingest_core.handler.ContainerS3`, created on first use).
 """
 from __future__ import annotations
@@ -75,8 +76,9 @@ def to_record(record) -> SourceRecord:
 
 
 KINESIS = Adapter(records=lambda event: event.get("Records") or [], to_record=to_record, locate=locate,
-                  naming=ObjectNaming(object_name=layout.stream_object_name,
-                                      quarantine_key=layout.stream_quarantine_key))
+                  naming=ObjectNaming(object_name=layout.stream_object_name, name_prefix=layout.stream_object_prefix,
+                                      parse_name=layout.parse_stream_object_name,
+                                      quarantine_prefix=layout.stream_quarantine_prefix))
 
 
 def handler_for(s3: Any) -> Callable[[dict, Any], dict]:

@@ -5,37 +5,38 @@ over a batch:
 
 Phase 1, per record (:func:`~lambda_src.ingest_core.lines.to_line`): :func:`data_contracts.validation.classify`
 the payload, and serialise the output line. A contract violation is not a failure: the record goes to
-quarantine with its reason code. Any exception (a bug, never a bad payload) makes the record a failure.
+quarantine with its reason code; so does a record on which the checks themselves raise (reason
+``validation_error``). Only an adapter failing to read its own event record makes a record a failure.
 
-Phase 2 (:class:`~lambda_src.ingest_core.batch.Batch`): lines are grouped per object (bronze: source, entity,
-ingest date, partition; quarantine: ingest date, partition), sorted by position, and written one object per
-group, at keys from :mod:`data_contracts.layout` (bronze) and the adapter's naming::
+Phase 2 (:class:`~lambda_src.ingest_core.batch.Batch`, :class:`~lambda_src.ingest_core.objects.Objects`):
+lines are grouped per object (bronze: source, entity, ingest date, partition; quarantine: ingest date,
+partition), sorted by position, and written one object per group, at keys from :mod:`data_contracts.layout`
+and the adapter's naming::
 
     bronze:     source=<source>/entity=<entity>/ingest_date=<YYYY-MM-DD>/<object name>
-    quarantine: <adapter's quarantine key>
+    quarantine: <adapter's quarantine folder>/<object name>
+    <object name> = <adapter prefix>-<partition>-<first position>-<last position>.jsonl
 
 ``ingest_date`` is the UTC date of the record's arrival time. Bronze line: ``{"event": <envelope>, "ingest":
 {"arrival_time", <the adapter's metadata>}}``; quarantine line: ``{"error", "ingest", "payload",
 "payload_encoding" ("utf-8" | "base64"), "reason"}``. Compact JSON, sorted keys, UTF-8, one line per record,
-in position order. Nothing depends on the wall clock, so a redelivered identical batch rewrites
-byte-identical objects at the same keys (an overwrite, never a duplicate).
+in position order. Nothing depends on the wall clock.
 
-Retries without duplicates. With ``ReportBatchItemFailures``, Lambda resumes each partition (a shard, a
+Each record once, whatever Lambda redelivers (the same batch again after a timeout or a crash, the halves
+of a bisected batch, a batch of another size or start, a replay): an object holds every line of its group
+between its first and last position, so before writing a group its stored objects are listed, and every
+line inside one of their ranges is skipped (counted as ``records_redelivered``). See
+:mod:`lambda_src.ingest_core.objects`.
+
+Partial failures. With ``ReportBatchItemFailures``, Lambda resumes each partition (a shard, a
 topic-partition) from the LOWEST position reported for it and redelivers every record after it.
-Hence the cut-off rule, per partition: every record at or above its partition's cut-off is left to the
-retry, every record below it is written now.
 
 * Phase 1 failures: the cut-off is the lowest failed position. The failed records are reported; good
   records after the first failure are NOT written in this invocation (they are redelivered and written by
   the retry), records before it are.
-* Phase 2 (S3) failures: objects are written in order of their first position; at the first failed put,
-  no later object is written, and the cut-off of each partition drops to the first position of its first
-  unwritten object. Objects already written that hold records at or above the cut-off (groups interleave)
-  are replaced by a copy holding only the records below it (new key, as its last position changed) and
-  deleted; should that put fail, the cut-off drops further and the loop repeats. For every object, the
-  lowest position among its records that were not written is reported, so the retry rewrites exactly the
-  remainder. (If even the delete fails, the error is logged: the retry may then duplicate those records in
-  bronze; the event_id dedup downstream still removes them.)
+* Phase 2 (S3) failures: groups are written in order of their first position; at the first failed list or
+  put nothing more is attempted, and each partition reports its lowest record not stored. Objects already
+  written stay: the retry finds them and skips their records.
 * Every record failing in phase 1: Powertools raises ``BatchProcessingError`` so Lambda retries (and, if
   configured, bisects) the whole batch.
 
@@ -46,17 +47,18 @@ partial batch response reports, the raw payload bytes with any transport encodin
 the arrival time in epoch milliseconds, and the source-specific fields of the line's ``ingest`` object),
 locates a record that failed without converting it (``locate``: partition, position, item identifier), and
 names objects (:class:`~lambda_src.ingest_core.objects.ObjectNaming`: the object name from partition and
-first/last position, and the full quarantine key), all from :mod:`data_contracts.layout`. Its handler module
+first/last position, its prefix per partition and its parser, the quarantine folder of a day), all from
+:mod:`data_contracts.layout`. Its handler module
 keeps the Powertools ``BatchProcessor`` (of its event type), ``Logger`` and ``Metrics`` and calls
 :func:`~lambda_src.ingest_core.handler.ingest`. An MSK adapter, for instance, maps each record of the
 ``records`` map to partition ``<topic>-<partition>``, position = offset, item identifier = Powertools'
 ``{"partition", "offset"}``, payload = the base64-decoded value, arrival = the record timestamp, and
 keeps key, headers, offset and timestamp in the ingest metadata; nothing here needs copying.
 
-Modules: :mod:`.lines` (phase 1), :mod:`.objects` (grouping, naming, writing and repair), :mod:`.batch`
+Modules: :mod:`.lines` (phase 1), :mod:`.objects` (grouping, naming, writing each record once), :mod:`.batch`
 (the cut-off rule, the reported items and the summary), :mod:`.handler` (the Lambda side: Powertools phase 1,
 metrics, the log line, the container's S3 client). S3 is injected: any object with boto3's ``put_object`` and
-``delete_object``.
+``list_objects_v2``.
 """
 from lambda_src.ingest_core.batch import Batch, Outcome
 from lambda_src.ingest_core.handler import Adapter, ContainerS3, ingest

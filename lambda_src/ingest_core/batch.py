@@ -1,4 +1,9 @@
-"""One batch after phase 1: the cut-off rule, phase 2, the items to report and the summary for metrics."""
+"""One batch after phase 1: the cut-off rule, phase 2, the items to report and the summary for metrics.
+
+Every record received is counted once in the summary: ``records_valid`` + ``records_quarantined`` (stored
+now) + ``records_redelivered`` (stored by an earlier delivery) + ``records_failed`` (phase 1 failures, and
+records S3 could not take) + ``records_deferred`` (held back behind a phase-1 failure) = ``records_received``.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,7 +11,7 @@ from typing import Any, Iterable, NamedTuple
 
 from data_contracts.validation import classify as contract_classify
 from lambda_src.ingest_core.lines import Classify, Line, RecordRef, SourceRecord, to_line
-from lambda_src.ingest_core.objects import ObjectNaming, Objects, StreamObject
+from lambda_src.ingest_core.objects import ObjectNaming, Objects, Written
 
 __all__ = ["Batch", "Outcome"]
 
@@ -34,7 +39,8 @@ class Batch:
         return to_line(record, self.classify)
 
     def finish(self, lines: Iterable[Line], failed: Iterable[RecordRef], received: int) -> Outcome:
-        """Apply the phase-1 cut-off, write, apply the phase-2 cut-off; report and count."""
+        """Apply the phase-1 cut-off, write (each record once), and report per partition the lowest record
+        not stored."""
         reported: dict[tuple[str, int], Any] = {}
         first_failure: dict[str, int] = {}
         for ref in failed:
@@ -46,25 +52,22 @@ class Batch:
         deferred = len(lines) - len(writable)
         phase1_failed = len(reported)
 
-        objects = self.objects.plan(writable)
-        written, cuts = self.objects.write(objects) if objects else ([], {})
-        unwritten = 0
-        for obj in objects:
-            if obj.partition not in cuts:
-                continue
-            pending = [line for line in obj.lines if line.position >= cuts[obj.partition]]
-            unwritten += len(pending)
-            if pending:  # lines are in position order
-                reported.setdefault((pending[0].partition, pending[0].position), pending[0].item_id)
+        written = self.objects.write(writable)
+        cut: dict[str, Line] = {}
+        for line in written.pending:
+            if line.partition not in cut or line.position < cut[line.partition].position:
+                cut[line.partition] = line
+        for line in cut.values():
+            reported.setdefault((line.partition, line.position), line.item_id)
         failures = [{"itemIdentifier": reported[key]} for key in sorted(reported)]
-        return Outcome(failures, _summary(written, failures, received, deferred, phase1_failed + unwritten))
+        return Outcome(failures, _summary(written, failures, received, deferred, phase1_failed))
 
 
-def _summary(objects_written: list[StreamObject], failures: list, received: int, deferred: int,
-             failed: int) -> dict[str, Any]:
-    valid = sum(len(obj.lines) for obj in objects_written if obj.group[0] == "bronze")
+def _summary(written: Written, failures: list, received: int, deferred: int, phase1_failed: int
+             ) -> dict[str, Any]:
+    valid = sum(len(obj.lines) for obj in written.objects if obj.group[0] == "bronze")
     by_reason: dict[str, int] = {}
-    for obj in objects_written:
+    for obj in written.objects:
         if obj.group[0] == "quarantine":
             for line in obj.lines:
                 by_reason[line.reason] = by_reason.get(line.reason, 0) + 1
@@ -72,9 +75,10 @@ def _summary(objects_written: list[StreamObject], failures: list, received: int,
         "records_received": received,
         "records_valid": valid,
         "records_quarantined": sum(by_reason.values()),
-        "records_failed": failed,
+        "records_redelivered": len(written.redelivered),
+        "records_failed": phase1_failed + len(written.pending),
         "records_deferred": deferred,
-        "objects_written": len(objects_written),
+        "objects_written": len(written.objects),
         "quarantined_by_reason": dict(sorted(by_reason.items())),
         "batch_item_failures": len(failures),
     }

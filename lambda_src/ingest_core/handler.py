@@ -2,7 +2,7 @@
 
 Environment: ``BRONZE_BUCKET``, ``QUARANTINE_BUCKET`` (read on every invocation). Metrics (EMF, in the
 handler's ``Metrics`` namespace, ``service`` dimension): records_received, records_valid,
-records_quarantined (total, and per ``reason`` dimension), records_failed, records_deferred,
+records_quarantined (total, and per ``reason`` dimension), records_redelivered, records_failed, records_deferred,
 objects_written. Log line: ``ingest batch done`` with the summary as extra keys.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ from lambda_src.ingest_core.objects import ObjectNaming
 
 __all__ = ["Adapter", "ContainerS3", "ingest"]
 
-COUNTS = ("records_valid", "records_quarantined", "records_failed", "records_deferred", "objects_written")
+COUNTS = ("records_valid", "records_quarantined", "records_redelivered", "records_failed", "records_deferred",
+          "objects_written")
 
 
 class Adapter(NamedTuple):
@@ -53,8 +54,8 @@ class ContainerS3:
     def put_object(self, **kwargs: Any) -> Any:
         return self.client().put_object(**kwargs)
 
-    def delete_object(self, **kwargs: Any) -> Any:
-        return self.client().delete_object(**kwargs)
+    def list_objects_v2(self, **kwargs: Any) -> Any:
+        return self.client().list_objects_v2(**kwargs)
 
 
 def _boto3_s3() -> Any:

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, NamedTuple
 
+from data_contracts import reasons
 from data_contracts.validation import classify as contract_classify
 
 __all__ = ["Classify", "Line", "RecordRef", "SourceRecord", "to_line"]
@@ -77,15 +78,21 @@ def to_line(record: SourceRecord, classify: Classify = contract_classify) -> Lin
     """Phase 1 for one record: classify it and serialise its bronze or quarantine line.
 
     Group keys: ``("bronze", source, entity, ingest date, partition)`` and ``("quarantine", ingest date,
-    partition)``. Exceptions propagate (the record is a failure).
+    partition)``. Whatever the checks raise on a record (a payload nested too deep for a library, a bug)
+    quarantines that record with reason ``validation_error`` and the exception's type, so one poison pill
+    never holds back the records after it; the message carries no value of the payload.
     """
     day, arrival_time = arrival(record.arrival_ms)
     ingest = {"arrival_time": arrival_time, **record.ingest}
     payload = record.payload
-    envelope, reason, error = classify(payload)
-    if envelope is not None:
-        line = _encode({"event": envelope, "ingest": ingest}).encode("utf-8")
-        return Line(record, ("bronze", envelope["source"], envelope["entity"], day, record.partition), line, None)
+    try:
+        envelope, reason, error = classify(payload)
+        if envelope is not None:
+            line = _encode({"event": envelope, "ingest": ingest}).encode("utf-8")
+            return Line(record, ("bronze", envelope["source"], envelope["entity"], day, record.partition), line,
+                        None)
+    except Exception as exc:  # noqa: BLE001 - any exception of the checks is this record's verdict
+        reason, error = reasons.VALIDATION_ERROR, f"checking the record raised {type(exc).__name__}"
     try:
         text, encoding = payload.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -167,7 +167,7 @@ def test_lines_keys_and_bodies(s3, handler):
     assert head["ContentType"] == "application/x-ndjson"
 
 
-def test_redelivered_batch_rewrites_identical_objects(s3, handler):
+def test_redelivered_batch_changes_nothing(s3, handler):
     event = event_for(generate(300, seed=8, bad_share=0.1))
     handler(event, None)
     first = snapshot(s3)
@@ -186,44 +186,140 @@ def test_ingest_date_follows_the_arrival_timestamp(s3, handler):
     assert dates == {"2024-05-31": 10, "2024-06-01": 30}
 
 
-def test_unexpected_exception_fails_only_that_record_and_nothing_after_it_is_written(s3, handler, monkeypatch):
+def window(records, start: int, end: int | None = None) -> dict:
+    """The Kinesis event of records[start:end], with the sequence numbers and arrival times they have in the
+    shard: what Lambda delivers for that run of the shard."""
+    return event_for(records[start:end], start=start)
+
+
+def assert_each_record_once(client, records, start: int = 0, end: int | None = None) -> list:
+    """Every record of records[start:end] is in exactly one line of bronze or quarantine, where its contract
+    sends it; returns the lines."""
+    end = len(records) if end is None else end
+    found = lines(snapshot(client))
+    sequences = Counter(int(line["ingest"]["sequence_number"]) for _, _, line in found)
+    assert sequences == Counter(int(seq(i)) for i in range(start, end)), "lost or duplicated records"
+    by_seq = {int(seq(i)): records[i] for i in range(start, end)}
+    for bucket, _key, line in found:
+        record = by_seq[int(line["ingest"]["sequence_number"])]
+        if bucket == BRONZE:
+            assert record.expected_reason is None and line["event"] == json.loads(record.payload)
+        else:
+            assert line["reason"] == record.expected_reason
+    return found
+
+
+def flaky_adapter(monkeypatch, payloads) -> None:
+    """The adapter fails to read the records carrying ``payloads`` (what still makes a record a failure)."""
+    def to_record(record):
+        if base64.b64decode(record.raw_event["kinesis"]["data"]) in payloads:
+            raise RuntimeError("unreadable event record")
+        return app.to_record(record)
+
+    monkeypatch.setattr(app, "KINESIS", app.KINESIS._replace(to_record=to_record))
+
+
+def test_an_exception_in_the_checks_quarantines_only_that_record(s3, handler, monkeypatch):
     records = generate(200, seed=13, bad_share=0.1)
     poison = 83
     target = records[poison].payload
 
     def flaky(payload):
         if payload == target:
-            raise RuntimeError("bug")
+            raise RecursionError("maximum recursion depth exceeded")
         return real_classify(payload)
 
     monkeypatch.setattr(app, "classify", flaky)
+    assert handler(event_for(records), None) == {"batchItemFailures": []}  # nothing held back
+    found = lines(snapshot(s3))
+    assert sorted(int(line["ingest"]["sequence_number"]) for _, _, line in found) == [int(seq(i)) for i in range(200)]
+    [poisoned] = [line for _, _, line in found if line["ingest"]["sequence_number"] == seq(poison)]
+    assert poisoned["reason"] == reasons.VALIDATION_ERROR
+    assert poisoned["error"] == "checking the record raised RecursionError"  # no value of the payload
+    assert poisoned["payload"].encode() == target
+
+
+def test_a_payload_too_deep_to_encode_again_is_quarantined_not_failed(s3, handler):
+    """Nesting that json decodes but cannot encode again at the handler's stack depth (a RecursionError that
+    used to fail the record and hold back the rest of the shard)."""
+    tail = generate(5, seed=31)
+    payloads = [('{"x":"\\ud800","y":' + "[" * depth + "]" * depth + "}").encode() for depth in range(900, 1000, 2)]
+    response = handler(event_for(payloads + [r.payload for r in tail]), None)
+    assert response == {"batchItemFailures": []}
+    found = lines(snapshot(s3))
+    assert len(found) == len(payloads) + 5
+    quarantined = Counter(line["reason"] for bucket, _, line in found if bucket == QUARANTINE)
+    # The depths straddle the limit at the handler's stack depth: the shallower ones are judged by their
+    # surrogate, the deeper ones are too deep, none is a validator error.
+    assert set(quarantined) == {reasons.INVALID_ENCODING, reasons.INVALID_JSON}
+    assert sum(quarantined.values()) == len(payloads)
+    assert sum(1 for bucket, _, _ in found if bucket == BRONZE) == 5
+
+
+def test_an_unreadable_event_record_fails_and_holds_back_the_rest_of_its_shard(s3, handler, monkeypatch):
+    records = generate(200, seed=13, bad_share=0.1)
+    poison = 83
+    flaky_adapter(monkeypatch, {records[poison].payload})
     response = handler(event_for(records), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(poison)}]}
-    written = written_sequences(snapshot(s3))
-    assert written == [int(seq(i)) for i in range(poison)]
+    assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(poison)]
 
     # Lambda redelivers from the failed record onwards; this time it goes through.
-    monkeypatch.setattr(app, "classify", real_classify)
-    assert handler(event_for(records[poison:], start=poison), None) == {"batchItemFailures": []}
-    objects = snapshot(s3)
-    assert written_sequences(objects) == [int(seq(i)) for i in range(200)]  # everything exactly once
-    bronze = Counter((line["event"]["source"], line["event"]["entity"]) for b, _, line in lines(objects) if b == BRONZE)
-    assert dict(bronze) == {k: v for k, v in expected_counts(records)["valid"].items() if v}
+    monkeypatch.undo()
+    assert handler(window(records, poison), None) == {"batchItemFailures": []}
+    assert_each_record_once(s3, records)
 
 
 def test_several_failing_records_are_all_reported(s3, handler, monkeypatch):
     records = generate(60, seed=14)
-    poison = {records[10].payload, records[40].payload}
-
-    def flaky(payload):
-        if payload in poison:
-            raise ValueError("bug")
-        return real_classify(payload)
-
-    monkeypatch.setattr(app, "classify", flaky)
+    flaky_adapter(monkeypatch, {records[10].payload, records[40].payload})
     response = handler(event_for(records), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(10)}, {"itemIdentifier": seq(40)}]}
     assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(10)]
+
+
+# What Lambda redelivers, as (start, end) windows of one shard's records, applied in order: every sequence
+# must leave each record exactly once in bronze or quarantine.
+REDELIVERIES = {
+    "the whole batch again": [(0, 300), (0, 300)],
+    "bisected after a first attempt": [(0, 300), (0, 150), (150, 300)],
+    "bisected, halves first, then the whole": [(0, 150), (150, 300), (0, 300)],
+    "bisected twice": [(0, 300), (0, 150), (0, 75), (75, 150), (150, 300)],
+    "another batch size and start": [(0, 120), (0, 300), (60, 240), (100, 300)],
+    "a smaller batch inside a bigger one": [(100, 140), (0, 300)],
+    "overlapping from both sides": [(50, 200), (0, 100), (150, 300)],
+}
+
+
+@pytest.mark.parametrize("windows", REDELIVERIES.values(), ids=REDELIVERIES.keys())
+def test_each_record_once_whatever_lambda_redelivers(s3, handler, windows):
+    records = generate(300, seed=41, bad_share=0.15)
+    for start, end in windows:
+        assert handler(window(records, start, end), None) == {"batchItemFailures": []}
+    assert_each_record_once(s3, records, min(w[0] for w in windows), max(w[1] for w in windows))
+
+
+def test_the_summary_accounts_for_every_record_of_a_redelivery(s3, monkeypatch):
+    records = generate(300, seed=42, bad_share=0.15)
+    summaries = []
+    batch_finish = Batch.finish
+
+    def recording(self, *args, **kwargs):
+        outcome = batch_finish(self, *args, **kwargs)
+        summaries.append(outcome.summary)
+        return outcome
+
+    monkeypatch.setattr(Batch, "finish", recording)
+    handler = app.handler_for(s3)
+    handler(window(records, 0, 200), None)
+    handler(window(records, 100, 300), None)
+    first, second = summaries
+    assert first["records_redelivered"] == 0
+    assert second["records_redelivered"] == 100  # positions 100-199 were stored by the first delivery
+    for summary in summaries:
+        assert (summary["records_valid"] + summary["records_quarantined"] + summary["records_redelivered"]
+                + summary["records_failed"] + summary["records_deferred"]) == summary["records_received"]
+    assert first["records_valid"] + second["records_valid"] == sum(1 for r in records if r.expected_reason is None)
 
 
 class FailingS3:
@@ -233,7 +329,6 @@ class FailingS3:
         self.client = client
         self.fail_on = fail_on
         self.puts: list[str] = []
-        self.deletes: list[str] = []
 
     def put_object(self, **kwargs):
         self.puts.append(kwargs["Key"])
@@ -241,9 +336,8 @@ class FailingS3:
             raise RuntimeError("S3 unavailable")
         return self.client.put_object(**kwargs)
 
-    def delete_object(self, **kwargs):
-        self.deletes.append(kwargs["Key"])
-        return self.client.delete_object(**kwargs)
+    def list_objects_v2(self, **kwargs):
+        return self.client.list_objects_v2(**kwargs)
 
 
 def _target(record) -> str:
@@ -251,34 +345,32 @@ def _target(record) -> str:
     return f"{envelope['source']}.{envelope['entity']}" if reason is None else "quarantine"
 
 
-def test_s3_put_failure_reports_the_unwritten_records_and_retry_completes(s3, handler):
+def test_s3_put_failure_reports_the_lowest_record_not_stored_and_the_retry_completes(s3, handler):
     records = generate(300, seed=17, bad_share=0.1)
     groups: dict[str, list[int]] = {}
     for position, record in enumerate(records):
         groups.setdefault(_target(record), []).append(position)
     cut = groups["erp.claim"][0]  # the bronze claim object fails: the retry restarts at its first record
-    expected = sorted({min(p for p in members if p >= cut) for members in groups.values() if max(members) >= cut})
-
     failing = FailingS3(s3, lambda key: "entity=claim/" in key)
     response = app.handler_for(failing)(event_for(records), None)
-    assert response == {"batchItemFailures": [{"itemIdentifier": seq(p)} for p in expected]}
-    # Objects written before the failure that hold records past the cut were replaced, then deleted.
-    assert failing.deletes and set(failing.deletes) < set(failing.puts)
-    assert response["batchItemFailures"][0] == {"itemIdentifier": seq(cut)}
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(cut)}]}
     assert cut > 20
-    assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(cut)]  # exactly what precedes the cut
+    # The groups that start before the claim group were written whole (they hold records past the cut too),
+    # the others not at all.
+    before = {name for name, members in groups.items() if members[0] < cut}
+    assert written_sequences(snapshot(s3)) == sorted(int(seq(p)) for name in before for p in groups[name])
 
-    # S3 is back
-    assert handler(event_for(records[cut:], start=cut), None) == {"batchItemFailures": []}
+    # S3 is back: Lambda redelivers from the cut; what the first attempt stored is skipped.
+    assert handler(window(records, cut), None) == {"batchItemFailures": []}
     objects = snapshot(s3)
-    assert written_sequences(objects) == [int(seq(i)) for i in range(300)]  # no duplicates, nothing lost
+    assert_each_record_once(s3, records)
     for (_, key), body in objects.items():  # every key still names its own first and last records
         match = KEY_RE.match(key)
         sequences = [json.loads(raw)["ingest"]["sequence_number"] for raw in body.split(b"\n")[:-1]]
         assert (match.group(5), match.group(6)) == (sequences[0], sequences[-1])
 
 
-def test_s3_failing_during_the_repair_moves_the_cut_back(s3, handler):
+def test_s3_going_down_mid_batch_loses_nothing_and_duplicates_nothing(s3, handler):
     records = generate(300, seed=19, bad_share=0.1)
     state = {"down": False}
 
@@ -288,35 +380,27 @@ def test_s3_failing_during_the_repair_moves_the_cut_back(s3, handler):
 
     failing = FailingS3(s3, fail_on)
     response = app.handler_for(failing)(event_for(records), None)
-    reported = sorted(int(item["itemIdentifier"]) for item in response["batchItemFailures"])
-    cut = (reported[0] - DEFAULT_FIRST_SEQUENCE) // STEP
-    assert cut < next(i for i, r in enumerate(records) if _target(r) == "erp.policy")
-    assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(cut)]  # the invariant still holds
-
-    assert handler(event_for(records[cut:], start=cut), None) == {"batchItemFailures": []}
-    assert written_sequences(snapshot(s3)) == [int(seq(i)) for i in range(300)]
+    [reported] = response["batchItemFailures"]
+    cut = (int(reported["itemIdentifier"]) - DEFAULT_FIRST_SEQUENCE) // STEP
+    assert cut == next(i for i, r in enumerate(records) if _target(r) == "erp.policy")
+    assert handler(window(records, cut), None) == {"batchItemFailures": []}
+    assert_each_record_once(s3, records)
 
 
-def test_s3_down_reports_every_object_and_writes_nothing(s3):
+def test_s3_down_reports_the_first_record_and_writes_nothing(s3):
     records = generate(100, seed=18, bad_share=0.1)
-    groups: dict[str, list[int]] = {}
-    for position, record in enumerate(records):
-        groups.setdefault(_target(record), []).append(position)
     failing = FailingS3(s3, lambda key: True)
     response = app.handler_for(failing)(event_for(records), None)
-    assert response == {"batchItemFailures": [{"itemIdentifier": seq(p)}
-                                              for p in sorted(min(m) for m in groups.values())]}
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(0)}]}
     assert len(failing.puts) == 1  # stopped at the first failure
     assert snapshot(s3) == {}
 
 
 def test_every_record_failing_raises(s3, handler, monkeypatch):
-    def broken(payload):
-        raise RuntimeError("bug")
-
-    monkeypatch.setattr(app, "classify", broken)
+    records = generate(5, seed=1)
+    flaky_adapter(monkeypatch, {r.payload for r in records})
     with pytest.raises(BatchProcessingError):
-        handler(event_for(generate(5, seed=1)), None)
+        handler(event_for(records), None)
     assert snapshot(s3) == {}
 
 
@@ -354,17 +438,27 @@ class MemoryS3:
     def put_object(self, **kwargs):
         self.objects[(kwargs["Bucket"], kwargs["Key"])] = kwargs["Body"]
 
-    def delete_object(self, **kwargs):
-        del self.objects[(kwargs["Bucket"], kwargs["Key"])]
+    def list_objects_v2(self, **kwargs):
+        keys = sorted(key for bucket, key in self.objects if bucket == kwargs["Bucket"]
+                      and key.startswith(kwargs["Prefix"]))
+        return {"Contents": [{"Key": key} for key in keys], "IsTruncated": False}
+
+
+def _naming() -> ObjectNaming:
+    def parse(name):
+        part, first, last = name[:-len(".jsonl")].rsplit("-", 2)
+        return part, int(first), int(last)
+
+    return ObjectNaming(object_name=lambda part, first, last: f"{part}-{first}-{last}.jsonl",
+                        name_prefix=lambda part: f"{part}-", parse_name=parse,
+                        quarantine_prefix=lambda day: f"q/{day}/")
 
 
 def test_core_applies_the_cut_off_per_partition():
     """A source with several partitions per batch (Kafka-like): a failure defers only its own partition."""
     records = generate(40, seed=23)
-    naming = ObjectNaming(object_name=lambda part, first, last: f"{part}-{first}-{last}.jsonl",
-                          quarantine_key=lambda day, part, first, last: f"q/{day}/{part}-{first}-{last}.jsonl")
     memory = MemoryS3()
-    batch = Batch(memory, bronze_bucket=BRONZE, quarantine_bucket=QUARANTINE, naming=naming)
+    batch = Batch(memory, bronze_bucket=BRONZE, quarantine_bucket=QUARANTINE, naming=_naming())
     neutral = [SourceRecord(f"topic-{i % 2}", i // 2, {"partition": f"topic-{i % 2}", "offset": i // 2}, r.payload,
                             1717200000000 + i, {"partition": f"topic-{i % 2}", "offset": i // 2})
                for i, r in enumerate(records)]
@@ -376,6 +470,30 @@ def test_core_applies_the_cut_off_per_partition():
                      for body in memory.objects.values() for line in map(json.loads, body.split(b"\n")[:-1]))
     assert written == [("topic-0", o) for o in range(5)] + [("topic-1", o) for o in range(20)]
     assert outcome.summary["records_deferred"] == 14 and outcome.summary["records_failed"] == 1
+
+    # The redelivery of both partitions from their start: topic-1 is skipped whole, topic-0 completes.
+    again = batch.finish([batch.line(r) for r in neutral], [], received=40)
+    assert again.failures == [] and again.summary["records_redelivered"] == 25
+    written = sorted((line["ingest"]["partition"], line["ingest"]["offset"])
+                     for body in memory.objects.values() for line in map(json.loads, body.split(b"\n")[:-1]))
+    assert written == [("topic-0", o) for o in range(20)] + [("topic-1", o) for o in range(20)]
+
+
+def test_objects_of_another_partition_or_writer_do_not_count_as_stored():
+    memory = MemoryS3()
+    batch = Batch(memory, bronze_bucket=BRONZE, quarantine_bucket=QUARANTINE, naming=_naming())
+    records = generate(10, seed=24)
+    neutral = [SourceRecord("p-1", i, i, r.payload, 1717200000000, {"offset": i}) for i, r in enumerate(records)]
+    lines_ = [batch.line(r) for r in neutral]
+    # Objects whose names start like p-1's but belong to partition "p-1-9", and a backfill-like name.
+    for line in lines_:
+        folder = batch.objects.folder(line.group)[1]
+        memory.put_object(Bucket=BRONZE if line.group[0] == "bronze" else QUARANTINE,
+                          Key=f"{folder}p-1-9-0-100.jsonl", Body=b"")
+        memory.put_object(Bucket=BRONZE, Key=f"{folder}backfill-x-00001.jsonl", Body=b"")
+    outcome = batch.finish(lines_, [], received=10)
+    assert outcome.summary["records_redelivered"] == 0
+    assert outcome.summary["records_valid"] + outcome.summary["records_quarantined"] == 10
 
 
 def test_handler_imports_in_the_zip_layout(tmp_path):
