@@ -14,7 +14,9 @@ backend, the Lambda log level, the Athena limit in GB) carry their own :func:`mo
 Unknown keys, missing keys and wrong types are refused with the offending path
 (``dev.toml: lambda.memory_mb: expected int, got str``); the rules of an environment as a whole
 (``force_destroy`` and ``endpoint`` only in local, required tags, bucket-name length, backend
-completeness, service dependencies) follow in ``_validate``. A ``[services]`` switch for a construct
+completeness, service dependencies, and the rules across constructs: the ingest function's maximum record
+age within the stream's retention, its batching window within its timeout) follow in ``_validate``. One
+setting may feed the same option of several constructs (``prevent_destroy``: ``feeds(..., also=...)``). A ``[services]`` switch for a construct
 that does not exist yet is refused by name.
 
 Usage::
