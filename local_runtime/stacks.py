@@ -81,7 +81,8 @@ def confirm(action: str, env_name: str, read: Callable[[str], str] = input) -> b
     try:
         answer = read(f"{action.capitalize()} the {env_name} stack as planned above? "
                       f"Type '{env_name}' to confirm, anything else cancels: ")
-    except EOFError:
+    except (EOFError, KeyboardInterrupt):  # end of input or Ctrl-C at the question: cancelled
+        print()
         answer = ""
     return answer.strip() == env_name
 

@@ -79,9 +79,10 @@ def test_only_the_environment_name_typed_back_confirms(answer, confirmed):
     assert prompts == ["Destroy the prod stack as planned above? Type 'prod' to confirm, anything else cancels: "]
 
 
-def test_end_of_input_cancels():
+@pytest.mark.parametrize("interrupt", [EOFError, KeyboardInterrupt])
+def test_end_of_input_or_ctrl_c_cancels(interrupt):
     def read(prompt: str) -> str:
-        raise EOFError
+        raise interrupt
 
     assert stacks.confirm("deploy", "dev", read=read) is False
 
