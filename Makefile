@@ -5,6 +5,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 ENV ?= local
+# deploy/destroy outside local show the plan and ask on the terminal; AUTO_APPROVE=1 applies without asking.
+AUTO_APPROVE ?=
+export AUTO_APPROVE
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -44,14 +47,18 @@ synth: artifacts tfconfig ## synthesize every environment's stack into cdktf.out
 	@echo "[synth] cdktf synth (importing the AWS bindings takes ~15 s)"
 	@$(PY) main.py
 
-deploy: synth ## terraform apply the stack of ENV (local, dev, prod)
+deploy: preflight-deploy synth ## terraform apply the stack of ENV (local, dev, prod; outside local: plan, then ask)
 	@$(PY) -m local_runtime.stacks deploy $(ENV)
 
-destroy: tfconfig ## terraform destroy the stack of ENV
+destroy: preflight-destroy tfconfig ## terraform destroy the stack of ENV (outside local: destroy plan, then ask)
 	@$(PY) -m local_runtime.stacks destroy $(ENV)
 
-outputs: tfconfig ## the stack outputs of ENV as JSON on stdout
+outputs: preflight-outputs tfconfig ## the stack outputs of ENV as JSON on stdout
 	@$(PY) -m local_runtime.stacks outputs $(ENV)
+
+# Bad input fails before any work: an unknown ENV, or a question that cannot be asked (no terminal, no AUTO_APPROVE=1).
+preflight-%: $(STAMP)
+	@$(PY) -m local_runtime.stacks check $* $(ENV)
 
 up: $(STAMP) ## start the local services (idempotent; leaves them running)
 	@$(PY) -m local_runtime.services up

@@ -89,7 +89,7 @@ def build(stack, names: Naming, users: Iterable[KeyUsers], outputs: Outputs) -> 
     key = KmsKey(stack, "kms", KmsKeyProps(
         alias=f"{prefix}-lake", account_id=names.account_id, region=config.region, partition=names.partition,
         description=f"{prefix}: lake, stream, queue, catalog, job and log encryption",
-        **config.kms.values_for(KmsKeyProps),
+        **config.kms.values_for(KmsKeyProps), **config.values_for(KmsKeyProps),
         via_services=tuple(s for u in users for s in u.via_services),
         direct_principal_arn_patterns=tuple(p for u in users for p in u.role_patterns),
         tags=tags, create=config.services.kms,
@@ -102,7 +102,7 @@ def build(stack, names: Naming, users: Iterable[KeyUsers], outputs: Outputs) -> 
     lake = DataLakeStorage(stack, "lake", DataLakeStorageProps(
         name_prefix=prefix, account_id=names.account_id, partition=names.partition, kms_key_arn=key.arn,
         bucket_suffix="-".join(suffix), lifecycle=config.lifecycle.rules(), force_destroy=config.force_destroy,
-        tags=tags, create=config.services.s3_lake,
+        **config.values_for(DataLakeStorageProps), tags=tags, create=config.services.s3_lake,
     ))
     for layer, name in lake.bucket_names.items():
         outputs.emit(f"{layer}_bucket", name)

@@ -39,6 +39,7 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
 
     stream = KinesisStream(stack, "ingest_stream", KinesisStreamProps(
         name=f"{prefix}-ingest", kms_key_arn=key.arn, **config.kinesis.values_for(KinesisStreamProps),
+        **config.values_for(KinesisStreamProps),
         tags=tags, create=svc.kinesis,
     ))
     if stream.name:

@@ -14,7 +14,9 @@ backend, the Lambda log level, the Athena limit in GB) carry their own :func:`mo
 Unknown keys, missing keys and wrong types are refused with the offending path
 (``dev.toml: lambda.memory_mb: expected int, got str``); the rules of an environment as a whole
 (``force_destroy`` and ``endpoint`` only in local, required tags, bucket-name length, backend
-completeness, service dependencies) follow in ``_validate``. A ``[services]`` switch for a construct
+completeness, service dependencies, and the rules across constructs: the ingest function's maximum record
+age within the stream's retention, its batching window within its timeout) follow in ``_validate``. One
+setting may feed the same option of several constructs (``prevent_destroy``: ``feeds(..., also=...)``). A ``[services]`` switch for a construct
 that does not exist yet is refused by name.
 
 Usage::
@@ -64,9 +66,15 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------------------------------
 # Schema
 # --------------------------------------------------------------------------------------------------
-def feeds(cls: type, name: str, *, default: Any = dataclasses.MISSING, limit=None) -> Any:
+def feeds(cls: type, name: str, *, default: Any = dataclasses.MISSING, limit=None, also: tuple[type, ...] = ()
+          ) -> Any:
     """A setting that feeds option ``name`` of props class ``cls``: same default, meaning and limit (unless
-    ``default``/``limit`` say otherwise, e.g. an empty value meaning "ask Terraform")."""
+    ``default``/``limit`` say otherwise, e.g. an empty value meaning "ask Terraform"). ``also``: further props
+    classes whose option of the same name the setting feeds too (one switch for several constructs, e.g.
+    ``prevent_destroy``)."""
+    for other in also:
+        if not any(f.name == name for f in dataclasses.fields(other)):
+            raise TypeError(f"{other.__name__} has no option {name!r}")
     source = next(f for f in dataclasses.fields(cls) if f.name == name)
     opt: Option = source.metadata["option"]
     kwargs: dict[str, Any] = {}
@@ -77,7 +85,7 @@ def feeds(cls: type, name: str, *, default: Any = dataclasses.MISSING, limit=Non
     elif source.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
         kwargs["default_factory"] = source.default_factory
     return dataclasses.field(**kwargs, metadata={
-        "option": Option(doc=opt.doc, limit=limit or opt.limit), "feeds": (cls, name)})
+        "option": Option(doc=opt.doc, limit=limit or opt.limit), "feeds": (cls, name), "feeds_also": also})
 
 
 class Section:
@@ -86,7 +94,7 @@ class Section:
     def values_for(self, cls: type) -> dict[str, Any]:
         """``{option name: value}`` of every setting of this section that feeds props class ``cls``."""
         return {f.metadata["feeds"][1]: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.metadata.get("feeds", (None,))[0] is cls}
+                if "feeds" in f.metadata and cls in (f.metadata["feeds"][0], *f.metadata["feeds_also"])}
 
 
 @dataclass(frozen=True)
@@ -262,6 +270,7 @@ class EnvironmentConfig(Section):
     backend: BackendSettings = option(doc="``[backend]``.")
     endpoint: str = option("", doc="Emulator endpoint (local only, e.g. ``http://127.0.0.1:4566``); empty elsewhere.")
     force_destroy: bool = option(False, doc="Let ``terraform destroy`` delete non-empty buckets. Only in ``local``.")
+    prevent_destroy: bool = feeds(DataLakeStorageProps, "prevent_destroy", also=(KmsKeyProps, KinesisStreamProps))
     log_retention_days: int = feeds(PythonFunctionProps, "log_retention_days")
     account: AccountSettings = option(default_factory=AccountSettings, doc="``[account]``.")
     kms: KmsSettings = option(default_factory=KmsSettings, doc="``[kms]``.")
@@ -372,7 +381,8 @@ def _problems(cls: type, values: dict[str, Any]) -> list[str]:
             continue
         if "feeds" in f.metadata:
             target, name = f.metadata["feeds"]
-            fed.setdefault(target, {})[name] = value
+            for each in (target, *f.metadata["feeds_also"]):
+                fed.setdefault(each, {})[name] = value
             renamed[name] = _toml_key(f)
     for target, fed_values in fed.items():
         for text in broken_rules(target.RULES, fed_values):
@@ -416,6 +426,7 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
     sw = cfg.services
     if sw.ingest_lambda:
         check(sw.s3_lake and sw.kinesis, "services.ingest_lambda: needs s3_lake and kinesis")
+        _check_stream_consumer(cfg, check)
     if sw.glue_catalog:
         check(sw.s3_lake, "services.glue_catalog: needs s3_lake")
     if sw.glue_jobs:
@@ -442,6 +453,19 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
 
     if errors:
         raise ConfigError(f"{cfg.name}: " + "; ".join(errors))
+
+
+def _check_stream_consumer(cfg: EnvironmentConfig, check: typing.Callable[[bool, str], None]) -> None:
+    """The ingest function's event source against the stream and the function (rules across constructs; each
+    construct's own bounds, e.g. no unbounded retries, are its props' limits)."""
+    lam, retention_s = cfg.lambda_, cfg.kinesis.retention_hours * 3600
+    check(lam.max_record_age_seconds <= retention_s,
+          f"lambda.max_record_age_seconds: {lam.max_record_age_seconds} s is longer than the stream keeps records "
+          f"(kinesis.retention_hours = {cfg.kinesis.retention_hours}, {retention_s} s): a failing record would "
+          "expire from the stream before reaching the failure queue; lower it or raise retention_hours")
+    check(lam.batching_window_seconds <= lam.timeout_seconds,
+          f"lambda.batching_window_seconds: {lam.batching_window_seconds} s is longer than the function timeout "
+          f"(lambda.timeout_seconds = {lam.timeout_seconds} s); lower it or raise timeout_seconds")
 
 
 # --------------------------------------------------------------------------------------------------

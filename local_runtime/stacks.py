@@ -5,15 +5,25 @@
 up (``make up``); when the emulator was restarted since the last apply (its in-memory resources are
 gone), the stale local state is set aside first, so a deploy after ``make down && make up`` works.
 dev and prod use the S3 backend declared in their environment config and real AWS credentials.
+
+Outside ``local``, ``deploy`` and ``destroy`` save a plan (``plan -destroy`` for destroy), show it and ask on
+the terminal to type the environment's name before applying exactly that plan; ``AUTO_APPROVE=1`` applies
+without asking (automation). Without a terminal and without ``AUTO_APPROVE=1`` they refuse before any work.
+``local`` never asks (the demo and the tests deploy it). ``python -m local_runtime.stacks check ACTION ENV``
+runs only these checks (the Makefile runs it before synthesizing): an unknown environment or a question
+that cannot be asked fails at once, with one line saying what to change.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from environments import ENVIRONMENTS, ConfigError, load_environment
 from local_runtime import terraform as tf
 from local_runtime.aws import environment
 from local_runtime.paths import STATE, stack_dir
@@ -21,6 +31,60 @@ from local_runtime.services import Emulator, ensure_emulator
 
 LOCAL_STATE = STATE / "terraform"
 LOCAL_APPLY_ATTEMPTS = 2
+ACTIONS: tuple[str, ...] = ("deploy", "destroy", "outputs")
+AUTO_APPROVE = "AUTO_APPROVE"
+"""Environment variable (and make variable): ``1`` applies a cloud plan without asking."""
+
+
+class UsageError(Exception):
+    """Bad input to a command: one line saying what to change (exit code 2, nothing was done)."""
+
+
+def check_environment(name: str) -> None:
+    """``name`` is one of the project's environments (:data:`environments.ENVIRONMENTS`)."""
+    if name not in ENVIRONMENTS:
+        raise UsageError(f"unknown environment {name!r}: ENV must be one of {', '.join(ENVIRONMENTS)}")
+
+
+def approval(action: str, env_name: str, auto_approve: str | None, interactive: bool) -> str:
+    """How a change is approved: ``"none"`` (no plan to approve: ``outputs``, or ``local``, the emulator),
+    ``"auto"`` (``AUTO_APPROVE=1``) or ``"ask"`` (on the terminal). Raises :class:`UsageError` when the question
+    cannot be asked (no terminal) and nothing approves it, or when ``AUTO_APPROVE`` is neither 1 nor 0/unset."""
+    value = (auto_approve or "").strip()
+    if value not in ("", "0", "1"):
+        raise UsageError(f"{AUTO_APPROVE} must be 1 (apply without asking) or 0/unset (ask), got {value!r}")
+    if action == "outputs" or env_name == "local":
+        return "none"
+    if value == "1":
+        return "auto"
+    if interactive:
+        return "ask"
+    raise UsageError(f"`{action} ENV={env_name}` shows the plan and asks for confirmation, but there is no "
+                     f"terminal to ask on: run it from a terminal, or set {AUTO_APPROVE}=1 to {action} without asking")
+
+
+def preflight(action: str, env_name: str, environ: Mapping[str, str] | None = None,
+              interactive: bool | None = None) -> str:
+    """Every check that needs no work (no synth, no Terraform): the action, the environment and how the change
+    is approved (:func:`approval`). Raises :class:`UsageError`."""
+    if action not in ACTIONS:
+        raise UsageError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+    check_environment(env_name)
+    environ = os.environ if environ is None else environ
+    if interactive is None:
+        interactive = sys.stdin is not None and sys.stdin.isatty()
+    return approval(action, env_name, environ.get(AUTO_APPROVE), interactive)
+
+
+def confirm(action: str, env_name: str, read: Callable[[str], str] = input) -> bool:
+    """Ask on the terminal; only the environment's name typed back confirms."""
+    try:
+        answer = read(f"{action.capitalize()} the {env_name} stack as planned above? "
+                      f"Type '{env_name}' to confirm, anything else cancels: ")
+    except (EOFError, KeyboardInterrupt):  # end of input or Ctrl-C at the question: cancelled
+        print()
+        answer = ""
+    return answer.strip() == env_name
 
 
 def _check_synthesized(directory: Path) -> None:
@@ -77,6 +141,44 @@ def destroy(directory: Path, env: dict[str, str], variables: dict[str, str] | No
         raise SystemExit(f"terraform destroy failed in {directory} (exit {proc.returncode})")
 
 
+def plan_and_apply(directory: Path, env: dict[str, str], action: str, env_name: str, mode: str,
+                   ask: Callable[[str, str], bool] = confirm, hint: str = "") -> bool:
+    """Save a plan (``-destroy`` for destroy), show it, and apply exactly that plan once approved (``mode``
+    ``"auto"``, or ``"ask"``: ``ask(action, env_name)`` must return True). Returns whether anything was
+    applied. A plan without changes applies nothing and asks nothing. ``hint`` is added to a failed plan's
+    message."""
+    plan_file = directory / f"{action}.tfplan"
+    args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", "-parallelism=20", f"-out={plan_file.name}"]
+    if action == "destroy":
+        args.append("-destroy")
+    try:
+        proc = tf.run(args, directory, env=env, check=False)
+        if proc.returncode == 0:
+            print(f"[{action}] {env_name}: the plan has no changes; nothing to apply", flush=True)
+            return False
+        if proc.returncode != 2:
+            raise SystemExit(f"terraform plan failed in {directory} (exit {proc.returncode}){hint}")
+        if mode != "auto" and not ask(action, env_name):
+            print(f"[{action}] {env_name}: not confirmed; nothing was changed", flush=True)
+            return False
+        proc = tf.run(["apply", "-input=false", "-no-color", "-parallelism=20", plan_file.name], directory,
+                      env=env, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"terraform apply failed in {directory} (exit {proc.returncode})")
+        return True
+    finally:
+        plan_file.unlink(missing_ok=True)  # a plan file holds the planned values: never leave it behind
+
+
+def _destroy_hint(env_name: str) -> str:
+    try:
+        protected = load_environment(env_name).prevent_destroy
+    except ConfigError:
+        return ""
+    return (f"; environments/{env_name}.toml sets prevent_destroy = true, so Terraform refuses to delete the "
+            f"buckets, the key and the stream: set it to false, deploy, then destroy" if protected else "")
+
+
 def outputs(directory: Path, env: dict[str, str]) -> dict:
     proc = tf.run(["output", "-json", "-no-color"], directory, env=env, capture=True, check=False)
     if proc.returncode != 0:
@@ -116,11 +218,24 @@ def deploy_local(directory: Path | None = None) -> dict:
     return outputs(directory, env)
 
 
+USAGE = "usage: python -m local_runtime.stacks [check] deploy|destroy|outputs ENV"
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in {"deploy", "destroy", "outputs"}:
-        print("usage: python -m local_runtime.stacks deploy|destroy|outputs ENV", file=sys.stderr)
+    only_check = bool(argv) and argv[0] == "check"
+    if only_check:
+        argv = argv[1:]
+    if len(argv) != 2:
+        print(USAGE, file=sys.stderr)
         return 2
     action, env_name = argv
+    try:
+        mode = preflight(action, env_name)
+    except UsageError as exc:
+        print(f"lakeforge: {exc}", file=sys.stderr)
+        return 2
+    if only_check:
+        return 0
     directory = stack_dir(env_name)
     if action == "deploy" and env_name == "local":
         deploy_local(directory)
@@ -147,10 +262,8 @@ def main(argv: list[str]) -> int:
         print(json.dumps(outputs(directory, env), indent=2, sort_keys=True))
         return 0
     init(directory, env)
-    if action == "deploy":
-        apply(directory, env)
-    else:
-        destroy(directory, env)
+    hint = _destroy_hint(env_name) if action == "destroy" else ""
+    plan_and_apply(directory, env, action, env_name, mode, hint=hint)
     return 0
 
 

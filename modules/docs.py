@@ -25,7 +25,7 @@ PROPS_MODULES: tuple[str, ...] = (
 """Every construct's props module (``modules/<name>_props.py``), in README order."""
 
 _BLOCK = re.compile(
-    r"(<!-- BEGIN (?P<kind>[a-z]+): (?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- END (?P=kind): (?P=name) -->)", re.S)
+    r"(<!-- BEGIN (?P<kind>[a-z]+): (?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- END (?P=kind): (?P=name) -->)", re.S)
 
 
 def _cell(text: str) -> str:
@@ -47,7 +47,8 @@ def options_table(cls: type, *, key_header: str = "option") -> list[str]:
         meaning = _doc(opt.doc)
         if "feeds" in f.metadata:
             target, option_name = f.metadata["feeds"]
-            meaning += f" Feeds `{target.__name__}.{option_name}`."
+            fed = (target, *f.metadata.get("feeds_also", ()))
+            meaning += " Feeds " + ", ".join(f"`{t.__name__}.{option_name}`" for t in fed) + "."
         lines.append(f"| `{name}` | `{_cell(type_name(f.type))}` | {_cell(describe_default(f))} | {_cell(limit)} "
                      f"| {_cell(meaning)} |")
     for rule in getattr(cls, "RULES", ()):

@@ -23,6 +23,7 @@ class KinesisStream(Construct):
         if not props.create:
             return
 
+        from cdktf import TerraformResourceLifecycle
         from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStream as Stream
         from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStreamStreamModeDetails
 
@@ -37,6 +38,7 @@ class KinesisStream(Construct):
             shard_level_metrics=list(props.shard_level_metrics) or None,
             enforce_consumer_deletion=props.enforce_consumer_deletion,
             tags=dict(props.tags),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
         self.name = self.stream.name
         self.arn = self.stream.arn

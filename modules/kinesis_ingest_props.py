@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.options import Props, between, create_option, one_of, option, or_value, outputs, tags_option
+from modules.options import Props, between, create_option, one_of, option, outputs, tags_option
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,16 @@ class KinesisEventSourceProps(Props):
         True,
         doc="Split a failing batch in two and retry, isolating poison records.")
     max_retry_attempts: int = option(
-        3, limit=between(-1, 10000),
-        doc="Retries of a failing batch (-1: until the record expires).")
+        3, limit=between(0, 10000),
+        doc="Retries of a failing batch before its failed records go to the failure destination. Always "
+            "bounded: Lambda's -1 (retry until the record expires) is refused, because one poison record "
+            "would then block its shard, delaying every record behind it until it ages out.")
     max_record_age_seconds: int = option(
-        3600, limit=or_value(-1, between(60, 604800)),
-        doc="Skip records older than this (-1: never).")
+        3600, limit=between(60, 604800, "s"),
+        doc="Records older than this go to the failure destination instead of being retried. Always bounded: "
+            "Lambda's -1 (never) is refused, because a failing record would then stay until the stream drops "
+            "it, lost without a trace in the failure queue. At most the stream's retention (environment "
+            "rule).")
     parallelization_factor: int = option(1, limit=between(1, 10), doc="Concurrent batches per shard.")
     report_batch_item_failures: bool = option(
         True,

@@ -27,6 +27,11 @@ class KinesisStreamProps(Props):
     enforce_consumer_deletion: bool = option(
         True,
         doc="Deregister enhanced fan-out consumers on stream deletion instead of failing the destroy.")
+    prevent_destroy: bool = option(
+        False,
+        doc="Terraform ``lifecycle.prevent_destroy`` on the stream: a plan that would delete or replace it "
+            "(and the records it retains) fails, so ``terraform destroy`` stops before changing anything. "
+            "For prod; to really delete, deploy with it off first.")
     tags: dict[str, str] = tags_option("the stream")
     create: bool = create_option()
 

@@ -63,6 +63,7 @@ class KmsKey(Construct):
         if not props.create:
             return
 
+        from cdktf import TerraformResourceLifecycle
         from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
         from cdktf_cdktf_provider_aws.kms_key import KmsKey as KmsKeyResource
 
@@ -78,6 +79,7 @@ class KmsKey(Construct):
             multi_region=False,
             policy=self.policy,
             tags=dict(props.tags),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
         alias = KmsAlias(self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id)
         self.arn = self.key.arn

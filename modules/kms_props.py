@@ -40,6 +40,11 @@ class KmsKeyProps(Props):
             "``arn:aws:iam::<acct>:role/lakeforge-dev-emr-ec2``) of this account's roles allowed to call "
             "KMS directly, not only through ``via_services``. Still subject to the role's own IAM policy. "
             "Default none.")
+    prevent_destroy: bool = option(
+        False,
+        doc="Terraform ``lifecycle.prevent_destroy`` on the key: a plan that would schedule its deletion "
+            "(or replace it) fails, so ``terraform destroy`` stops before changing anything. For prod; to "
+            "really delete, deploy with it off first.")
     tags: dict[str, str] = tags_option("the key")
     create: bool = create_option()
 

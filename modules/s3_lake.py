@@ -16,7 +16,7 @@ Every bucket gets: versioning, the S3 public access block (all four settings on)
 ``BucketOwnerEnforced`` (ACLs disabled), a bucket policy that denies any request not made over TLS,
 a lifecycle configuration (per-layer :class:`LifecycleRule`; always expires noncurrent versions and
 aborts incomplete multipart uploads), EventBridge notifications and ``force_destroy`` only when asked
-(local).
+(local). ``prevent_destroy`` (prod) makes Terraform refuse any plan that deletes or replaces a bucket.
 
 Encryption: SSE-KMS with the given key and S3 Bucket Keys (fewer KMS calls) on every data bucket. The
 ``access_logs`` bucket uses SSE-S3 (AES256) instead, because S3 server access logging cannot deliver
@@ -53,7 +53,7 @@ class DataLakeStorage(Construct):
         self.access_logs_bucket_name: str | None = None
         if not props.create:
             return
-        from cdktf import Token
+        from cdktf import TerraformResourceLifecycle, Token
 
         from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
         from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
@@ -65,17 +65,18 @@ class DataLakeStorage(Construct):
             if length > 63 or length < 3:
                 raise ValueError(f"bucket name {name!r} must be 3-63 characters")
 
+        keep = TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None
         logs = None
         logs_policy = None
         if props.access_logging:
             logs = S3Bucket(self, ACCESS_LOGS, bucket=self.bucket_name(ACCESS_LOGS),
-                            force_destroy=props.force_destroy, tags=dict(props.tags))
+                            force_destroy=props.force_destroy, tags=dict(props.tags), lifecycle=keep)
             self._register(ACCESS_LOGS, logs)
             self.access_logs_bucket_name = logs.bucket
 
         for layer in props.layers:
             bucket = S3Bucket(self, layer, bucket=self.bucket_name(layer), force_destroy=props.force_destroy,
-                              tags=dict(props.tags))
+                              tags=dict(props.tags), lifecycle=keep)
             self._register(layer, bucket)
             self._secure(layer, bucket, kms_key_arn=props.kms_key_arn)
 

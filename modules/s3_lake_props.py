@@ -94,6 +94,11 @@ class DataLakeStorageProps(Props):
     force_destroy: bool = option(
         False,
         doc="Allow ``terraform destroy`` to delete non-empty buckets. Local/emulator only.")
+    prevent_destroy: bool = option(
+        False,
+        doc="Terraform ``lifecycle.prevent_destroy`` on every bucket (the data buckets and ``access_logs``): "
+            "a plan that would delete or replace one fails, so ``terraform destroy`` stops before changing "
+            "anything. For prod; to really delete, deploy with it off first.")
     partition: str = option("aws", doc="AWS partition for ARNs.")
     tags: dict[str, str] = tags_option("every bucket")
     create: bool = create_option()

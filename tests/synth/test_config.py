@@ -88,9 +88,43 @@ def test_lifecycle_bronze_transitions(env):
     (lambda d: d.pop("region"), "region: required key missing"),
     (lambda d: d.update(name_prefix="x" * 50), "name_prefix"),
     (lambda d: d["glue"].update(worker_type="G.4X"), "glue.execution_class: FLEX needs worker_type G.1X or G.2X"),
+    # Unbounded retries: a poison record would block its shard (the event source's own limits).
+    (lambda d: d["lambda"].update(max_retry_attempts=-1), "lambda.max_retry_attempts: 0-10000 (got -1)"),
+    (lambda d: d["lambda"].update(max_record_age_seconds=-1), "lambda.max_record_age_seconds: 60-604800 s (got -1)"),
+    # Across constructs: the event source against the stream and the function.
+    (lambda d: d["lambda"].update(max_record_age_seconds=86401),
+     "lambda.max_record_age_seconds: 86401 s is longer than the stream keeps records (kinesis.retention_hours = 24"),
+    (lambda d: d["kinesis"].update(retention_hours=48) or d["lambda"].update(max_record_age_seconds=48 * 3600 + 1),
+     "is longer than the stream keeps records (kinesis.retention_hours = 48, 172800 s)"),
+    (lambda d: d["lambda"].update(batching_window_seconds=61),
+     "lambda.batching_window_seconds: 61 s is longer than the function timeout (lambda.timeout_seconds = 60 s)"),
+    (lambda d: d["lambda"].pop("timeout_seconds") and d["lambda"].update(batching_window_seconds=61),
+     "lambda.batching_window_seconds: 61 s is longer than the function timeout (lambda.timeout_seconds = 60 s)"),
 ])
 def test_invalid_configs_are_rejected(mutate, message):
     assert_config_rejected(mutate, message)
+
+
+def test_event_source_bounds_at_their_limits_are_accepted():
+    data = copy.deepcopy(raw("dev"))
+    data["lambda"].update(max_retry_attempts=0, max_record_age_seconds=24 * 3600, batching_window_seconds=60,
+                          timeout_seconds=60)
+    cfg = parse_environment(data, source="dev.toml", expected_name="dev")
+    assert (cfg.lambda_.max_retry_attempts, cfg.lambda_.max_record_age_seconds) == (0, 86400)
+
+
+def test_left_out_retry_settings_are_bounded():
+    """A file without the retry settings gets the event source's bounded defaults (never Lambda's -1)."""
+    data = copy.deepcopy(raw("dev"))
+    for key in ("max_retry_attempts", "max_record_age_seconds"):
+        data["lambda"].pop(key)
+    lam = parse_environment(data, source="dev.toml", expected_name="dev").lambda_
+    assert 0 <= lam.max_retry_attempts <= 10000 and 60 <= lam.max_record_age_seconds <= 86400
+
+
+def test_prevent_destroy_only_in_prod():
+    assert {env: load_environment(env).prevent_destroy for env in ENVIRONMENTS} == \
+        {"local": False, "dev": False, "prod": True}
 
 
 def assert_config_rejected(mutate, message: str) -> None:

@@ -118,6 +118,22 @@ def test_cloud_backend_is_locked_encrypted_s3(synth, env):
     assert s3.get("use_lockfile") is True or s3.get("dynamodb_table")
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_prevent_destroy_exactly_on_prods_buckets_key_and_stream(synth, env):
+    """prod: Terraform refuses any plan deleting or replacing the lake's buckets, the key or the stream; nothing
+    else carries the flag, and local/dev carry it nowhere (their stacks can be destroyed)."""
+    protected = {(rtype, name) for rtype, items in synth.docs[env]["resource"].items()
+                 for name, res in items.items() if (res.get("lifecycle") or {}).get("prevent_destroy")}
+    expected = set()
+    if env == "prod":
+        expected = {("aws_s3_bucket", bucket(synth, env, key)) for key in BUCKET_KEYS}
+        expected.add(("aws_kms_key", synth.one(env, "aws_kms_key", "/kms/key")[0]))
+        expected.add(("aws_kinesis_stream", synth.one(env, "aws_kinesis_stream", "/ingest_stream/stream")[0]))
+        assert len(expected) == len(BUCKET_KEYS) + 2
+    assert protected == expected
+    assert synth.configs[env].prevent_destroy is (env == "prod")
+
+
 # --------------------------------------------------------------------------------------------------
 # S3
 # --------------------------------------------------------------------------------------------------

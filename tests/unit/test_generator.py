@@ -23,6 +23,7 @@ from sample_data import (
     manifest,
     to_kinesis_event,
 )
+from sample_data.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -231,6 +232,42 @@ def test_cli_writes_one_line_per_record(tmp_path):
     assert written["bad"] == expected_counts(expected)["bad"]
     stdout = subprocess.run(command[:-4] + ["--out", "-"], cwd=ROOT, check=True, capture_output=True).stdout
     assert stdout == out.read_bytes()
+
+
+def test_cli_creates_missing_folders(tmp_path):
+    out, info = tmp_path / "a" / "b" / "sample.jsonl", tmp_path / "c" / "manifest.json"
+    assert cli_main(["--records", "5", "--out", str(out), "--manifest", str(info)]) == 0
+    assert len(out.read_bytes().split(b"\n")) == 6 and json.loads(info.read_text())["records"] == 5
+
+
+@pytest.mark.parametrize("paths, message", [
+    (lambda t: ["--out", str(t)], "--out {t}: is a folder; give a file path, e.g. {t}/sample.jsonl"),
+    (lambda t: ["--out", str(t / "s.jsonl"), "--manifest", str(t)], "--manifest {t}: is a folder; give a file path"),
+    (lambda t: ["--out", str(t / "s.jsonl"), "--manifest", str(t / "plain" / "m.json")],
+     "--manifest {t}/plain/m.json: {t}/plain is a file, not a folder; choose another path"),
+    (lambda t: ["--out", str(t / "plain" / "deeper" / "s.jsonl")],
+     "--out {t}/plain/deeper/s.jsonl: {t}/plain is a file, not a folder; choose another path"),
+    (lambda t: ["--out", str(t / "s.jsonl"), "--manifest", str(t / "." / "s.jsonl")],
+     "--manifest {t}/s.jsonl: same file as --out; give the manifest its own path"),
+    (lambda t: ["--out", str(t / "s.jsonl"), "--manifest", "/proc/lakeforge-no-such/m.json"],
+     "--manifest /proc/lakeforge-no-such/m.json: cannot write ("),
+])
+def test_cli_refuses_an_unwritable_path_with_one_line_before_writing(tmp_path, capsys, paths, message):
+    (tmp_path / "plain").write_text("a file")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert cli_main(["--records", "5", *paths(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m sample_data: error: " + message.format(t=tmp_path)), err
+    assert err.count("\n") == 1
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_cli_refusal_has_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sample_data", "--records", "3", "--out", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"python -m sample_data: error: --out {tmp_path}: is a folder; give a file path, " \
+                          f"e.g. {tmp_path}/sample.jsonl\n"
 
 
 def test_documents_are_deterministic_and_well_formed():

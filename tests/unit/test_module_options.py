@@ -27,6 +27,21 @@ def test_every_construct_has_a_block_in_the_readme():
     text = module_docs.README.read_text()
     for name in CONSTRUCTS:
         assert f"<!-- BEGIN options: {name} -->" in text, name
+        # Filled, not only present (a block name the generator's pattern did not match stayed empty).
+        assert f"<!-- BEGIN options: {name} -->\n{module_docs.module_block(name)}<!-- END" in text, name
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("max_retry_attempts", -1, "max_retry_attempts: 0-10000 (got -1)"),
+    ("max_record_age_seconds", -1, "max_record_age_seconds: 60-604800 s (got -1)"),
+])
+def test_the_event_source_refuses_unbounded_retries(name, value, message):
+    from modules.kinesis_ingest_props import KinesisEventSourceProps
+
+    base = {"function_name": "f", "stream_arn": "arn:aws:kinesis:us-east-1:000000000000:stream/s"}
+    KinesisEventSourceProps(**base, **{name: 0 if name == "max_retry_attempts" else 60})
+    with pytest.raises(OptionError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        KinesisEventSourceProps(**base, **{name: value})
 
 
 @pytest.mark.parametrize("name", CONSTRUCTS)
@@ -104,6 +119,9 @@ def test_settings_feed_options_of_the_same_type_and_default():
             source = next(g for g in dataclasses.fields(target) if g.name == name)
             assert f.type == source.type, (section.__name__, f.name)
             assert f.metadata["option"].doc == source.metadata["option"].doc
+            for other in f.metadata["feeds_also"]:  # one switch for several constructs: same type and default
+                also = next(g for g in dataclasses.fields(other) if g.name == name)
+                assert (also.type, also.default) == (source.type, source.default), (other.__name__, name)
             checked += 1
     assert checked >= 30, checked
 
