@@ -466,6 +466,10 @@ def _check_stream_consumer(cfg: EnvironmentConfig, check: typing.Callable[[bool,
     check(lam.batching_window_seconds <= lam.timeout_seconds,
           f"lambda.batching_window_seconds: {lam.batching_window_seconds} s is longer than the function timeout "
           f"(lambda.timeout_seconds = {lam.timeout_seconds} s); lower it or raise timeout_seconds")
+    check(lam.parallelization_factor == 1,
+          f"lambda.parallelization_factor: {lam.parallelization_factor}, but the ingest stores each record once "
+          "only with one batch per shard at a time (lambda_src/ingest_core/objects.py); set it to 1 and add "
+          "shards (kinesis.shard_count) for throughput")
 
 
 # --------------------------------------------------------------------------------------------------

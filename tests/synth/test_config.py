@@ -100,6 +100,9 @@ def test_lifecycle_bronze_transitions(env):
      "lambda.batching_window_seconds: 61 s is longer than the function timeout (lambda.timeout_seconds = 60 s)"),
     (lambda d: d["lambda"].pop("timeout_seconds") and d["lambda"].update(batching_window_seconds=61),
      "lambda.batching_window_seconds: 61 s is longer than the function timeout (lambda.timeout_seconds = 60 s)"),
+    # Concurrent batches of one shard would break the ingest's exactly-once rule.
+    (lambda d: d["lambda"].update(parallelization_factor=2),
+     "lambda.parallelization_factor: 2, but the ingest stores each record once only with one batch per shard"),
 ])
 def test_invalid_configs_are_rejected(mutate, message):
     assert_config_rejected(mutate, message)
