@@ -56,6 +56,8 @@ ENVIRONMENTS_DIR = Path(__file__).resolve().parent
 """Default folder of the ``<env>.toml`` files (this one)."""
 
 REQUIRED_TAGS: tuple[str, ...] = ("Project", "Environment", "Owner", "CostCenter", "ManagedBy")
+RAW_LAYERS: tuple[str, ...] = ("bronze", "quarantine")
+"""Lake buckets holding raw payloads (personal data in the clear): every environment gives them a retention."""
 """Tags every environment must define (applied to every taggable resource)."""
 
 
@@ -422,6 +424,11 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
     longest += len(acct.bucket_suffix) + 1 if acct.bucket_suffix else 0
     longest += 13 if acct.append_account_id else 0
     check(longest <= 63, f"bucket names would be {longest} chars (> 63): shorten name_prefix or bucket_suffix")
+
+    for raw in RAW_LAYERS:
+        days = cfg.lifecycle.rules()[raw].expiration_days
+        check(days > 0, f"lifecycle.{raw}.expiration_days: {raw} keeps raw payloads with personal data in the clear, "
+                        "so it must expire (LGPD): set a retention in days")
 
     sw = cfg.services
     if sw.ingest_lambda:

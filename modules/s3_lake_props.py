@@ -45,7 +45,7 @@ class LifecycleRule(Props):
 
 
 DEFAULT_LIFECYCLE: Mapping[str, LifecycleRule] = MappingProxyType({
-    "bronze": LifecycleRule(standard_ia_days=30, glacier_days=90),
+    "bronze": LifecycleRule(standard_ia_days=30, glacier_days=90, expiration_days=1825),
     "silver": LifecycleRule(standard_ia_days=90),
     "gold": LifecycleRule(),
     "quarantine": LifecycleRule(expiration_days=90, noncurrent_expiration_days=30),

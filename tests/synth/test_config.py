@@ -100,6 +100,11 @@ def test_lifecycle_bronze_transitions(env):
      "lambda.batching_window_seconds: 61 s is longer than the function timeout (lambda.timeout_seconds = 60 s)"),
     (lambda d: d["lambda"].pop("timeout_seconds") and d["lambda"].update(batching_window_seconds=61),
      "lambda.batching_window_seconds: 61 s is longer than the function timeout (lambda.timeout_seconds = 60 s)"),
+    # Raw layers keep personal data in the clear: they must expire.
+    (lambda d: d["lifecycle"]["bronze"].pop("expiration_days"),
+     "lifecycle.bronze.expiration_days: bronze keeps raw payloads with personal data in the clear"),
+    (lambda d: d["lifecycle"]["quarantine"].update(expiration_days=0),
+     "lifecycle.quarantine.expiration_days: quarantine keeps raw payloads"),
     # Concurrent batches of one shard would break the ingest's exactly-once rule.
     (lambda d: d["lambda"].update(parallelization_factor=2),
      "lambda.parallelization_factor: 2, but the ingest stores each record once only with one batch per shard"),
