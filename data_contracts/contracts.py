@@ -122,6 +122,9 @@ class Contract:
     fields: tuple[tuple[str, dict], ...]          # (name, JSON Schema fragment), in payload order
     all_of: tuple[dict, ...] = ()                 # cross-field rules (if/then), upserts only
     schema_version: int = SCHEMA_VERSION
+    personal: tuple[str, ...] = ()
+    """Fields holding personal data (LGPD): kept in the clear only in bronze and the quarantine (raw payloads,
+    under their retention); no message, report or layer beyond shows their values."""
     nullable: frozenset = field(default=frozenset(), init=False, repr=False, compare=False)  # set in __post_init__
 
     def __post_init__(self) -> None:
@@ -131,6 +134,9 @@ class Contract:
         missing = [key for key in self.business_key if key not in names]
         if missing:
             raise ValueError(f"{self.name}: business key fields {missing} are not fields")
+        unknown = [name for name in self.personal if name not in names]
+        if unknown:
+            raise ValueError(f"{self.name}: personal fields {unknown} are not fields")
         nullable = frozenset(name for name, schema in self.fields if "null" in _types(schema))
         object.__setattr__(self, "nullable", nullable)
 
@@ -232,6 +238,7 @@ CUSTOMER = Contract(
         {"if": {"properties": {"person_type": {"const": "PJ"}}, "required": ["person_type"]},
          "then": {"properties": {"document_number": {"pattern": CNPJ_PATTERN}}}},
     ),
+    personal=("document_number", "name", "birth_date"),
 )
 
 POLICY = Contract(

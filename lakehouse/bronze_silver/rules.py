@@ -25,6 +25,7 @@ __all__ = [
     "business_checks",
     "field_checks",
     "message",
+    "withheld",
     "warning_checks",
 ]
 
@@ -82,6 +83,11 @@ def message(text: str, value: Column | None = None) -> Column:
     return F.concat(F.lit(text + " (value: "), _shown(value), F.lit(")"))
 
 
+def withheld(text: str, _value: Column | None = None) -> Column:
+    """A check's error message for a personal field (``Contract.personal``): ``text``, never the value."""
+    return F.lit(text + " (value withheld: personal data)")
+
+
 def _check_digits_ok(doc: Column, weights1: list[int], weights2: list[int]) -> Column:
     n = len(weights2) + 1
     digits = [F.substring(doc, i + 1, 1).cast("int") for i in range(n)]
@@ -116,8 +122,7 @@ def business_checks(contract: Contract, c: dict[str, Column]) -> list[tuple[str,
         cnpj_ok = _check_digits_ok(doc, _CNPJ_W1, _CNPJ_W2)
         bad = (((pt == "PF") & (F.length(doc) == 11) & ~cpf_ok)
                | ((pt == "PJ") & (F.length(doc) == 14) & ~cnpj_ok))
-        rules.append(("rule_document_check_digits", bad,
-                      message("document_number has wrong check digits", doc)))
+        rules.append(("rule_document_check_digits", bad, withheld("document_number has wrong check digits")))
         rules.append(("rule_updated_not_before_created", c["updated_at"] < c["created_at"],
                       F.concat(F.lit("updated_at "), c["updated_at"].cast("string"),
                                F.lit(" is before created_at "), c["created_at"].cast("string"))))
@@ -157,33 +162,35 @@ def warning_checks(contract: Contract) -> list[tuple[str, Column]]:
 
 def field_checks(contract: Contract, name: str, fragment: dict, std: Column, typed: Column,
                  required: bool) -> list[tuple[str, Column, Column]]:
-    """(rule, failing condition, message) for one field; conditions may be null (= passes)."""
+    """(rule, failing condition, message) for one field; conditions may be null (= passes). The messages of a
+    personal field (``contract.personal``) never show its value."""
     kind = field_kind(fragment)
+    say = withheld if name in contract.personal else message
     checks: list[tuple[str, Column, Column]] = []
     if required:
         checks.append(("rule_required_field", std.isNull(), F.lit(f"{name} is required")))
     if kind != "string":
         checks.append(("rule_contract_type", std.isNotNull() & typed.isNull(),
-                       message(f"{name} is not a valid {kind}", std)))
+                       say(f"{name} is not a valid {kind}", std)))
     enum = [v for v in fragment.get("enum", []) if v is not None]
     if name == "state" and enum:
         checks.append(("rule_known_state", ~typed.isin(*ref.STATE_CODES),
-                       message(f"{name} is not a Brazilian UF", std)))
+                       say(f"{name} is not a Brazilian UF", std)))
     elif name == "line_of_business" and enum:
         checks.append(("rule_known_line_of_business", ~typed.isin(*ref.LINE_OF_BUSINESS_CODES),
-                       message(f"{name} is not a known SUSEP ramo code", std)))
+                       say(f"{name} is not a known SUSEP ramo code", std)))
     elif enum:
         checks.append(("rule_contract_enum", ~typed.isin(*enum),
-                       message(f"{name} must be one of {', '.join(enum)}", std)))
+                       say(f"{name} must be one of {', '.join(enum)}", std)))
     if kind == "string":
         pattern = fragment.get("pattern")
         if pattern:
             checks.append(("rule_contract_format", ~typed.rlike(pattern),
-                           message(f"{name} does not match {pattern}", std)))
+                           say(f"{name} does not match {pattern}", std)))
         if "minLength" in fragment or "maxLength" in fragment:
             lo, hi = fragment.get("minLength", 0), fragment.get("maxLength", 1 << 30)
             checks.append(("rule_contract_format", ~F.length(typed).between(lo, hi),
-                           message(f"{name} length must be between {lo} and {hi}", std)))
+                           say(f"{name} length must be between {lo} and {hi}", std)))
     if kind in ("int", "bigint") and ("minimum" in fragment or "maximum" in fragment):
         lo, hi = fragment.get("minimum"), fragment.get("maximum")
         cond = F.lit(False)
@@ -191,14 +198,14 @@ def field_checks(contract: Contract, name: str, fragment: dict, std: Column, typ
             cond = cond | (typed < lo)
         if hi is not None:
             cond = cond | (typed > hi)
-        checks.append(("rule_contract_range", cond, message(f"{name} must be within [{lo}, {hi}]", std)))
+        checks.append(("rule_contract_range", cond, say(f"{name} must be within [{lo}, {hi}]", std)))
     if kind in ("date", "timestamp"):
         day = utc_date(typed) if kind == "timestamp" else typed
         checks.append(("rule_date_in_range", ~day.between(F.lit(MIN_DATE).cast("date"), F.lit(MAX_DATE).cast("date")),
-                       message(f"{name} is outside {MIN_DATE}..{MAX_DATE}", std)))
+                       say(f"{name} is outside {MIN_DATE}..{MAX_DATE}", std)))
     if kind == "money":
         if name in POSITIVE_AMOUNTS.get((contract.source, contract.entity), ()):
-            checks.append(("rule_amount_positive", typed <= 0, message(f"{name} must be positive", std)))
+            checks.append(("rule_amount_positive", typed <= 0, say(f"{name} must be positive", std)))
         elif fragment.get("minimum") == 0:
-            checks.append(("rule_amount_not_negative", typed < 0, message(f"{name} must not be negative", std)))
+            checks.append(("rule_amount_not_negative", typed < 0, say(f"{name} must not be negative", std)))
     return checks

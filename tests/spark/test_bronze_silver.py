@@ -267,6 +267,25 @@ def test_quarantine_errors_name_field_and_value(spark):
     assert row["failed_rules"] == ["rule_contract_type", "rule_known_state"]
 
 
+def test_rule_failures_of_personal_fields_never_show_their_values(spark):
+    """document_number, name and birth_date (Contract.personal) break several rules; no error message carries
+    their values (the raw line stays in the quarantine row, under the quarantine's retention)."""
+    key = ("erp", "customer")
+    contract = REGISTRY[key]
+    assert set(contract.personal) == {"document_number", "name", "birth_date"}
+    bad = [{"document_number": "52998224724"}, {"document_number": "11111111111"},
+           {"document_number": "11222333000181"}, {"document_number": "1234567890"},
+           {"name": "Maria Secreta " + "x" * 200}, {"birth_date": "1850-01-01"}, {"birth_date": "1990-02-30"}]
+    lines = [make_line(*key, sample(*key, **spec), seq=i) for i, spec in enumerate(bad)]
+    _, quarantine = bs.conform(lines_df(spark, *key, lines), contract, "r")
+    rows = quarantine.collect()
+    assert len(rows) == len(bad)
+    for spec, row in zip(bad, sorted(rows, key=lambda r: lines.index(r["line"]))):
+        for value in spec.values():
+            assert value not in row["error"] and value[:11] not in row["error"], row["error"]
+        assert row["error"]
+
+
 def test_all_generated_valid_records_pass(spark):
     from sample_data import generate
     records = [r for r in generate(600, seed=21) if r.is_valid]
