@@ -229,3 +229,27 @@ def test_selected_envs(monkeypatch):
     assert main.selected_envs([]) == ["local", "dev", "prod"]
     with pytest.raises(SystemExit):
         main.selected_envs(["staging"])
+
+
+def test_generated_secret_keeps_its_value_out_of_state_and_outputs(bindings):
+    from modules.secrets_manager import GeneratedSecret, GeneratedSecretProps
+
+    stack = new_stack(bindings)
+    secret = GeneratedSecret(stack, "pseudonym_key", GeneratedSecretProps(
+        name="acme/pseudonymization-key", kms_key_arn="arn:aws:kms:sa-east-1:123456789012:key/abc", version=3,
+        recovery_window_days=7, tags=TAGS))
+    out = synth_json(bindings, stack)
+    [resource] = out["resource"]["aws_secretsmanager_secret"].values()
+    assert (resource["kms_key_id"], resource["recovery_window_in_days"], resource["tags"]) == (
+        "arn:aws:kms:sa-east-1:123456789012:key/abc", 7, TAGS)
+    [version] = out["resource"]["aws_secretsmanager_secret_version"].values()
+    [(name, generator)] = out["ephemeral"]["aws_secretsmanager_random_password"].items()
+    assert generator == {"password_length": 64, "exclude_punctuation": True, "include_space": False}
+    assert version["secret_string_wo"] == f"${{ephemeral.aws_secretsmanager_random_password.{name}.random_password}}"
+    assert version["secret_string_wo_version"] == 3
+    assert "secret_string" not in version and "output" not in out  # nothing that would store or show the value
+    assert secret.arn and secret.name
+
+    off = GeneratedSecret(new_stack(bindings, "off"), "k", GeneratedSecretProps(name="x", kms_key_arn="k",
+                                                                                create=False))
+    assert (off.secret, off.arn) == (None, None)
