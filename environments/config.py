@@ -48,6 +48,7 @@ from modules.options import (
     Option, Props, at_least, broken_rules, check_values, matches, one_of, option, options, or_value,
 )
 from modules.s3_lake_props import DataLakeStorageProps, LifecycleRule
+from modules.secrets_manager_props import GeneratedSecretProps
 
 ENVIRONMENTS: tuple[str, ...] = ("local", "dev", "prod")
 """Every environment the project knows, in deployment order."""
@@ -272,7 +273,8 @@ class EnvironmentConfig(Section):
     backend: BackendSettings = option(doc="``[backend]``.")
     endpoint: str = option("", doc="Emulator endpoint (local only, e.g. ``http://127.0.0.1:4566``); empty elsewhere.")
     force_destroy: bool = option(False, doc="Let ``terraform destroy`` delete non-empty buckets. Only in ``local``.")
-    prevent_destroy: bool = feeds(DataLakeStorageProps, "prevent_destroy", also=(KmsKeyProps, KinesisStreamProps))
+    prevent_destroy: bool = feeds(DataLakeStorageProps, "prevent_destroy",
+                                  also=(KmsKeyProps, KinesisStreamProps, GeneratedSecretProps))
     log_retention_days: int = feeds(PythonFunctionProps, "log_retention_days")
     account: AccountSettings = option(default_factory=AccountSettings, doc="``[account]``.")
     kms: KmsSettings = option(default_factory=KmsSettings, doc="``[kms]``.")

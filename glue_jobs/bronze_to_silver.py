@@ -42,7 +42,7 @@ from data_contracts import layout
 from data_contracts.contracts import REGISTRY, Contract
 from lakehouse import fs
 from lakehouse.job import (
-    JobArgument, JobContract, LakePath, S3Grant, list_files, read_text, run_entrypoint, write_text,
+    JobArgument, JobContract, LakePath, S3Grant, list_files, load_key, read_text, run_entrypoint, write_text,
 )
 from lakehouse.quality import (
     REPORTS, REPORTS_GRANT, CheckResult, QualityReport, check_accounting, check_unique, report_path,
@@ -62,6 +62,9 @@ CONTRACT = JobContract(
         JobArgument("reports_path", "data-quality reports", path=REPORTS),
         JobArgument("run_id", "default: derived from the set of new bronze files (no clock)", default=""),
         JobArgument("entities", "comma list: policy,claim or erp.policy or erp_policy (default: all)", default=""),
+        JobArgument("pseudonymization_secret", "secret holding the HMAC key of personal fields (ARN or name; "
+                    "file:///path for a key file in local tests); needed when a table has personal fields",
+                    default="", secret="pseudonymization_key"),
     ),
     grants=(
         S3Grant("ReadBronze", "bronze", (layout.BRONZE_RECORDS_PREFIX,)),
@@ -150,9 +153,10 @@ def derive_run_id(names) -> str:
 
 # --- one table ----------------------------------------------------------------------------------------
 
-def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict
-                   ) -> tuple[dict, list[CheckResult]]:
-    """Conform, merge, check and (when the accounting holds) write one table. Returns its counts and checks."""
+def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict,
+                   pseudonym_key: bytes | None = None) -> tuple[dict, list[CheckResult]]:
+    """Conform, protect the personal fields (with ``pseudonym_key``), merge, check and (when the accounting holds)
+    write one table. Returns its counts and checks."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -161,6 +165,7 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         read_bronze_lines, silver_rows, spark_schema, split_conformed, tombstone_schema, touched_partitions,
         warning_counts,
     )
+    from lakehouse.bronze_silver.privacy import protect
     from lakehouse.silver_tables import silver_table
 
     spec = silver_table(contract.source, contract.entity)
@@ -179,7 +184,8 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         lines = read_bronze_lines(spark, uris)
         bronze_rows = lines.count()  # counted on its own: the accounting check must not trust conform
         tagged = keep(conform_tagged(lines, contract, run_id))  # one conform pass serves both outcomes
-        valid, quarantine = split_conformed(tagged)
+        conformed, quarantine = split_conformed(tagged)
+        valid = protect(conformed, contract, pseudonym_key)  # nothing below sees a personal field in the clear
         outcome = tagged.groupBy(QUARANTINED, "_q_rule").count().collect()
         n_valid = sum(int(r["count"]) for r in outcome if not r[QUARANTINED])
         n_quarantined = sum(int(r["count"]) for r in outcome if r[QUARANTINED])
@@ -215,7 +221,7 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
             "existing_rows_replaced": merged["existing_replaced"], "existing_rows_deleted": merged["existing_deleted"],
             "existing_rows_unchanged": merged["existing_unchanged"], "silver_rows_written": merged["silver_rows"],
             "partitions_written": out_parts, "partitions_emptied": emptied,
-            "warnings": warning_counts(valid, contract),
+            "warnings": warning_counts(conformed, contract),
         }
         if not all(c.passed for c in checks):
             counts["written"] = False
@@ -271,10 +277,18 @@ def run(spark, args: dict) -> QualityReport | None:
         uris = [new[rel] for rel in sorted(new) if rel.startswith(prefix)]
         if uris:
             work.append((c, uris))
+    pseudonym_key = None
+    personal = [c.name for c, _ in work if c.personal]
+    if personal:
+        if not args.get("pseudonymization_secret"):
+            raise SystemExit(f"--pseudonymization_secret: needed to store the personal fields of "
+                             f"{', '.join(personal)} (the ARN of the pseudonymization key's secret)")
+        pseudonym_key = load_key(args["pseudonymization_secret"])
     # Tables are independent: run them side by side (Spark schedules the jobs of several threads), so a
     # small table's short stages fill the cores a large table leaves idle. Results keep registry order.
     with ThreadPoolExecutor(max_workers=TABLES_IN_PARALLEL, thread_name_prefix="table") as pool:
-        futures = [pool.submit(_process_table, spark, c, uris, run_id, args) for c, uris in work]
+        futures = [pool.submit(_process_table, spark, c, uris, run_id, args, pseudonym_key)
+                   for c, uris in work]
         outcomes = [f.result() for f in futures]
     tables: dict[str, dict] = {}
     for (c, _), (counts, checks) in zip(work, outcomes):

@@ -105,6 +105,7 @@ from data_contracts import reference as ref
 from lakehouse import gold_tables as gt
 from lakehouse.gold_tables import SILVER_INPUTS
 from lakehouse.quality import CheckResult, check_not_null, check_references_of, check_unique
+from lakehouse.silver_tables import contract_columns
 from lakehouse.spark_schema import spark_type
 
 __all__ = [
@@ -120,8 +121,9 @@ MONEY = T.DecimalType(18, 2)
 RATIO = T.DecimalType(18, 6)
 OPEN_END_MICROS = 253402214400000000          # 9999-12-31T00:00:00Z: valid_to of current versions
 
-TRACKED_CUSTOMER_ATTRIBUTES: tuple[str, ...] = ("person_type", "document_number", "name", "birth_date", "state",
-                                                "city")
+TRACKED_CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(
+    c.name for c in contract_columns("erp", "customer") if c.name not in ("customer_id", "created_at", "updated_at"))
+"""Every stored customer attribute (silver's: personal fields already protected, e.g. ``document_hash``)."""
 
 MONTH_NAMES_PT: tuple[str, ...] = ("Janeiro", "Fevereiro", "Março", "Abril", "Maio", "Junho", "Julho", "Agosto",
                                    "Setembro", "Outubro", "Novembro", "Dezembro")

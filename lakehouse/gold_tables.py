@@ -96,9 +96,8 @@ DIM_CUSTOMER = _dim("dim_customer", "ERP customers, type 2 history of the tracke
     _c("customer_key", KEY, "xxhash64(customer_id, unix_micros(valid_from))"),
     _c("customer_id", "string"),
     _c("person_type", "string", "PF / PJ (tracked)"),
-    _c("document_number", "string", "CPF / CNPJ (tracked)"),
-    _c("name", "string", "(tracked)"),
-    _c("birth_date", "date", "(tracked)"),
+    _c("document_hash", "string", "CPF / CNPJ as its keyed hash (silver's pseudonym; tracked)"),
+    _c("birth_year", "int", "Year of birth (PF; tracked)"),
     _c("state", "string", "Address UF (tracked)"),
     _c("city", "string", "Address city (tracked)"),
     _c("created_at", "timestamp", "Creation time in the ERP"),
@@ -217,7 +216,7 @@ FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = (
 
 # The only columns that may be null; every other column of every gold table is required.
 NULLABLE: dict[str, frozenset[str]] = {
-    "dim_customer": frozenset({"birth_date"}),
+    "dim_customer": frozenset({"birth_year"}),
     "dim_policy": frozenset({"product_name"}),      # product codes outside reference.PRODUCTS are valid
     "kpi_loss_ratio": frozenset({"loss_ratio"}),
     "kpi_market_share": frozenset({"market_premiums_written", "company_susep_premiums_written", "market_share"}),

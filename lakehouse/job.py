@@ -60,6 +60,10 @@ class JobArgument:
     path: LakePath | None = None
     """For a path argument: the lake location it points at once deployed (the job's default argument)."""
 
+    secret: str | None = None
+    """For a secret argument: the platform secret (e.g. ``pseudonymization_key``) whose ARN it takes once
+    deployed; the job's role may read that secret and nothing else."""
+
 
 @dataclass(frozen=True)
 class S3Grant:
@@ -100,9 +104,19 @@ class JobContract:
         """The optional arguments and their values when absent."""
         return {a.name: a.default for a in self.arguments if a.default is not None}
 
-    def deployed_arguments(self, bucket_names: Mapping[str, str]) -> dict[str, str]:
-        """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names."""
-        return {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The platform secrets the job reads (its secret arguments)."""
+        return tuple(a.secret for a in self.arguments if a.secret is not None)
+
+    def deployed_arguments(self, bucket_names: Mapping[str, str],
+                           secret_arns: Mapping[str, str] | None = None) -> dict[str, str]:
+        """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names, and the ARN of
+        every secret argument whose secret is deployed (``secret_arns``)."""
+        out = {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
+        out.update({f"--{a.name}": (secret_arns or {})[a.secret] for a in self.arguments
+                    if a.secret is not None and a.secret in (secret_arns or {})})
+        return out
 
     def argument(self, name: str) -> JobArgument:
         return next(a for a in self.arguments if a.name == name)
@@ -189,6 +203,20 @@ def _fs_path(spark, uri: str):
     path = jvm.org.apache.hadoop.fs.Path(uri)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     return fs, path
+
+
+def load_key(secret_id: str) -> bytes:
+    """The bytes of a key held by a Secrets Manager secret (its ARN or name: read with
+    ``GetSecretValue``, through whatever endpoint the environment gives boto3), or, for runs without
+    Secrets Manager (tests, benchmarks), by a local file (``file:///path``). One clear error otherwise."""
+    if not secret_id:
+        raise ValueError("no secret given")
+    if secret_id.startswith("file://"):
+        with open(secret_id[len("file://"):], "rb") as fh:
+            return fh.read().strip()
+    import boto3
+
+    return boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"].encode("utf-8")
 
 
 def read_text(spark, uri: str) -> str | None:

@@ -9,7 +9,11 @@ Every silver table holds the latest version of each business key of one ``(sourc
   bronze partition and the ``silver_run_id`` of the bronze->silver run that wrote it;
 * one partition key, a ``yyyy-MM`` string computed from an attribute that never changes for a key
   (:data:`PARTITIONING`), so every version of a key lands in the same partition and an update
-  rewrites exactly one partition. Athena finds partitions by projection (no crawler).
+  rewrites exactly one partition. Athena finds partitions by projection (no crawler);
+* no personal field in the clear (``Contract.personal``, LGPD): each is stored as :data:`PROTECTION` says
+  (a keyed hash that still joins, a generalization, or nothing). Bronze and the quarantine keep the raw
+  payloads, under their retention; the bronze->silver job checks the clear values
+  (:func:`conformed_table`) and protects them before anything is written.
 
 Table ``<source>_<entity>`` at ``<source>/<entity>/`` below the silver bucket, Parquet (snappy),
 Hive-style partition folders ``<partition>=<yyyy-MM>/``.
@@ -28,8 +32,11 @@ __all__ = [
     "LINEAGE_COLUMNS",
     "PARTITIONING",
     "PROJECTION_START",
+    "PROTECTION",
     "Partitioning",
+    "Protection",
     "SILVER_TABLES",
+    "conformed_table",
     "contract_columns",
     "field_glue_type",
     "field_kind",
@@ -69,6 +76,38 @@ PARTITIONING: dict[tuple[str, str], Partitioning] = {
     ("erp", "premium_installment"): Partitioning("due_month", "due_date", months_ahead=120),
     ("erp", "claim"): Partitioning("occurrence_month", "occurrence_date"),
 }
+
+KEYED_HASH, GENERALIZED_YEAR, DROPPED = "keyed_hash", "year", "dropped"
+
+
+@dataclass(frozen=True)
+class Protection:
+    """How silver stores one personal field: ``keyed_hash`` (HMAC-SHA256 with the lake's pseudonymization
+    key, hex: the same value gives the same pseudonym in every table and run, so it still joins), ``year``
+    (a date generalized to its year) or ``dropped``. ``column`` names the stored column (None if dropped)."""
+
+    kind: str
+    column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in (KEYED_HASH, GENERALIZED_YEAR, DROPPED):
+            raise ValueError(f"unknown protection {self.kind!r}")
+        if (self.column is None) != (self.kind == DROPPED):
+            raise ValueError(f"{self.kind}: a stored column is needed exactly when the field is kept")
+
+
+PROTECTION: dict[tuple[str, str], dict[str, Protection]] = {
+    ("erp", "customer"): {
+        "document_number": Protection(KEYED_HASH, "document_hash"),
+        "name": Protection(DROPPED),
+        "birth_date": Protection(GENERALIZED_YEAR, "birth_year"),
+    },
+}
+"""Per contract, every personal field (``Contract.personal``) and how silver stores it (checked below)."""
+
+_PROTECTED_TYPES = {KEYED_HASH: "string", GENERALIZED_YEAR: "int"}
+_PROTECTED_COMMENTS = {KEYED_HASH: "HMAC-SHA256 of {field}, keyed with the lake's pseudonymization key (hex)",
+                       GENERALIZED_YEAR: "Year of {field}"}
 
 LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("event_id", "string", "Envelope event id of the version kept (latest event_time wins)"),
@@ -118,12 +157,23 @@ def table_name(source: str, entity: str) -> str:
     return f"{source}_{entity}"
 
 
-def _spec(contract: Contract) -> TableSpec:
+def _field_columns(contract: Contract, protect: bool) -> tuple[Column, ...]:
+    """The columns of the contract's fields, in contract order: personal ones as :data:`PROTECTION` stores
+    them when ``protect``, else in the clear (what the checks see)."""
+    protection = PROTECTION.get((contract.source, contract.entity), {})
+    out = []
+    for name, fragment in contract.fields:
+        how = protection.get(name) if protect else None
+        if how is None:
+            out.append(Column(name, field_glue_type(fragment), fragment.get("description", "")))
+        elif how.column is not None:
+            out.append(Column(how.column, _PROTECTED_TYPES[how.kind], _PROTECTED_COMMENTS[how.kind].format(field=name)))
+    return tuple(out)
+
+
+def _spec(contract: Contract, protect: bool = True) -> TableSpec:
     part = PARTITIONING[(contract.source, contract.entity)]
-    columns = tuple(
-        Column(name, field_glue_type(fragment), fragment.get("description", ""))
-        for name, fragment in contract.fields if name != part.column
-    ) + LINEAGE_COLUMNS
+    columns = tuple(c for c in _field_columns(contract, protect) if c.name != part.column) + LINEAGE_COLUMNS
     if part.column == part.field:
         comment = dict(contract.fields)[part.field].get("description", "")
     else:
@@ -144,10 +194,22 @@ def _spec(contract: Contract) -> TableSpec:
     )
 
 
+def _check_protection() -> None:
+    for key, contract in REGISTRY.items():
+        declared = set(PROTECTION.get(key, {}))
+        if declared != set(contract.personal):
+            raise ValueError(f"{contract.name}: personal fields {sorted(contract.personal)} but PROTECTION covers "
+                             f"{sorted(declared)}")
+        if set(contract.personal) & (set(contract.business_key) | {PARTITIONING[key].field}):
+            raise ValueError(f"{contract.name}: a business key or partition field cannot be personal")
+
+
+_check_protection()
 SILVER_TABLES: tuple[TableSpec, ...] = tuple(_spec(c) for _, c in sorted(REGISTRY.items()))
 _BY_KEY: dict[tuple[str, str], TableSpec] = {
     key: spec for key, spec in zip(sorted(REGISTRY), SILVER_TABLES)
 }
+_CONFORMED: dict[tuple[str, str], TableSpec] = {key: _spec(REGISTRY[key], protect=False) for key in sorted(REGISTRY)}
 
 
 def silver_table(source: str, entity: str) -> TableSpec:
@@ -155,12 +217,17 @@ def silver_table(source: str, entity: str) -> TableSpec:
     return _BY_KEY[(source, entity)]
 
 
+def conformed_table(source: str, entity: str) -> TableSpec:
+    """The silver spec of ``(source, entity)`` with its personal fields in the clear: what the bronze->silver
+    checks produce, before the fields are protected; never stored."""
+    return _CONFORMED[(source, entity)]
+
+
 def contract_columns(source: str, entity: str) -> tuple[Column, ...]:
-    """The contract's fields as silver stores them: contract order, silver types, the partition column
-    included when it is a contract field (no lineage columns)."""
-    spec = silver_table(source, entity)
-    by_name = {c.name: c for c in spec.columns + spec.partition_keys}
-    return tuple(by_name[name] for name in REGISTRY[(source, entity)].field_names)
+    """The contract's fields as silver stores them: contract order, silver types, personal fields as
+    :data:`PROTECTION` stores them (a dropped one is absent), the partition column included when it is a
+    contract field (no lineage columns)."""
+    return _field_columns(REGISTRY[(source, entity)], protect=True)
 
 
 def silver_table_by_name(name: str) -> TableSpec:

@@ -132,6 +132,9 @@ class GlueJobs(Construct):
                 for db in spec.catalog_databases:
                     resources += [f"{glue_arn}:database/{db}", f"{glue_arn}:table/{db}/*"]
                 statements.append(Statement(sid="LakeCatalog", actions=CATALOG_ACTIONS, resources=tuple(resources)))
+            if spec.secret_arns:
+                statements.append(Statement(sid="ReadJobSecrets", actions=("secretsmanager:GetSecretValue",),
+                                            resources=tuple(spec.secret_arns)))
             if p.kms_key_arn:
                 statements.append(Statement(sid="UseLakeKey",
                                             actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),

@@ -19,7 +19,7 @@ from lakehouse.bronze_silver.bronze import (
 )
 from lakehouse.bronze_silver.parsers import PARSERS, PART_NAMES, clean_text, parse_value, utc_date
 from lakehouse.bronze_silver.rules import RULE_ORDER, business_checks, field_checks, message, warning_checks
-from lakehouse.silver_tables import PARTITIONING, PROJECTION_START, field_kind, silver_table
+from lakehouse.silver_tables import PARTITIONING, PROJECTION_START, conformed_table, field_kind
 from lakehouse.spark_schema import spark_schema
 
 __all__ = [
@@ -92,7 +92,7 @@ def _plan(contract: Contract) -> _Plan:
 
 
 def _build_plan(contract: Contract) -> _Plan:
-    spec = silver_table(contract.source, contract.entity)
+    spec = conformed_table(contract.source, contract.entity)
     part = PARTITIONING[(contract.source, contract.entity)]
     fields = dict(contract.fields)
     key = set(contract.business_key)
@@ -260,8 +260,8 @@ _Q = "_q_"
 def conform_tagged(lines: DataFrame, contract: Contract, run_id: str) -> DataFrame:
     """Bronze lines of one contract -> one frame holding both outcomes, for a job to cache once.
 
-    Columns: ``_quarantined`` (boolean), the silver columns + partition column (meaningful where
-    ``_quarantined`` is false) and the :data:`QUARANTINE_COLUMNS` prefixed ``_q_`` (null where it is
+    Columns: ``_quarantined`` (boolean), the silver columns + partition column, personal fields still in the
+    clear (:func:`lakehouse.silver_tables.conformed_table`; meaningful where ``_quarantined`` is false) and the :data:`QUARANTINE_COLUMNS` prefixed ``_q_`` (null where it is
     false, so a cached copy holds the original line of quarantined rows only). Split it with
     :func:`split_conformed`.
     """
@@ -270,7 +270,7 @@ def conform_tagged(lines: DataFrame, contract: Contract, run_id: str) -> DataFra
     for stage in plan.stages:
         checked = checked.select(*stage)
     run = F.lit(run_id).alias("silver_run_id")
-    names = [f.name for f in spark_schema(silver_table(contract.source, contract.entity)).fields]
+    names = [f.name for f in spark_schema(conformed_table(contract.source, contract.entity)).fields]
     failed = F.col(QUARANTINED)
     quarantine = [F.when(failed, c).alias(_Q + name)
                   for c, name in zip(plan.quarantine_cols + [F.lit(run_id)], QUARANTINE_COLUMNS)]
@@ -290,7 +290,8 @@ def split_conformed(tagged: DataFrame) -> tuple[DataFrame, DataFrame]:
 def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFrame, DataFrame]:
     """Bronze lines (``line``, ``bronze_file``) of one contract -> ``(valid, quarantine)``.
 
-    ``valid``: the silver columns + partition column (deletes included, ``op = "delete"``).
+    ``valid``: the silver columns + partition column (deletes included, ``op = "delete"``), personal fields
+    still in the clear (:func:`lakehouse.bronze_silver.privacy.protect` stores them).
     ``quarantine``: :data:`QUARANTINE_COLUMNS`. Every input row is in exactly one of them.
     """
     return split_conformed(conform_tagged(lines, contract, run_id))

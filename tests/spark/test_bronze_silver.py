@@ -401,12 +401,17 @@ def _write_bronze(root: Path, day: str, name: str, lines: list[str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+KEY = b"k" * 32 + b"0123456789abcdefghijklmnopqrstuv"  # a 64-byte test key, as the secret holds
+
+
 def _args(root: Path, *extra: str) -> list[str]:
     uri = root.as_uri()
+    key = root / "pseudonymization.key"
+    key.write_bytes(KEY)
     return ["bronze_to_silver.py", "--JOB_NAME", "test", "--bronze_path", f"{uri}/bronze/",
             "--silver_path", f"{uri}/silver/", "--quarantine_path", f"{uri}/quarantine/silver_rules/",
             "--state_path", f"{uri}/artifacts/state/bronze_to_silver/", "--reports_path", f"{uri}/artifacts/dq-reports/",
-            "--entities", "customer", *extra]
+            "--entities", "customer", "--pseudonymization_secret", key.as_uri(), *extra]
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -423,6 +428,45 @@ def _silver(spark, root: Path) -> dict[str, dict]:
 def _report(root: Path, run_id: str) -> dict:
     path = root / "artifacts" / "dq-reports" / "bronze_to_silver" / f"run_id={run_id}" / "report.json"
     return json.loads(path.read_text())
+
+
+def test_silver_stores_no_personal_field_in_the_clear(spark, tmp_path):
+    """The customer's document number becomes its keyed hash (same value, same pseudonym: it still joins),
+    the name is dropped, the birth date becomes its year; nothing of the clear values is in any silver file."""
+    from glue_jobs import bronze_to_silver as job
+    from lakehouse.bronze_silver.privacy import pseudonym
+
+    people = [("CUS-00000001", "52998224725", "Maria da Silva Secreta", "1980-05-17"),
+              ("CUS-00000002", "11144477735", "João Pereira Oculto", None)]
+    lines = [_customer(cid, "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", i, person_type="PF", document_number=doc,
+                       name=name, birth_date=born) for i, (cid, doc, name, born) in enumerate(people, 1)]
+    _write_bronze(tmp_path, "2024-06-01", "kinesis-shardId-000000000000-1-2.jsonl", lines)
+    assert job.main(_args(tmp_path)) == 0
+    silver = _silver(spark, tmp_path)
+    for cid, doc, name, born in people:
+        row = silver[cid]
+        assert row["document_hash"] == pseudonym(KEY, doc) and len(row["document_hash"]) == 64
+        assert row["birth_year"] == (int(born[:4]) if born else None)
+        assert not {"document_number", "name", "birth_date"} & set(row)
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "silver").rglob("*") if p.is_file())
+    reports = b"".join(p.read_bytes() for p in (tmp_path / "artifacts").rglob("*") if p.is_file())
+    for _, doc, name, born in people:
+        for clear in (doc, name, born):
+            if clear:
+                assert clear.encode() not in stored and clear.encode() not in reports
+    assert pseudonym(KEY, "52998224725") != pseudonym(b"another key" * 4, "52998224725")
+
+
+def test_a_customer_table_without_the_key_is_one_clear_error(tmp_path):
+    from glue_jobs import bronze_to_silver as job
+
+    _write_bronze(tmp_path, "2024-06-01", "kinesis-shardId-000000000000-1-1.jsonl",
+                  [_customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1)])
+    args = _args(tmp_path)
+    args = args[:args.index("--pseudonymization_secret")]
+    with pytest.raises(SystemExit, match="--pseudonymization_secret: needed to store the personal fields of "
+                                         "erp.customer"):
+        job.main(args)
 
 
 def test_job_incremental_runs(spark, tmp_path, capsys):

@@ -62,8 +62,8 @@ def silver_df(spark, table: str, rows: list[dict]):
 
 def customer(cid: str, state: str = "SP", city: str = "São Paulo", created: str = "2024-01-10T09:00:00",
              updated: str | None = None, **extra) -> dict:
-    row = {"customer_id": cid, "person_type": "PF", "document_number": "52998224725", "name": f"Cliente {cid}",
-           "birth_date": d("1980-05-17"), "state": state, "city": city, "created_at": ts(created),
+    row = {"customer_id": cid, "person_type": "PF", "document_hash": "9f" * 32, "birth_year": 1980,
+           "state": state, "city": city, "created_at": ts(created),
            "updated_at": ts(updated or created)}
     row.update(extra)
     return row
@@ -151,7 +151,7 @@ def _versions(dim) -> list[tuple]:
 def test_dim_customer_scd2_opens_closes_and_is_idempotent(spark):
     build = lambda rows, existing=None: gold.conform_gold(  # noqa: E731
         gold.build_dim_customer(silver_df(spark, "erp_customer", rows), existing), "dim_customer").cache()
-    pj = dict(person_type="PJ", document_number="11222333000181", birth_date=None)
+    pj = dict(person_type="PJ", document_hash="7c" * 32, birth_year=None)
     first = build([customer("CUS-00000001"), customer("CUS-00000002", **pj),
                    customer("CUS-00000004", created="2024-01-12T00:00:00"),
                    customer("CUS-00000005", created="2024-02-01T00:00:00")])
@@ -161,7 +161,7 @@ def test_dim_customer_scd2_opens_closes_and_is_idempotent(spark):
         ("CUS-00000004", 1, "SP", "São Paulo", ts("2024-01-12T00:00:00"), OPEN_END, True),
         ("CUS-00000005", 1, "SP", "São Paulo", ts("2024-02-01T00:00:00"), OPEN_END, True),
     ]
-    # 1 moves; 2 is unchanged (a null birth_date stays equal); 3 is new; 4 was erased at the source (LGPD):
+    # 1 moves; 2 is unchanged (a null birth_year stays equal); 3 is new; 4 was erased at the source (LGPD):
     # dropped with its history; 5 changes with an update stamped before its current version (+1 s).
     moved = [customer("CUS-00000001", state="RJ", city="Niterói", updated="2024-06-01T10:00:00"),
              customer("CUS-00000002", **pj), customer("CUS-00000003", created="2024-05-02T08:00:00"),
@@ -391,8 +391,24 @@ def silver_from_generator(records) -> tuple[dict[str, list[dict]], dict[str, lis
     upserts: dict[str, list[dict]] = {name: [] for name in gold.SILVER_INPUTS}
     deletes: dict[str, list[dict]] = {name: [] for name in gold.SILVER_INPUTS}
     for (table, _), (_, _, op, data) in sorted(latest.items(), key=lambda kv: kv[1][1]):
-        (upserts if op == "upsert" else deletes)[table].append(data)
+        (upserts if op == "upsert" else deletes)[table].append(protected(table, data))
     return upserts, deletes
+
+
+def protected(table: str, data: dict) -> dict:
+    """A record's data as silver stores it: personal fields as lakehouse.silver_tables.PROTECTION says."""
+    from lakehouse.bronze_silver.privacy import pseudonym
+    from lakehouse.silver_tables import GENERALIZED_YEAR, KEYED_HASH, PROTECTION
+
+    source, entity = table.split("_", 1)
+    out = dict(data)
+    for name, how in PROTECTION.get((source, entity), {}).items():
+        value = out.pop(name, None)
+        if how.kind == KEYED_HASH:
+            out[how.column] = pseudonym(b"test-key-" * 4, value)
+        elif how.kind == GENERALIZED_YEAR:
+            out[how.column] = int(value[:4]) if value else None
+    return out
 
 
 def typed(table: str, data: dict) -> dict:

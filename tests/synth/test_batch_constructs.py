@@ -236,7 +236,15 @@ def test_glue_job_script_arguments(synth, env):
         "--quarantine_path": f"s3://{b['quarantine']}/silver_rules/",
         "--state_path": f"s3://{b['artifacts']}/state/bronze_to_silver/",
         "--reports_path": f"s3://{b['artifacts']}/dq-reports/",
+        "--pseudonymization_secret": "${aws_secretsmanager_secret.%s.arn}" % synth.one(
+            env, "aws_secretsmanager_secret", "/pseudonymization_key/secret")[0],
     }
+    # Only bronze->silver may read the key (the gold job gets the pseudonyms from silver).
+    statements = {s["Sid"]: s for s in json.loads(synth.one(
+        env, "aws_iam_role_policy", "/glue_jobs/bronze_to_silver_role_policy")[1]["policy"])["Statement"]}
+    assert statements["ReadJobSecrets"]["Action"] in ("secretsmanager:GetSecretValue", ["secretsmanager:GetSecretValue"])
+    s2g_policy = synth.one(env, "aws_iam_role_policy", "/glue_jobs/silver_to_gold_role_policy")[1]["policy"]
+    assert "secretsmanager" not in s2g_policy
     assert script_args(s2g) == {
         "--silver_path": f"s3://{b['silver']}/",
         "--gold_path": f"s3://{b['gold']}/",

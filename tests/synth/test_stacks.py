@@ -120,7 +120,8 @@ def test_cloud_backend_is_locked_encrypted_s3(synth, env):
 
 @pytest.mark.parametrize("env", ENVS)
 def test_prevent_destroy_exactly_on_prods_buckets_key_and_stream(synth, env):
-    """prod: Terraform refuses any plan deleting or replacing the lake's buckets, the key or the stream; nothing
+    """prod: Terraform refuses any plan deleting or replacing the lake's buckets, the key, the stream or the
+    pseudonymization key's secret (losing it would orphan every pseudonym); nothing
     else carries the flag, and local/dev carry it nowhere (their stacks can be destroyed)."""
     protected = {(rtype, name) for rtype, items in synth.docs[env]["resource"].items()
                  for name, res in items.items() if (res.get("lifecycle") or {}).get("prevent_destroy")}
@@ -129,7 +130,9 @@ def test_prevent_destroy_exactly_on_prods_buckets_key_and_stream(synth, env):
         expected = {("aws_s3_bucket", bucket(synth, env, key)) for key in BUCKET_KEYS}
         expected.add(("aws_kms_key", synth.one(env, "aws_kms_key", "/kms/key")[0]))
         expected.add(("aws_kinesis_stream", synth.one(env, "aws_kinesis_stream", "/ingest_stream/stream")[0]))
-        assert len(expected) == len(BUCKET_KEYS) + 2
+        expected.add(("aws_secretsmanager_secret",
+                      synth.one(env, "aws_secretsmanager_secret", "/pseudonymization_key/secret")[0]))
+        assert len(expected) == len(BUCKET_KEYS) + 3
     assert protected == expected
     assert synth.configs[env].prevent_destroy is (env == "prod")
 
@@ -275,7 +278,7 @@ def test_kms_key(synth, env):
     assert logs["Principal"] == {"Service": f"logs.{cfg.region}.amazonaws.com"}
     assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
     via = by_sid["AllowUseThroughAwsServices"]["Condition"]["StringEquals"]["kms:ViaService"]
-    services = ["s3", "kinesis", "lambda", "sqs", "glue"] + (["ec2"] if cfg.services.emr else [])
+    services = ["s3", "kinesis", "lambda", "sqs", "glue", "secretsmanager"] + (["ec2"] if cfg.services.emr else [])
     assert sorted(via) == sorted(f"{s}.{cfg.region}.amazonaws.com" for s in services)
 
 

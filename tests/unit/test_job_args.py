@@ -36,7 +36,11 @@ def test_flag_without_value_is_empty():
 def test_job_argument_list():
     names = job.CONTRACT.argument_names
     assert names == ["bronze_path", "silver_path", "quarantine_path", "state_path", "reports_path",
-                     "run_id", "entities"]
+                     "run_id", "entities", "pseudonymization_secret"]
+    assert job.CONTRACT.secrets == ("pseudonymization_key",)
+    deployed = job.CONTRACT.deployed_arguments({b: f"lake-{b}" for b in ("bronze", "silver", "quarantine", "artifacts")},
+                                               {"pseudonymization_key": "arn:aws:secretsmanager:r:1:secret:k"})
+    assert deployed["--pseudonymization_secret"] == "arn:aws:secretsmanager:r:1:secret:k"
     args = resolve_options(["x", *sum(([f"--{n}", f"v-{n}"] for n in names[:5]), [])],
                            names, job.CONTRACT.defaults)
     assert args["run_id"] == "" and args["entities"] == "" and args["state_path"] == "v-state_path"

@@ -5,8 +5,8 @@ import pytest
 
 from data_contracts.contracts import REGISTRY
 from lakehouse.silver_tables import (
-    LINEAGE_COLUMNS, PARTITIONING, PROJECTION_START, SILVER_TABLES, field_glue_type, field_kind, silver_table,
-    silver_table_by_name,
+    LINEAGE_COLUMNS, PARTITIONING, PROJECTION_START, PROTECTION, SILVER_TABLES, conformed_table, field_glue_type,
+    field_kind, silver_table, silver_table_by_name,
 )
 
 LINEAGE = ["event_id", "event_time", "op", "ingest_shard_id", "ingest_sequence_number", "ingest_date", "silver_run_id"]
@@ -27,11 +27,33 @@ def test_one_table_per_contract():
 def test_columns_follow_the_contract_then_lineage(key):
     contract, spec = REGISTRY[key], silver_table(*key)
     part = PARTITIONING[key]
-    fields = [name for name in contract.field_names if name != part.column]
-    assert [c.name for c in spec.columns] == fields + LINEAGE
+    protection = PROTECTION.get(key, {})
+    fields = [protection[name].column if name in protection else name for name in contract.field_names
+              if name != part.column]
+    assert [c.name for c in spec.columns] == [name for name in fields if name] + LINEAGE
+    clear = conformed_table(*key)
+    assert [c.name for c in clear.columns] == [n for n in contract.field_names if n != part.column] + LINEAGE
     assert [c.name for c in spec.partition_keys] == [part.column]
     assert [c.type for c in spec.partition_keys] == ["string"]
     assert all(c.comment for c in spec.columns)
+
+
+def test_no_personal_field_is_stored_in_the_clear():
+    for key, contract in REGISTRY.items():
+        stored = {c.name for c in silver_table(*key).columns}
+        assert not stored & set(contract.personal), contract.name
+        assert set(PROTECTION.get(key, {})) == set(contract.personal)
+    assert {c.name: c.type for c in silver_table("erp", "customer").columns if c.name in ("document_hash", "birth_year")} \
+        == {"document_hash": "string", "birth_year": "int"}
+
+
+def test_a_personal_field_without_its_protection_is_refused():
+    from lakehouse.silver_tables import Protection
+
+    with pytest.raises(ValueError, match="a stored column is needed"):
+        Protection("keyed_hash")
+    with pytest.raises(ValueError, match="unknown protection"):
+        Protection("clear", "x")
 
 
 def test_types():
@@ -42,7 +64,8 @@ def test_types():
         ("erp_policy", "sum_insured"): "decimal(18,2)",
         ("erp_policy", "policy_id"): "string",
         ("erp_policy", "line_of_business"): "string",
-        ("erp_customer", "birth_date"): "date",
+        ("erp_customer", "birth_year"): "int",
+        ("erp_customer", "document_hash"): "string",
         ("erp_premium_installment", "installment_number"): "int",
         ("erp_premium_installment", "paid_date"): "date",
         ("susep_market_statistics", "policies_in_force"): "bigint",
