@@ -297,13 +297,13 @@ class StackResolver:
                 return own("name")
             if attr in ("arn", "id"):
                 return f"arn:{p}:kinesis:{r}:{a}:stream/{own('name')}"
-        if rtype in ("aws_glue_catalog_database", "aws_glue_job", "aws_glue_crawler") and attr in ("name", "id"):
-            return own("name")
         if rtype == "aws_lambda_function":
             if attr in ("function_name", "id"):
                 return own("function_name")
             if attr == "arn":
                 return f"arn:{p}:lambda:{r}:{a}:function:{own('function_name')}"
+        if attr in ("name", "id") and "name" in res:  # Glue databases, jobs, crawlers, security configurations
+            return own("name")
         raise UnsupportedPolicy(f"cannot resolve ${{{rtype}.{name}.{attr}}}")
 
     def _ref(self, expr: str) -> str:
