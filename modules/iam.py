@@ -181,11 +181,23 @@ class S3Access:
     """``s3:DeleteObject`` (Spark overwrites and commit protocols delete their temporary files)."""
 
 
+def _ancestors(prefix: str) -> list[str]:
+    """``a/b/c/`` -> ``["a", "a/b", "a/b/c"]``: the "directory" paths a Hadoop S3 client probes above a key."""
+    parts = [p for p in prefix.split("/") if p]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 def s3_statements(accesses: Iterable[S3Access]) -> list[Statement]:
-    """Least-privilege statements for :class:`S3Access` grants (object actions on ``<bucket>/<prefix>*``)."""
+    """Least-privilege statements for :class:`S3Access` grants (object actions on ``<bucket>/<prefix>*``).
+
+    A write below prefixes also gets ``s3:GetObject`` on the bare keys of the prefixes and their parents
+    (``ProbeWritePrefixes``: ``a/b/`` -> ``a`` and ``a/b``, objects that do not exist): before creating a
+    folder, Hadoop's S3A ``mkdirs`` walks up the path with a HEAD on each parent until one exists, and a
+    403 there fails the write (recorded in tests/e2e/test_iam_recorded.py)."""
     out: list[Statement] = []
     buckets: list[str] = []
-    for a in accesses:
+    accesses_list = list(accesses)
+    for a in accesses_list:
         actions = (("s3:GetObject",) if a.read else ()) + (
             ("s3:PutObject", "s3:AbortMultipartUpload") if a.write else ()) + (
             ("s3:DeleteObject",) if a.delete else ())
@@ -195,6 +207,11 @@ def s3_statements(accesses: Iterable[S3Access]) -> list[Statement]:
         out.append(Statement(sid=a.sid, actions=actions, resources=objects))
         if a.bucket_arn not in buckets:
             buckets.append(a.bucket_arn)
+    probes = [f"{a.bucket_arn}/{anc}" for a in accesses_list if a.write for p in a.prefixes
+              for anc in _ancestors(p)]
+    if probes:
+        out.append(Statement(sid="ProbeWritePrefixes", actions=("s3:GetObject",),
+                             resources=tuple(dict.fromkeys(probes))))
     if buckets:
         out.append(Statement(sid="ListLakeBuckets", actions=("s3:GetBucketLocation", "s3:ListBucket"),
                              resources=tuple(buckets)))

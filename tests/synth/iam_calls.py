@@ -26,6 +26,8 @@ writing the landing zone or the backfill's objects, or deleting anything).
 """
 from __future__ import annotations
 
+import fnmatch
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -97,6 +99,10 @@ class S3Calls:
         why = why or self.why
         f = folder.rstrip("/")
         temp = f"{f}/_temporary/0/_temporary/attempt_0/{PART}"
+        bucket, key = s3_uri(f)
+        parts = key.split("/")
+        for i in range(1, len(parts) + 1):  # S3A mkdirs: HEAD of each parent until one exists
+            self.get(f"s3://{bucket}/" + "/".join(parts[:i]), f"{why}: S3A mkdirs probes the parent path")
         self.location(f)
         self.list(f + "/", why)
         self.put(temp, f"{why}: task output")
@@ -130,6 +136,33 @@ class S3Calls:
         self.get(src, why)
         self.put(dst, why)
         self.delete(src, why)
+
+
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {
+    (glue_role("bronze_to_silver"), "s3:DeleteObject", "arn:aws:s3:::*-quarantine*/silver_rules/*"): (
+        "bronze_to_silver writes its rule failures with quarantine.write.mode('overwrite').json(...): Spark deletes "
+        "the previous files of a retried run id and the committer deletes _temporary/, but the CONTRACT grants "
+        "WriteQuarantine without delete. Fix (glue_jobs/bronze_to_silver.py, CONTRACT.grants): "
+        "S3Grant(\"WriteQuarantine\", SILVER_QUARANTINE.bucket, (SILVER_QUARANTINE.prefix,), write=True, delete=True)"),
+}
+"""Missing grants found by this test in code another part of the work owns: (role, action, resource glob) ->
+what is wrong and the exact fix. :func:`tests.synth.test_iam_policy_sim.test_known_gaps_are_still_open` fails once a gap is fixed, so the
+entry is removed then."""
+
+
+def known_gap(role: str, req: Request) -> str | None:
+    """The resource glob of the known gap a refused request falls under, if any."""
+    for (gap_role, action, glob) in KNOWN_GAPS:
+        if role == gap_role and req.action == action and fnmatch.fnmatchcase(req.resource, glob):
+            return glob
+    return None
+
+
+def marker_cleanup(req: Request) -> bool:
+    """A delete of a "directory" marker (a key ending in ``/``): after each write S3A deletes every parent
+    marker up to the bucket root in one bulk delete and ignores the keys it may not delete, so a refused
+    marker above a job's prefixes costs nothing (the markers below them are declared and granted)."""
+    return req.action == "s3:DeleteObject" and req.resource.endswith("/")
 
 
 # --- what each Spark job does at each of its paths (from its code) ---------------------------------------

@@ -18,27 +18,15 @@ from the JVM); their declared I/O is :data:`tests.synth.iam_calls.JOB_IO`.
 """
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
 
 import pytest
 
 from security.policy_sim import Request, StackResolver, evaluate, needed, s3_bucket_arn, s3_object_arn
 from tests.synth import iam_calls
+from tests.synth.iam_calls import KNOWN_GAPS, known_gap
 
 ENVS = ("local", "dev", "prod")
-
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    (iam_calls.glue_role("bronze_to_silver"), "s3:DeleteObject", "arn:aws:s3:::*-quarantine*/silver_rules/*"): (
-        "bronze_to_silver writes its rule failures with quarantine.write.mode('overwrite').json(...): Spark deletes "
-        "the previous files of a retried run id and the committer deletes _temporary/, but the CONTRACT grants "
-        "WriteQuarantine without delete. Fix (glue_jobs/bronze_to_silver.py, CONTRACT.grants): "
-        "S3Grant(\"WriteQuarantine\", SILVER_QUARANTINE.bucket, (SILVER_QUARANTINE.prefix,), write=True, delete=True)"),
-}
-"""Missing grants found by this test in code another part of the work owns: (role, action, resource glob) ->
-what is wrong and the exact fix. :func:`test_known_gaps_are_still_open` fails once a gap is fixed, so the
-entry is removed then."""
-
 
 @pytest.fixture(scope="module")
 def stacks(synth):
@@ -53,13 +41,6 @@ def stacks(synth):
             by_role[suffix] = policies.get(name, [])
         out[env] = (r, by_role, iam_calls.stack_calls(r))
     return out
-
-
-def _gap(role: str, req: Request) -> str | None:
-    for (gap_role, action, glob), _ in KNOWN_GAPS.items():
-        if role == gap_role and req.action == action and fnmatch.fnmatchcase(req.resource, glob):
-            return glob
-    return None
 
 
 def _missing(stacks, env):
@@ -98,7 +79,7 @@ def test_only_the_emr_service_role_has_a_managed_policy(stacks, env):
 
 @pytest.mark.parametrize("env", ENVS)
 def test_every_call_is_allowed(stacks, env):
-    problems = [f"{role}: {req}" for role, reqs in _missing(stacks, env).items() for req in reqs if not _gap(role, req)]
+    problems = [f"{role}: {req}" for role, reqs in _missing(stacks, env).items() for req in reqs if not known_gap(role, req)]
     assert not problems, "missing grants:\n" + "\n".join(problems)
 
 
@@ -106,7 +87,7 @@ def test_every_call_is_allowed(stacks, env):
 def test_known_gaps_are_still_open(stacks, env):
     missing = _missing(stacks, env)
     for (role, action, glob), reason in KNOWN_GAPS.items():
-        hits = [req for req in missing.get(role, []) if _gap(role, req) == glob]
+        hits = [req for req in missing.get(role, []) if known_gap(role, req) == glob]
         assert hits, f"fixed? remove it from KNOWN_GAPS: {role} {action} {glob}: {reason}"
 
 
