@@ -20,6 +20,8 @@ from security.policy_sim import StackResolver, evaluate
 from tests.e2e.s3_recorder import S3Recorder
 from tests.synth import iam_calls
 
+pytestmark = pytest.mark.e2e
+
 @pytest.fixture(scope="module")
 def local_stack():
     path = stack_dir("local") / "cdk.tf.json"
