@@ -269,8 +269,8 @@ def stack_calls(r: StackResolver) -> StackCalls:
     if has(INGEST_ROLE):
         out.allowed[INGEST_ROLE], out.denied[INGEST_ROLE] = _ingest(r, bucket, kms, logs)
     if has(CRAWLER_ROLE):
-        out.allowed[CRAWLER_ROLE] = _crawler(r, kms, logs, role_name=roles[next(
-            p for p in roles if p.endswith(CRAWLER_ROLE))][0])
+        crawler_role_name = role_arn(CRAWLER_ROLE).rsplit("/", 1)[1]
+        out.allowed[CRAWLER_ROLE] = _crawler(r, kms, logs, role_name=crawler_role_name)
     for job in WORKFLOW:
         if has(glue_role(job.name)):
             out.allowed[glue_role(job.name)], out.denied[glue_role(job.name)] = _glue_job(r, job, bucket, kms, logs)
@@ -296,7 +296,6 @@ def stack_calls(r: StackResolver) -> StackCalls:
 
 
 def _ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
-    _, fn = r.by_path("aws_lambda_function", "/ingest_function/function")
     _, group = r.by_path("aws_cloudwatch_log_group", "/ingest_function/log_group")
     queue_name, _ = r.by_path("aws_sqs_queue", "/ingest_function/failure_queue")
     stream_name, _ = r.by_path("aws_kinesis_stream", "/ingest_stream/stream")
@@ -337,7 +336,6 @@ def _ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
     bad.list(bronze + layout.LANDING_PREFIX, "list the landing zone")
     bad.list(bronze + layout.bronze_partition_prefix("erp", "customer", DAY), "list a whole partition")
     bad.out.append(Request("s3:ListBucket", s3_bucket_arn(s3_uri(bronze)[0]), why="list the whole bucket"))
-    _ = fn
     return allowed, bad.out
 
 
