@@ -1,8 +1,10 @@
 """The streaming layer: the Kinesis ingest stream, the ingest Lambda (``lambda_src/ingest``) with its log group
 and failure queue, and the event source mapping between them.
 
-Valid records land in bronze, contract violations in quarantine (``data_contracts.layout``); the function
-may write and delete only objects of those two buckets.
+Valid records land in bronze, contract violations in quarantine (``data_contracts.layout``). The function
+may only put the stream's objects (``layout.STREAM_BRONZE_KEY_GLOB``, ``layout.STREAM_QUARANTINE_KEY_GLOB``)
+and list those same keys (its shard's objects, to find what an earlier delivery already wrote); it never
+deletes, and never touches the backfill's objects, the landing zone or the documents.
 """
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from compose.foundation import Foundation, KeyUsers, Naming
 from compose.inputs import INGEST_FUNCTION, BuildInputs
 from compose.outputs import StackOutput
 from environments import EnvironmentConfig
-from modules.iam import Statement
+from data_contracts import layout
+from modules.iam import Condition, Statement
 from modules.kinesis_ingest_props import KinesisEventSourceProps
 from modules.kinesis_props import KinesisStreamProps
 from modules.lambda_function_props import PythonFunctionProps
@@ -26,6 +29,21 @@ OUTPUTS: tuple[StackOutput, ...] = (
 def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
     """The stream, the function's environment and the failure queue encrypt with the key."""
     return KeyUsers(via_services=("kinesis", "lambda", "sqs"))
+
+
+def ingest_s3_statements(bronze_arn: str, quarantine_arn: str) -> tuple[Statement, ...]:
+    """The ingest function's S3 grants: put the stream's bronze and quarantine objects, and list exactly those
+    keys in each bucket (the handler lists ``bronze_partition_prefix(...) + "kinesis-<shardId>-"`` and the
+    quarantine's ``source=kinesis/ingest_date=<day>/kinesis-<shardId>-``)."""
+    return (
+        Statement(sid="PutStreamObjects", actions=("s3:PutObject",),
+                  resources=(f"{bronze_arn}/{layout.STREAM_BRONZE_KEY_GLOB}",
+                             f"{quarantine_arn}/{layout.STREAM_QUARANTINE_KEY_GLOB}")),
+        Statement(sid="ListStreamBronzeObjects", actions=("s3:ListBucket",), resources=(bronze_arn,),
+                  conditions=(Condition("StringLike", "s3:prefix", (layout.STREAM_BRONZE_KEY_GLOB,)),)),
+        Statement(sid="ListStreamQuarantineObjects", actions=("s3:ListBucket",), resources=(quarantine_arn,),
+                  conditions=(Condition("StringLike", "s3:prefix", (layout.STREAM_QUARANTINE_KEY_GLOB,)),)),
+    )
 
 
 def build(base: Foundation, inputs: BuildInputs) -> None:
@@ -62,12 +80,7 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
             "POWERTOOLS_METRICS_NAMESPACE": "Lakeforge",
             "LOG_LEVEL": lam.log_level,
         },
-        policy_statements=(
-            # DeleteObject: after a failed write the handler rewrites an object without the records it
-            # will report as failed, and removes the original (lambda_src/ingest_core).
-            Statement(sid="WriteBronzeAndQuarantine", actions=("s3:PutObject", "s3:DeleteObject"),
-                      resources=(f"{bronze}/*", f"{quarantine}/*")),
-        ),
+        policy_statements=ingest_s3_statements(bronze, quarantine),
         tags=tags,
     ))
     KinesisEventSource(stack, "ingest_source", KinesisEventSourceProps(

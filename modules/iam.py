@@ -5,15 +5,18 @@ statement keys). This deliberately avoids passing nested dicts through the jsii 
 silently drops multi-word keys; cdktf tokens (``${aws_s3_bucket.x.arn}``) inside the strings are
 resolved at synth time as usual.
 
-Guard rails (raised as :class:`PolicyError` while building, i.e. at synth):
+Guard rails (:func:`statement_violations`, one rule set): raised as :class:`PolicyError` while building
+(:func:`policy_document`, :func:`assume_role_policy`, i.e. at synth) and reported by :func:`find_violations`
+over synthesized JSON:
 
-* an ``Allow`` statement may not use the action ``*`` (or ``<service>:*`` unless it is a resource
-  policy whose principal is the account itself, e.g. the KMS key administrators);
+* an ``Allow`` action contains no wildcard at all: not ``*``, ``s3:*``, ``s3:Put*``, ``iam:Pass*`` nor
+  ``?``; every granted action is named (``Deny`` statements may be broad);
+* an ``Allow`` never goes to ``Principal: "*"``;
 * an identity-policy ``Allow`` may use resource ``*`` only with actions that AWS defines without a
-  resource type (see :data:`RESOURCELESS_ACTIONS`, e.g. X-Ray ``PutTraceSegments``).
+  resource type (see :data:`RESOURCELESS_ACTIONS`, e.g. X-Ray ``PutTraceSegments``);
+* identity policies name no principal, resource and trust policies always do.
 
-Standalone module: no cdktf import, so it is cheap and usable by tests that inspect synthesized JSON
-(:func:`find_violations`).
+Standalone module: no cdktf import, so it is cheap and usable by tests that inspect synthesized JSON.
 """
 from __future__ import annotations
 
@@ -58,7 +61,7 @@ class Statement:
     """One IAM policy statement."""
 
     actions: tuple[str, ...]
-    """Actions, e.g. ``("s3:PutObject",)``. Never ``*``."""
+    """Actions, e.g. ``("s3:PutObject",)``. In an ``Allow``, no wildcard (``*``, ``s3:Put*``, ``?``)."""
 
     resources: tuple[str, ...]
     """Resource ARNs (tokens allowed). ``*`` only for :data:`RESOURCELESS_ACTIONS` or in resource
@@ -80,26 +83,6 @@ class Statement:
 
 def _scalar_or_list(values: Sequence[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
-
-
-def _check(st: Statement, resource_policy: bool) -> None:
-    if st.effect not in ("Allow", "Deny"):
-        raise PolicyError(f"{st.sid or st.actions}: effect must be Allow or Deny")
-    if not st.actions or not st.resources:
-        raise PolicyError(f"{st.sid or st.actions}: a statement needs actions and resources")
-    if st.effect == "Deny":
-        return
-    if "*" in st.actions:
-        raise PolicyError(f"{st.sid}: Allow with action '*' is forbidden")
-    if "*" in st.principals:
-        raise PolicyError(f"{st.sid}: Allow to Principal '*' is forbidden")
-    wildcard_service = [a for a in st.actions if a.endswith(":*")]
-    if wildcard_service and not resource_policy:
-        raise PolicyError(f"{st.sid}: service-wide wildcard actions {wildcard_service} in an identity policy")
-    if "*" in st.resources and not resource_policy:
-        scoped = [a for a in st.actions if a not in RESOURCELESS_ACTIONS]
-        if scoped:
-            raise PolicyError(f"{st.sid}: actions {scoped} support resource-level scoping; name the ARNs instead of '*'")
 
 
 def statement_to_dict(st: Statement) -> dict[str, Any]:
@@ -132,14 +115,11 @@ def policy_document(statements: Iterable[Statement], *, resource_policy: bool = 
     stmts = list(statements)
     if not stmts:
         raise PolicyError("a policy needs at least one statement")
-    for st in stmts:
-        _check(st, resource_policy)
-        if resource_policy and not st.principals:
-            raise PolicyError(f"{st.sid}: a resource policy statement needs a principal")
-        if not resource_policy and st.principals:
-            raise PolicyError(f"{st.sid}: an identity policy statement cannot name principals")
-    return json.dumps({"Version": POLICY_VERSION, "Statement": [statement_to_dict(s) for s in stmts]},
-                      separators=(",", ":"))
+    doc = {"Version": POLICY_VERSION, "Statement": [statement_to_dict(s) for s in stmts]}
+    problems = violations(doc, RESOURCE if resource_policy else IDENTITY)
+    if problems:
+        raise PolicyError("; ".join(problems))
+    return json.dumps(doc, separators=(",", ":"))
 
 
 def assume_role_policy(service: str, *, source_account: str | None = None, source_arn: str | None = None) -> str:
@@ -159,6 +139,9 @@ def assume_role_policy(service: str, *, source_account: str | None = None, sourc
     }
     # A trust policy has no Resource element.
     del doc["Statement"][0]["Resource"]
+    problems = violations(doc, TRUST)
+    if problems:
+        raise PolicyError("; ".join(problems))
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -198,11 +181,23 @@ class S3Access:
     """``s3:DeleteObject`` (Spark overwrites and commit protocols delete their temporary files)."""
 
 
+def _ancestors(prefix: str) -> list[str]:
+    """``a/b/c/`` -> ``["a", "a/b", "a/b/c"]``: the "directory" paths a Hadoop S3 client probes above a key."""
+    parts = [p for p in prefix.split("/") if p]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 def s3_statements(accesses: Iterable[S3Access]) -> list[Statement]:
-    """Least-privilege statements for :class:`S3Access` grants (object actions on ``<bucket>/<prefix>*``)."""
+    """Least-privilege statements for :class:`S3Access` grants (object actions on ``<bucket>/<prefix>*``).
+
+    A write below prefixes also gets ``s3:GetObject`` on the bare keys of the prefixes and their parents
+    (``ProbeWritePrefixes``: ``a/b/`` -> ``a`` and ``a/b``, objects that do not exist): before creating a
+    folder, Hadoop's S3A ``mkdirs`` walks up the path with a HEAD on each parent until one exists, and a
+    403 there fails the write (recorded in tests/e2e/test_iam_recorded.py)."""
     out: list[Statement] = []
     buckets: list[str] = []
-    for a in accesses:
+    accesses_list = list(accesses)
+    for a in accesses_list:
         actions = (("s3:GetObject",) if a.read else ()) + (
             ("s3:PutObject", "s3:AbortMultipartUpload") if a.write else ()) + (
             ("s3:DeleteObject",) if a.delete else ())
@@ -212,29 +207,105 @@ def s3_statements(accesses: Iterable[S3Access]) -> list[Statement]:
         out.append(Statement(sid=a.sid, actions=actions, resources=objects))
         if a.bucket_arn not in buckets:
             buckets.append(a.bucket_arn)
+    probes = [f"{a.bucket_arn}/{anc}" for a in accesses_list if a.write for p in a.prefixes
+              for anc in _ancestors(p)]
+    if probes:
+        out.append(Statement(sid="ProbeWritePrefixes", actions=("s3:GetObject",),
+                             resources=tuple(dict.fromkeys(probes))))
     if buckets:
         out.append(Statement(sid="ListLakeBuckets", actions=("s3:GetBucketLocation", "s3:ListBucket"),
                              resources=tuple(buckets)))
     return out
 
 
-def find_violations(policy: str | Mapping[str, Any]) -> list[str]:
-    """Statements in a (synthesized) policy that ``Allow`` action ``*`` on resource ``*``.
+IDENTITY, RESOURCE, TRUST = "identity", "resource", "trust"
+"""Policy kinds: a role's own policy, a resource's policy (bucket, key, queue), a role's trust policy."""
 
-    For tests over synthesized JSON: accepts the JSON string or the parsed document.
+WILDCARD_CHARS = ("*", "?")
+"""IAM wildcards: in an ``Allow`` action either one widens the grant to actions nobody reviewed."""
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return [value] if isinstance(value, (str, Mapping)) else list(value)
+
+
+def policy_kind(doc: Mapping[str, Any]) -> str:
+    """The kind of a (synthesized) policy document: :data:`TRUST` when a statement names a principal and
+    no resource, :data:`RESOURCE` when one names a principal, else :data:`IDENTITY`."""
+    stmts = _as_list(doc.get("Statement"))
+    if any("Principal" in st or "NotPrincipal" in st for st in stmts):
+        return TRUST if all("Resource" not in st and "NotResource" not in st for st in stmts) else RESOURCE
+    return IDENTITY
+
+
+def statement_violations(st: Mapping[str, Any], kind: str) -> list[str]:
+    """The least-privilege rules, on one statement in its JSON form: the one rule set that both
+    :func:`policy_document` (while building, as :class:`PolicyError`) and :func:`find_violations` (over
+    synthesized JSON) apply.
+
+    * ``Effect`` is ``Allow`` or ``Deny``; ``Action`` is present (never ``NotAction``/``NotResource``);
+      ``Resource`` is present except in a trust policy, which has none;
+    * an identity policy names no principal; a resource or trust policy statement names one;
+    * an ``Allow`` action contains no wildcard at all (``*``, ``s3:*``, ``s3:Put*``, ``iam:Pass*``,
+      ``s3:?etObject``): every granted action is spelled out. ``Deny`` statements may be broad;
+    * an ``Allow`` never goes to ``Principal: "*"`` (or ``{"AWS": "*"}``);
+    * an identity-policy ``Allow`` uses ``Resource: "*"`` only with :data:`RESOURCELESS_ACTIONS` (in a
+      resource policy ``*`` means the resource itself).
     """
+    name = st.get("Sid") or json.dumps(st, sort_keys=True)[:200]
+    effect = st.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        return [f"{name}: effect must be Allow or Deny, not {effect!r}"]
+    out: list[str] = []
+    for key in ("NotAction", "NotResource", "NotPrincipal"):
+        if key in st:
+            out.append(f"{name}: {key} is not used (name what is granted or denied)")
+    actions = [str(a) for a in _as_list(st.get("Action"))]
+    resources = [str(r) for r in _as_list(st.get("Resource"))]
+    if not actions:
+        out.append(f"{name}: a statement needs actions")
+    if kind == TRUST:
+        if resources:
+            out.append(f"{name}: a trust policy statement has no Resource")
+    elif not resources:
+        out.append(f"{name}: a statement needs actions and resources")
+    principal = st.get("Principal")
+    if kind == IDENTITY and principal is not None:
+        out.append(f"{name}: an identity policy statement cannot name principals")
+    if kind in (RESOURCE, TRUST) and principal is None:
+        out.append(f"{name}: a {kind} policy statement needs a principal")
+    if effect == "Deny":
+        return out
+    wild = [a for a in actions if any(c in a for c in WILDCARD_CHARS)]
+    if "*" in wild:
+        out.append(f"{name}: Allow with action '*' is forbidden")
+    elif wild:
+        out.append(f"{name}: wildcard actions {wild} in an Allow: name each action")
+    everyone = principal == "*" or (isinstance(principal, Mapping)
+                                    and any("*" in _as_list(v) for v in principal.values()))
+    if everyone:
+        out.append(f"{name}: Allow to Principal '*' is forbidden")
+    if kind == IDENTITY and "*" in resources:
+        scoped = [a for a in actions if a not in RESOURCELESS_ACTIONS]
+        if scoped:
+            out.append(f"{name}: actions {scoped} support resource-level scoping; name the ARNs instead of '*'")
+    return out
+
+
+def violations(doc: Mapping[str, Any], kind: str | None = None) -> list[str]:
+    """Every rule broken by a policy document (:func:`statement_violations` on each statement)."""
+    kind = kind or policy_kind(doc)
+    stmts = _as_list(doc.get("Statement"))
+    if not stmts:
+        return ["a policy needs at least one statement"]
+    return [p for st in stmts for p in statement_violations(st, kind)]
+
+
+def find_violations(policy: str | Mapping[str, Any], kind: str | None = None) -> list[str]:
+    """The least-privilege rules broken by a synthesized policy (the same rules :func:`policy_document`
+    enforces while building). ``kind`` (:data:`IDENTITY`, :data:`RESOURCE`, :data:`TRUST`) defaults to
+    :func:`policy_kind`. Accepts the JSON string or the parsed document."""
     doc = json.loads(policy) if isinstance(policy, str) else policy
-    stmts = doc.get("Statement", [])
-    if isinstance(stmts, Mapping):
-        stmts = [stmts]
-    bad = []
-    for st in stmts:
-        if st.get("Effect") != "Allow":
-            continue
-        actions = st.get("Action", [])
-        resources = st.get("Resource", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        resources = [resources] if isinstance(resources, str) else resources
-        if "*" in actions and ("*" in resources or not resources):
-            bad.append(st.get("Sid") or json.dumps(st))
-    return bad
+    return violations(doc, kind)

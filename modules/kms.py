@@ -3,7 +3,10 @@
 Key policy (least privilege, no ``Principal: "*"``):
 
 * ``KeyAdministration``: the account root (i.e. IAM policies in the account decide who) may manage the
-  key (describe, policy, tags, rotation, deletion scheduling) but not use it directly;
+  key (describe, policy, tags, rotation, deletion scheduling, list/revoke/retire grants) but not use it
+  directly;
+* ``AllowGrantsForAwsResources``: the account root may create grants only through an AWS service
+  (``kms:GrantIsForAWSResource``), e.g. EC2 encrypting an EMR node's EBS volume;
 * ``AllowUseThroughAwsServices``: principals of this account may encrypt/decrypt/generate data keys
   only through the listed services (``kms:ViaService`` = ``<svc>.<region>.amazonaws.com``; default S3,
   Kinesis, Lambda, SQS), still subject to their own IAM policies;
@@ -29,14 +32,20 @@ from modules.kms_props import OUTPUTS, KmsKeyProps
 __all__ = ["OUTPUTS", "KmsKey", "KmsKeyProps"]
 
 KEY_ADMIN_ACTIONS: tuple[str, ...] = (
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias", "kms:DescribeKey",
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
     "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
     "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant",
     "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
     "kms:UpdateAlias", "kms:UpdateKeyDescription",
 )
-"""Management actions granted to the account root (no cryptographic use)."""
+"""Management actions granted to the account root (no cryptographic use). ``kms:CreateGrant`` is not one of
+them: see :data:`GRANT_ACTIONS`."""
+
+GRANT_ACTIONS: tuple[str, ...] = ("kms:CreateGrant",)
+"""Granted to the account root only with ``kms:GrantIsForAWSResource`` = true: a grant can hand the key's
+cryptographic use to any principal, so only AWS services integrated with KMS (EC2 for EMR's EBS volumes)
+may create one, on behalf of a principal whose own IAM policy allows it."""
 
 KEY_USE_ACTIONS: tuple[str, ...] = (
     "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
@@ -93,6 +102,9 @@ class KmsKey(Construct):
         statements = [
             Statement(sid="KeyAdministration", principals={"AWS": (root,)}, actions=KEY_ADMIN_ACTIONS,
                       resources=("*",)),
+            Statement(sid="AllowGrantsForAwsResources", principals={"AWS": (root,)}, actions=GRANT_ACTIONS,
+                      resources=("*",),
+                      conditions=(Condition("Bool", "kms:GrantIsForAWSResource", ("true",)),)),
         ]
         if p.via_services:
             statements.append(Statement(

@@ -7,9 +7,18 @@ cdktf stack reports "0 passed, 0 failed". The ``terraform_json`` framework is ch
 cdktf's ``cdk.tf.json`` and runs the same Terraform resource and graph checks (~150 on a stack).
 :func:`scan` also fails when nothing was checked, so an empty scan can never pass as green.
 
-Skips: a skip without ``resources`` goes to ``--skip-check`` (for the environments it names, default
-all); a skip with ``resources`` patterns is applied to the results, so the check keeps running on
-every other resource.
+Skips are tied to the findings they cover: each names its check id AND the resources it covers
+(``resources``: fnmatch patterns on checkov's resource address), and is applied to the results, so the
+check keeps running on every other resource (nothing goes to ``--skip-check``). A skip that covers no
+finding of a stack it applies to is stale (:attr:`ScanResult.stale_skips`): the finding went away (a fix,
+a checkov upgrade) and the skip must go too; the CLI and the tests fail on it.
+
+Why checkov stays at 3.1.47: 3.3.30 (current) fixes the parser bug behind the CKV_AWS_300 skip (measured:
+it passes CKV_AWS_300 on every lifecycle configuration of the three stacks, and reports exactly the other
+findings below), but it cannot share the project's virtualenv: it pins ``boto3==1.35.49`` (hence botocore
+< 1.36) while ministack 1.5.33 pins ``botocore==1.43.106``, and it requires ``packaging<24`` while pytest
+9.2.0 requires ``packaging>=24``. Every checkov release since 3.2.0 requires ``packaging<24`` and, from
+3.2.100 on, an exact old boto3; the last 3.1 (3.1.72) still has the bug.
 
 CLI: ``python -m security.checkov_skips [env ...]`` scans ``cdktf.out/stacks/lakeforge-<env>`` (synth
 first) and exits 1 on any failed check.
@@ -43,7 +52,7 @@ class Skip:
     environments: tuple[str, ...] = ()
     """Empty = every environment."""
     resources: tuple[str, ...] = ()
-    """fnmatch patterns on checkov's resource address; empty = every resource (``--skip-check``)."""
+    """fnmatch patterns on checkov's resource address (required: the findings the skip covers)."""
 
     def applies_to(self, env: str) -> bool:
         return not self.environments or env in self.environments
@@ -69,24 +78,18 @@ def load_skips(path: Path | str = SKIPS_FILE) -> list[Skip]:
         reason = str(entry.get("reason", "")).strip()
         if not reason:
             raise ValueError(f"{path}: skip {sid}: reason must not be empty")
+        if not entry.get("resources"):
+            raise ValueError(f"{path}: skip {sid}: name the resources it covers (resources = [...])")
         skips.append(Skip(id=sid, reason=reason, environments=tuple(entry.get("environments", ())),
                           resources=tuple(entry.get("resources", ()))))
     return skips
 
 
-def skip_check_ids(env: str, skips: list[Skip]) -> list[str]:
-    """Ids to pass to ``--skip-check`` for one environment (skips not scoped to resources)."""
-    return sorted({s.id for s in skips if s.applies_to(env) and not s.resources})
-
-
 def checkov_command(stack_dir: Path | str, env: str, skips: list[Skip]) -> list[str]:
-    """The checkov command line for one synthesized stack folder."""
-    cmd = [str(CHECKOV), "-d", str(stack_dir), "--framework", FRAMEWORK, "-o", "json", "--compact",
-           "--skip-download", "--skip-results-upload"]
-    ids = skip_check_ids(env, skips)
-    if ids:
-        cmd += ["--skip-check", ",".join(ids)]
-    return cmd
+    """The checkov command line for one synthesized stack folder: every check runs (skips are applied to
+    the results, :func:`parse_report`)."""
+    return [str(CHECKOV), "-d", str(stack_dir), "--framework", FRAMEWORK, "-o", "json", "--compact",
+            "--skip-download", "--skip-results-upload"]
 
 
 def checkov_env() -> dict[str, str]:
@@ -106,6 +109,9 @@ class ScanResult:
     failed: list[dict] = field(default_factory=list)
     """Failed checks after resource-scoped skips: dicts with id, resource, file, name."""
     skipped_by_resource: list[dict] = field(default_factory=list)
+    """Failed checks a skip covers."""
+    stale_skips: list[Skip] = field(default_factory=list)
+    """Skips applying to this environment that covered no finding (remove or narrow them)."""
     passed_ids: set[str] = field(default_factory=set)
     """Ids of the checks that passed on at least one resource (evidence of what was covered)."""
     parsing_errors: list[str] = field(default_factory=list)
@@ -113,7 +119,8 @@ class ScanResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.parsing_errors and not self.error and self.passed > 0
+        return (not self.failed and not self.stale_skips and not self.parsing_errors and not self.error
+                and self.passed > 0)
 
     def describe(self) -> str:
         lines = [f"checkov {self.env}: {self.passed} passed, {len(self.failed)} failed"]
@@ -123,6 +130,8 @@ class ScanResult:
             lines.append(f"  parsing error: {p}")
         for f in self.failed:
             lines.append(f"  FAILED {f['id']} {f['resource']} ({f['file']}): {f['name']}")
+        for skip in self.stale_skips:
+            lines.append(f"  STALE SKIP {skip.id} {list(skip.resources)}: no finding left; remove it from {SKIPS_FILE.name}")
         return "\n".join(lines)
 
 
@@ -135,7 +144,8 @@ def parse_report(stdout: str, env: str, skips: list[Skip]) -> ScanResult:
         result.error = f"checkov output is not JSON ({exc}): {stdout[:500]}"
         return result
     reports = data if isinstance(data, list) else [data]
-    scoped = [s for s in skips if s.applies_to(env) and s.resources]
+    scoped = [s for s in skips if s.applies_to(env)]
+    used: set[int] = set()
     for report in reports:
         if "results" not in report:  # an empty scan prints only a summary
             continue
@@ -147,10 +157,14 @@ def parse_report(stdout: str, env: str, skips: list[Skip]) -> ScanResult:
         for check in results.get("failed_checks", []):
             item = {"id": check["check_id"], "resource": check.get("resource", ""),
                     "file": check.get("file_path", ""), "name": check.get("check_name", "")}
-            if any(s.covers(item["id"], item["resource"]) for s in scoped):
+            covering = [i for i, s in enumerate(scoped) if s.covers(item["id"], item["resource"])]
+            if covering:
+                used.update(covering)
                 result.skipped_by_resource.append(item)
             else:
                 result.failed.append(item)
+    if result.passed or result.failed:
+        result.stale_skips = [s for i, s in enumerate(scoped) if i not in used]
     if result.passed == 0 and not result.failed:
         result.error = result.error or "checkov checked nothing (did it parse cdk.tf.json?)"
     return result

@@ -608,10 +608,14 @@ def test_database_names_are_athena_safe():
 
 def test_s3_statements():
     sts = s3_statements([S3Access(sid="R", bucket_arn="arn:aws:s3:::a", prefixes=("x/", "y/")),
-                         S3Access(sid="W", bucket_arn="arn:aws:s3:::a", read=False, write=True)])
+                         S3Access(sid="W", bucket_arn="arn:aws:s3:::a", read=False, write=True),
+                         S3Access(sid="P", bucket_arn="arn:aws:s3:::a", prefixes=("p/q/",), write=True)])
     assert [(s.sid, s.actions, s.resources) for s in sts] == [
         ("R", ("s3:GetObject",), ("arn:aws:s3:::a/x/*", "arn:aws:s3:::a/y/*")),
         ("W", ("s3:PutObject", "s3:AbortMultipartUpload"), ("arn:aws:s3:::a/*",)),
+        ("P", ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"), ("arn:aws:s3:::a/p/q/*",)),
+        # S3A mkdirs probes the parents of a folder it creates: the bare keys, nothing below them.
+        ("ProbeWritePrefixes", ("s3:GetObject",), ("arn:aws:s3:::a/p", "arn:aws:s3:::a/p/q")),
         ("ListLakeBuckets", ("s3:GetBucketLocation", "s3:ListBucket"), ("arn:aws:s3:::a",)),
     ]
     with pytest.raises(PolicyError, match="grants nothing"):
@@ -734,8 +738,8 @@ def test_glue_jobs_alone(bindings, tmp_path):
     assert role["name"] == "acme-test-glue-job-a" and role["tags"] == TAGS
     (rp,) = doc["resource"]["aws_iam_role_policy"].values()
     sids = {s["Sid"] for s in json.loads(rp["policy"])["Statement"]}
-    assert sids == {"ReadJobCode", "GlueTempDir", "ReadBronze", "ListLakeBuckets", "WriteJobLogs",
-                    "PublishGlueMetrics", "UseLakeKey"}  # no catalog databases named: no catalog grant
+    assert sids == {"ReadJobCode", "GlueTempDir", "ReadBronze", "ProbeWritePrefixes", "ListLakeBuckets",
+                    "WriteJobLogs", "PublishGlueMetrics", "UseLakeKey"}  # no catalog databases named: no catalog grant
 
 
 def test_glue_jobs_refuse_bad_props(bindings, tmp_path):

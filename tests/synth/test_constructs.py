@@ -38,7 +38,7 @@ def synth_json(testing, stack) -> dict:
 def test_policy_document_rejects_wildcards():
     with pytest.raises(PolicyError, match="action '\\*'"):
         policy_document([Statement(actions=("*",), resources=("arn:aws:s3:::b",))])
-    with pytest.raises(PolicyError, match="service-wide wildcard"):
+    with pytest.raises(PolicyError, match="wildcard actions"):
         policy_document([Statement(actions=("s3:*",), resources=("arn:aws:s3:::b",))])
     with pytest.raises(PolicyError, match="support resource-level scoping"):
         policy_document([Statement(actions=("s3:PutObject",), resources=("*",))])
@@ -65,8 +65,8 @@ def test_policy_document_shape():
 
 
 def test_find_violations():
-    assert find_violations({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}) == [
-        '{"Effect": "Allow", "Action": "*", "Resource": "*"}']
+    found = find_violations({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    assert any("action '*'" in f for f in found), found
     assert find_violations({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}) == []
 
 

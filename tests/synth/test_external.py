@@ -4,12 +4,11 @@ The work runs in the background from the session fixture (see conftest.py); thes
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 
 import pytest
 
-from security.checkov_skips import FRAMEWORK, SKIPS_FILE, checkov_command, load_skips
+from security.checkov_skips import FRAMEWORK, SKIPS_FILE, Skip, checkov_command, load_skips, parse_report
 
 ENVS = ("local", "dev", "prod")
 
@@ -35,8 +34,26 @@ def test_every_checkov_skip_has_a_reason():
 def test_checkov_command_uses_the_cdktf_json_framework(tmp_path):
     cmd = checkov_command(tmp_path, "dev", load_skips())
     assert cmd[cmd.index("--framework") + 1] == FRAMEWORK == "terraform_json"
-    skipped = cmd[cmd.index("--skip-check") + 1].split(",")
-    assert "CKV_AWS_145" not in skipped  # resource-scoped: still runs on every other bucket
+    assert "--skip-check" not in cmd  # every check runs; skips apply to the findings they name
+
+
+def test_a_skip_must_name_the_resources_it_covers(tmp_path):
+    bad = tmp_path / "skips.toml"
+    bad.write_text('[[skip]]\nid = "CKV_AWS_144"\nreason = "a reason long enough to be a real reason here"\n')
+    with pytest.raises(ValueError, match="name the resources"):
+        load_skips(bad)
+
+
+def test_a_skip_that_covers_no_finding_is_stale():
+    skips = [Skip("CKV_AWS_300", "r", resources=("*.lake_*_lifecycle_*",)),
+             Skip("CKV_AWS_144", "r", resources=("aws_s3_bucket.lake_*",))]
+    report = {"check_type": "terraform_json", "results": {
+        "passed_checks": [{"check_id": "CKV_AWS_300", "resource": "resource.lake_bronze_lifecycle_1"}],
+        "failed_checks": [{"check_id": "CKV_AWS_144", "resource": "aws_s3_bucket.lake_bronze_1"}],
+        "parsing_errors": []}}
+    result = parse_report(json.dumps(report), "dev", skips)
+    assert not result.failed and [s.id for s in result.stale_skips] == ["CKV_AWS_300"]
+    assert not result.ok and "STALE SKIP CKV_AWS_300" in result.describe()
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -62,11 +79,27 @@ def test_checkov_passes(synth, env):
         "CKV_AWS_27",   # SQS encryption
     }
     assert must_run <= result.passed_ids, sorted(must_run - result.passed_ids)
-    # Resource-scoped skips matched only what they name.
-    scoped = [s for s in load_skips() if s.resources]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_checkov_skip_still_covers_a_finding(synth, env):
+    """Each skip is tied to findings (check id + resource): one that covers none in a stack it applies to has
+    outlived its reason (fixed, or checkov upgraded) and fails here; and no finding is covered by chance."""
+    result = synth.background[f"checkov:{env}"].result(timeout=600)
+    assert not result.stale_skips, "\n" + result.describe()
+    skips = [s for s in load_skips() if s.applies_to(env)]
     for item in result.skipped_by_resource:
-        assert any(s.id == item["id"] and any(fnmatch.fnmatch(item["resource"], p) for p in s.resources)
-                   for s in scoped), item
+        assert len([s for s in skips if s.covers(item["id"], item["resource"])]) == 1, item
+    covered = {(i["id"], i["resource"].split(".")[-1].rsplit("_", 1)[0]) for i in result.skipped_by_resource}
+    assert covered == {
+        ("CKV_AWS_145", "lake_access_logs"),
+        *(("CKV_AWS_144", f"lake_{b}") for b in ("access_logs", "artifacts", "athena_results", "bronze", "gold",
+                                               "quarantine", "silver")),
+        *(("CKV_AWS_300", f"lake_{b}_lifecycle") for b in ("access_logs", "artifacts", "athena_results", "bronze",
+                                                         "gold", "quarantine", "silver")),
+        ("CKV_AWS_117", "ingest_function"), ("CKV_AWS_272", "ingest_function"),
+        ("CKV2_AWS_57", "pseudonymization_key_secret"),
+    }, sorted(covered)
 
 
 def test_main_py_synthesizes(synth):

@@ -274,6 +274,10 @@ def test_kms_key(synth, env):
         assert st["Principal"] != "*" and "*" not in json.dumps(st["Principal"])
         assert st["Action"] != "*" and "kms:*" not in st["Action"]
     assert by_sid["KeyAdministration"]["Principal"]["AWS"].endswith(":root")
+    # kms:CreateGrant only for AWS resources (an EBS volume of an EMR node), in one statement.
+    granting = [st for st in policy["Statement"] if "kms:CreateGrant" in st["Action"]]
+    assert [st["Sid"] for st in granting] == ["AllowGrantsForAwsResources"]
+    assert granting[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     logs = by_sid["AllowCloudWatchLogs"]
     assert logs["Principal"] == {"Service": f"logs.{cfg.region}.amazonaws.com"}
     assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
@@ -412,15 +416,23 @@ def test_identity_policies_are_scoped_to_arns(synth, env):
 
 @pytest.mark.parametrize("env", ENVS)
 def test_ingest_role_grants(synth, env):
+    from data_contracts import layout
+
     _, rp = synth.one(env, "aws_iam_role_policy", "/ingest_function/role_policy")
     by_sid = {s["Sid"]: s for s in json.loads(rp["policy"])["Statement"]}
     assert set(by_sid) == {"WriteOwnLogs", "SendToFailureQueue", "UseLakeKey", "XRayTraces",
-                           "WriteBronzeAndQuarantine"}
+                           "PutStreamObjects", "ListStreamBronzeObjects", "ListStreamQuarantineObjects"}
     bronze = ref("aws_s3_bucket", bucket(synth, env, "bronze"), "arn")
     quarantine = ref("aws_s3_bucket", bucket(synth, env, "quarantine"), "arn")
-    # DeleteObject: the handler replaces an object without the records it reports as failed
-    assert sorted(by_sid["WriteBronzeAndQuarantine"]["Action"]) == ["s3:DeleteObject", "s3:PutObject"]
-    assert sorted(by_sid["WriteBronzeAndQuarantine"]["Resource"]) == sorted([f"{bronze}/*", f"{quarantine}/*"])
+    # Only the stream's own objects, never a delete (tests/synth/test_iam_policy_sim.py simulates the calls).
+    assert by_sid["PutStreamObjects"]["Action"] == "s3:PutObject"
+    assert sorted(by_sid["PutStreamObjects"]["Resource"]) == sorted([
+        f"{bronze}/{layout.STREAM_BRONZE_KEY_GLOB}", f"{quarantine}/{layout.STREAM_QUARANTINE_KEY_GLOB}"])
+    for sid, arn, glob in (("ListStreamBronzeObjects", bronze, layout.STREAM_BRONZE_KEY_GLOB),
+                           ("ListStreamQuarantineObjects", quarantine, layout.STREAM_QUARANTINE_KEY_GLOB)):
+        assert by_sid[sid]["Action"] == "s3:ListBucket" and by_sid[sid]["Resource"] == arn
+        assert by_sid[sid]["Condition"] == {"StringLike": {"s3:prefix": glob}}
+    assert "s3:DeleteObject" not in rp["policy"]
     assert by_sid["UseLakeKey"]["Resource"] == kms_arn_ref(synth, env)
     assert sorted(by_sid["UseLakeKey"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert sorted(by_sid["XRayTraces"]["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
