@@ -302,6 +302,11 @@ class StackResolver:
                 return own("function_name")
             if attr == "arn":
                 return f"arn:{p}:lambda:{r}:{a}:function:{own('function_name')}"
+        if rtype == "aws_secretsmanager_secret":
+            if attr == "name":
+                return own("name")
+            if attr in ("arn", "id"):  # AWS appends 6 random characters to a secret's ARN
+                return f"arn:{p}:secretsmanager:{r}:{a}:secret:{own('name')}-AbC123"
         if attr in ("name", "id") and "name" in res:  # Glue databases, jobs, crawlers, security configurations
             return own("name")
         raise UnsupportedPolicy(f"cannot resolve ${{{rtype}.{name}.{attr}}}")

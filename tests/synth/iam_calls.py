@@ -387,8 +387,15 @@ def _glue_job(r, job, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
                                      "logs:PutLogEvents"), f"{job.name}-jr_0",
                                  "job logs (continuous and Glue 5 real-time); Glue associates the security "
                                  "configuration's key with the group")]
+    secrets = []
+    for argument in job.arguments:
+        if argument.secret is not None:
+            secrets += [Request("secretsmanager:GetSecretValue", args[f"--{argument.name}"],
+                                why=f"reads the {argument.secret} (--{argument.name})"),
+                        *kms(glue_role(job.name), ("kms:Decrypt",), "secretsmanager",
+                             f"Secrets Manager decrypts the {argument.secret}")]
     allowed = [
-        *io.out, *catalog, *log_calls,
+        *io.out, *catalog, *log_calls, *secrets,
         Request("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "Glue"}, why="--enable-metrics"),
         *kms(glue_role(job.name), ("kms:GenerateDataKey", "kms:Decrypt"), "s3", "SSE-KMS objects"),
         *kms(glue_role(job.name), ("kms:Encrypt", "kms:Decrypt"), None, "client-side encrypted job bookmarks"),
@@ -400,7 +407,13 @@ def _glue_job(r, job, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
             bad.put(bucket(layer) + "x/part-0.parquet", f"write {layer}")
     bad.put(bucket("artifacts") + "glue/scripts/other.py", "replace job code")
     bad.put(bucket("bronze") + layout.landing_prefix("policy") + "x.csv", "write the landing zone")
-    return allowed, bad.out
+    forbidden = list(bad.out)
+    if not job.secrets:  # only the jobs that declare a secret may read one
+        for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {}):
+            forbidden.append(Request("secretsmanager:GetSecretValue",
+                                     r.attribute("aws_secretsmanager_secret", name, "arn"),
+                                     why=f"{job.name} must not read the platform's secrets"))
+    return allowed, forbidden
 
 
 def _emr_instance(r, bucket, kms) -> tuple[list[Request], list[Request]]:
