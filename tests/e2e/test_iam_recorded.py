@@ -11,6 +11,7 @@ commit), which is when it overwrites its quarantine objects.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -74,11 +75,18 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     app.handler_for(s3)(to_kinesis_event(generate(300, seed=11, bad_share=0.1)), None)
     _add_rule_failure(s3, buckets["bronze"])  # so bronze->silver writes its quarantine
     libs = build_glue_libs(tmp_path / "lakehouse.zip")
+    # The pseudonymization key, as the stack's GeneratedSecret would hold it (Terraform is not applied here).
+    _, secret = r.by_path("aws_secretsmanager_secret", "/pseudonymization_key/secret")
+    key_arn = client("secretsmanager", emulator.endpoint).create_secret(
+        Name=r.resolve(secret["name"]), SecretString=os.urandom(32).hex())["ARN"]
 
     def run(job, recorder) -> list:
         _, res = r.by_path("aws_glue_job", f"/glue_jobs/{job.name}_job")
+        arguments = {k: r.resolve(v) for k, v in res["default_arguments"].items()}
+        if "--pseudonymization_secret" in arguments:
+            arguments["--pseudonymization_secret"] = key_arn
         definition = {"Name": r.resolve(res["name"]), "Command": {"ScriptLocation": r.resolve(res["command"]["script_location"])},
-                      "DefaultArguments": {k: r.resolve(v) for k, v in res["default_arguments"].items()}}
+                      "DefaultArguments": arguments}
         _, script_args, _ = glue_job_command(definition)
         before = len(recorder.requests)
         result = spark_submit(f"iam-{job.name}", glue_jobs.script(job), script_args, [libs], endpoint, stream=False)
