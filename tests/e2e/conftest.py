@@ -16,15 +16,6 @@ import pytest
 from local_runtime import stacks
 from local_runtime.aws import client
 from local_runtime.paths import stack_dir
-from local_runtime.services import free_port, start_ministack, stop_ministack
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    port = free_port()
-    emu = start_ministack(port)
-    yield emu
-    stop_ministack(port, remove_data=True)
 
 
 @pytest.fixture(scope="module")

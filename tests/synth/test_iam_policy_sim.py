@@ -166,16 +166,6 @@ def as_request(operation: str, params: dict) -> list[Request]:
     return [Request(action, s3_object_arn(bucket, k), why=f"recorded {operation}") for k in keys]
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    from local_runtime.services import free_port, start_ministack, stop_ministack
-
-    port = free_port()
-    emu = start_ministack(port)
-    yield emu
-    stop_ministack(port, remove_data=True)
-
-
 def test_recorded_ingest_calls_are_allowed_and_declared(stacks, emulator, monkeypatch):
     from lambda_src.ingest import app
     from local_runtime.aws import client
