@@ -71,6 +71,9 @@ class S3Recorder:
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.requests: list[Request] = []
         self.unmapped: list[str] = []
+        self.other_calls: list[str] = []
+        """``X-Amz-Target`` of the requests to other services that went through (the job's environment
+        points every AWS client at this front)."""
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -87,13 +90,17 @@ class S3Recorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                try:
-                    reqs = iam_requests(self.command, self.path, headers, body)
+                if "x-amz-target" in headers:  # a JSON-protocol service (e.g. Secrets Manager), not S3
                     with recorder._lock:
-                        recorder.requests.extend(reqs)
-                except ValueError as exc:
-                    with recorder._lock:
-                        recorder.unmapped.append(str(exc))
+                        recorder.other_calls.append(headers["x-amz-target"])
+                else:
+                    try:
+                        reqs = iam_requests(self.command, self.path, headers, body)
+                        with recorder._lock:
+                            recorder.requests.extend(reqs)
+                    except ValueError as exc:
+                        with recorder._lock:
+                            recorder.unmapped.append(str(exc))
                 conn = http.client.HTTPConnection(*recorder.upstream, timeout=120)
                 try:
                     conn.request(self.command, self.path, body=body,

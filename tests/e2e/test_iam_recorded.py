@@ -105,6 +105,8 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
         calls[b2s.name] += run(b2s, recorder)
         calls[s2g.name] = run(s2g, recorder)
     assert not recorder.unmapped, recorder.unmapped
+    # bronze->silver read the pseudonymization key (twice: the run and its retry); nothing else was called.
+    assert recorder.other_calls == ["secretsmanager.GetSecretValue"] * 2, recorder.other_calls
 
     problems, gap_hits = [], []
     for job in (b2s, s2g):
