@@ -30,7 +30,9 @@ from local_runtime.paths import STATE, stack_dir
 from local_runtime.services import Emulator, ensure_emulator
 
 LOCAL_STATE = STATE / "terraform"
-LOCAL_APPLY_ATTEMPTS = 2
+LOCAL_APPLY_ATTEMPTS = 3
+"""Applies of the local stack before giving up: the emulator sometimes drops a keep-alive connection
+("use of closed network connection"), more often on a loaded machine; each apply resumes where the last stopped."""
 ACTIONS: tuple[str, ...] = ("deploy", "destroy", "outputs")
 AUTO_APPROVE = "AUTO_APPROVE"
 """Environment variable (and make variable): ``1`` applies a cloud plan without asking."""

@@ -27,8 +27,11 @@ def deployed(emulator, tmp_path_factory):
     shutil.copytree(source, work, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     env = stacks.local_env(emulator.endpoint)
     state = work.parent / "e2e.tfstate"
-    stacks.init(work, env, backend_config={"path": str(state)})
-    stacks.apply(work, env, {"aws_endpoint": emulator.endpoint}, attempts=stacks.LOCAL_APPLY_ATTEMPTS)
+    try:  # stacks raises SystemExit (a command-line error): a test gets an ordinary failure instead
+        stacks.init(work, env, backend_config={"path": str(state)})
+        stacks.apply(work, env, {"aws_endpoint": emulator.endpoint}, attempts=stacks.LOCAL_APPLY_ATTEMPTS)
+    except SystemExit as exc:
+        pytest.fail(f"deploying the local stack failed: {exc}")
     outputs = stacks.outputs(work, env)
     return {"outputs": outputs, "dir": work, "env": env, "state": state}
 
