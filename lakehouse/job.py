@@ -61,8 +61,13 @@ class JobArgument:
     """For a path argument: the lake location it points at once deployed (the job's default argument)."""
 
     secret: str | None = None
-    """For a secret argument: the platform secret (e.g. ``pseudonymization_key``) whose ARN it takes once
+    """For a secret argument: the platform secret (e.g. :data:`PSEUDONYMIZATION_KEY`) whose ARN it takes once
     deployed; the job's role may read that secret and nothing else."""
+
+
+PSEUDONYMIZATION_KEY = "pseudonymization_key"
+"""The platform secret holding the HMAC key of personal fields (created by the composition, read by the jobs
+that declare it in a :class:`JobArgument`)."""
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,9 @@ class JobContract:
                            secret_arns: Mapping[str, str] | None = None) -> dict[str, str]:
         """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names, and the ARN of
         every secret argument whose secret is deployed (``secret_arns``)."""
+        secret_arns = secret_arns or {}
         out = {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
-        out.update({f"--{a.name}": (secret_arns or {})[a.secret] for a in self.arguments
-                    if a.secret is not None and a.secret in (secret_arns or {})})
+        out.update({f"--{a.name}": secret_arns[a.secret] for a in self.arguments if a.secret in secret_arns})
         return out
 
     def argument(self, name: str) -> JobArgument:
