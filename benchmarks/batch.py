@@ -172,8 +172,9 @@ def batch_table(rows: list[dict]) -> list[str]:
     lines += ["Floor = wall seconds of `benchmarks/floor_job.py`: parse every bronze line (envelope and data "
               "fields as text) and write it as Parquet, nothing else; no bronze→silver job can take less.", ""]
     lines += ["| bronze rows | bronze→silver s | rows/s | peak MB | silver→gold s | rows/s | peak MB | "
-              "end to end rows/s (wall) | end to end rows/s (processing) | floor s | driver memory | runs (b2s; s2g) |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+              "end to end rows/s (wall) | end to end rows/s (processing) | floor s | driver memory | runs (b2s; s2g) | "
+              "measured |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for r in rows:
         n = r["rows"]
         processing = f"{n / _processing(r):,.0f}" if "startup_s" in r else "not measured"
@@ -182,7 +183,8 @@ def batch_table(rows: list[dict]) -> list[str]:
             f"| {n:,} | {r['b2s_s']:.1f} | {n / r['b2s_s']:,.0f} | {r['b2s_mb']:,.0f} | {r['s2g_s']:.1f} | "
             f"{n / r['s2g_s']:,.0f} | {r['s2g_mb']:,.0f} | {n / (r['b2s_s'] + r['s2g_s']):,.0f} | {processing} | "
             f"{floor} | {r['driver_memory']} | "
-            f"{', '.join(f'{x:.1f}' for x in r['b2s_runs'])}; {', '.join(f'{x:.1f}' for x in r['s2g_runs'])} |")
+            f"{', '.join(f'{x:.1f}' for x in r['b2s_runs'])}; {', '.join(f'{x:.1f}' for x in r['s2g_runs'])} | "
+            f"{r.get('measured', 'before dates were kept')} |")
     if len(rows) >= 2:
         lines.append("")
         for a, b in zip(rows, rows[1:]):

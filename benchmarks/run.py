@@ -177,14 +177,16 @@ def _fmt(value: float, unit: str) -> str:
 
 def write_markdown(results: list[dict], info: dict, command: str, extra_sections: list[str]) -> Path:
     lines = ["# Benchmarks", "",
-             f"Written by `{command}` on {info['date']}. Figures are medians of the runs listed; rerun to refresh.",
+             f"Written by `{command}`, last on {info['date']}; each figure's row says when it was measured. Figures are "
+             "medians of the runs listed; rerun a section alone to refresh it (`--only`).",
              "", "## Machine", "",
              f"- CPU: {info['cpu']} ({info['cores']} cores), memory {info['memory_gb']} GB",
              f"- {info['os']}; Python {info['python']}; {info['java']}; {info['terraform']}", "",
-             "## Platform", "", "| benchmark | median | unit | runs | what |", "|---|---:|---|---|---|"]
+             "## Platform", "", "| benchmark | median | unit | runs | what | measured |", "|---|---:|---|---|---|---|"]
     for r in results:
         runs = ", ".join(_fmt(v, r["unit"]) for v in r["runs"])
-        lines.append(f"| {r['name']} | {_fmt(r['median'], r['unit'])} | {r['unit']} | {runs} | {r['what']} |")
+        lines.append(f"| {r['name']} | {_fmt(r['median'], r['unit'])} | {r['unit']} | {runs} | {r['what']} | "
+                     f"{r.get('measured', 'before dates were kept')} |")
     lines.append("")
     lines.extend(extra_sections)
     out = ROOT / "BENCHMARKS.md"
@@ -195,7 +197,8 @@ def write_markdown(results: list[dict], info: dict, command: str, extra_sections
 
 
 def _store(section: str, value) -> dict:
-    """Keep each section's latest result in benchmarks/results/latest.json, so sections can be rerun alone."""
+    """Keep each section's latest result in benchmarks/results/latest.json (committed with BENCHMARKS.md, which
+    is written from it), so a section rerun alone keeps the others, each with the date it was measured."""
     path = RESULTS / "latest.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
     stored[section] = value
@@ -223,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[bench] {name}", flush=True)
             results = run()
             for r in results:
+                r["measured"] = stored["machine"]["date"]
                 print(f"  {r['name']:32} median {_fmt(r['median'], r['unit'])} {r['unit']}", flush=True)
             stored = _store(name, {"command": command, "results": results})
             _write(stored)
@@ -232,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in [int(s) for s in args.sizes.split(",")]:
             rows = bench_batch([size], runs=args.runs, table=False)
             batch = stored.get("batch", {"command": command, "rows": {}})
-            batch["rows"][str(size)] = rows[0]
+            batch["rows"][str(size)] = {**rows[0], "measured": stored["machine"]["date"]}
             batch["command"] = command
             stored = _store("batch", batch)
             _write(stored)
