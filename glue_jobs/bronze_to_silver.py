@@ -40,7 +40,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from data_contracts import layout
 from data_contracts.contracts import REGISTRY, Contract
-from lakehouse import fs
+from lakehouse import fs, objects
+from lakehouse import manifest as manifest_module
+from lakehouse.manifest import Manifest
+from lakehouse.objects import ConcurrentUpdate
 from lakehouse.job import (
     JobArgument, JobContract, LakePath, S3Grant, list_files, read_text, run_entrypoint, write_text,
 )
@@ -73,7 +76,6 @@ CONTRACT = JobContract(
     catalog_layers=("bronze", "silver"),
 )
 MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = 1
 RUNS_KEPT = 100
 MAX_RECORDS_PER_FILE = 5_000_000
 TABLES_IN_PARALLEL = 3
@@ -107,39 +109,36 @@ def relative_name(uri: str) -> str | None:
     return key.key if key else None
 
 
-def list_bronze(spark, bronze_path: str, contracts: list[Contract]) -> dict[str, str]:
-    """``{relative name: uri}`` of every bronze object (``.jsonl``) of the given contracts."""
-    found: dict[str, str] = {}
+def list_bronze(bronze_path: str, contracts: list[Contract]) -> dict[str, tuple[str, str]]:
+    """``{relative name: (uri, version)}`` of every bronze object (``.jsonl``) of the given contracts."""
+    found: dict[str, tuple[str, str]] = {}
     for c in contracts:
-        for uri in list_files(spark, _join(bronze_path, layout.entity_prefix(c.source, c.entity)),
-                              layout.OBJECT_SUFFIX):
+        for uri, version in objects.list_versions(_join(bronze_path, layout.entity_prefix(c.source, c.entity)),
+                                                  layout.OBJECT_SUFFIX).items():
             rel = relative_name(uri)
             if rel is not None:
-                found[rel] = uri
+                found[rel] = (uri, version)
     return found
 
 
-def load_manifest(spark, state_path: str) -> dict:
-    text = read_text(spark, _join(state_path, MANIFEST_NAME))
-    if not text:
-        return {"format": MANIFEST_FORMAT, "job": JOB_NAME, "processed": {}, "runs": []}
-    manifest = json.loads(text)
-    manifest.setdefault("processed", {})
-    manifest.setdefault("runs", [])
-    return manifest
+def manifest_uri(state_path: str) -> str:
+    return _join(state_path, MANIFEST_NAME)
 
 
-def processed_names(manifest: dict) -> set[str]:
-    return {f"{prefix}/{name}" for prefix, names in manifest.get("processed", {}).items() for name in names}
+def load_manifest(state_path: str) -> Manifest:
+    return manifest_module.load(manifest_uri(state_path), JOB_NAME)
 
 
-def add_processed(manifest: dict, names) -> dict:
-    processed = {prefix: set(files) for prefix, files in manifest.get("processed", {}).items()}
-    for rel in names:
-        prefix, _, name = rel.rpartition("/")
-        processed.setdefault(prefix, set()).add(name)
-    manifest["processed"] = {prefix: sorted(files) for prefix, files in sorted(processed.items())}
-    return manifest
+class ConcurrentRun(SystemExit):
+    """Another run of this job committed while this one ran; this run published nothing."""
+
+
+def commit_manifest(manifest: Manifest) -> None:
+    try:
+        manifest.commit()
+    except ConcurrentUpdate as exc:
+        raise ConcurrentRun(f"[{JOB_NAME}] {exc}: two runs overlapped; this run's manifest was not written, "
+                            f"run the job again (it processes what the other run did not)") from None
 
 
 def derive_run_id(names) -> str:
@@ -150,14 +149,14 @@ def derive_run_id(names) -> str:
 
 # --- one table ----------------------------------------------------------------------------------------
 
-def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict
-                   ) -> tuple[dict, list[CheckResult]]:
+def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict,
+                   corrected: set[str] = frozenset()) -> tuple[dict, list[CheckResult]]:
     """Conform, merge, check and (when the accounting holds) write one table. Returns its counts and checks."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from lakehouse.bronze_silver import (
-        QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values,
+        CORRECTION, QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values,
         read_bronze_lines, silver_rows, spark_schema, split_conformed, tombstone_schema, touched_partitions,
         warning_counts,
     )
@@ -178,8 +177,14 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
     try:
         lines = read_bronze_lines(spark, uris)
         bronze_rows = lines.count()  # counted on its own: the accounting check must not trust conform
-        tagged = keep(conform_tagged(lines, contract, run_id))  # one conform pass serves both outcomes
+        # corrected objects (processed before at another version): their rows win ties with stored rows
+        mine = sorted(rel for rel in corrected if rel.startswith(layout.entity_prefix(contract.source, contract.entity)))
+        # one conform pass serves both outcomes
+        tagged = keep(conform_tagged(lines, contract, run_id, keep=("bronze_file",) if mine else ()))
         valid, quarantine = split_conformed(tagged)
+        if mine:
+            valid = (valid.withColumn(CORRECTION, F.regexp_extract("bronze_file", layout.BRONZE_KEY_PATTERN, 1)
+                                      .isin(*mine)).drop("bronze_file"))
         outcome = tagged.groupBy(QUARANTINED, "_q_rule").count().collect()
         n_valid = sum(int(r["count"]) for r in outcome if not r[QUARANTINED])
         n_quarantined = sum(int(r["count"]) for r in outcome if r[QUARANTINED])
@@ -253,14 +258,18 @@ def run(spark, args: dict) -> QualityReport | None:
     """One incremental run (the session configured by :func:`lakehouse.job.configure`); returns its report,
     or None when there was nothing new."""
     contracts = selected_contracts(args.get("entities", ""))
-    listed = list_bronze(spark, args["bronze_path"], contracts)
-    manifest = load_manifest(spark, args["state_path"])
-    done = processed_names(manifest)
-    new = {rel: uri for rel, uri in listed.items() if rel not in done}
-    if not new:
+    listed = list_bronze(args["bronze_path"], contracts)
+    manifest = load_manifest(args["state_path"])
+    versions = manifest.changed({rel: version for rel, (_uri, version) in listed.items()})
+    if not versions:
         print(f"[{JOB_NAME}] no new bronze objects ({len(listed)} listed, all processed): nothing to do")
         return None
-    run_id = args.get("run_id") or derive_run_id(new)
+    new = {rel: listed[rel][0] for rel in versions}
+    corrected = manifest.corrections(new)
+    if corrected:
+        print(f"[{JOB_NAME}] {len(corrected)} bronze objects changed since they were processed: processed again, "
+              f"their rows replace the versions they held")
+    run_id = args.get("run_id") or derive_run_id(f"{rel}@{version}" for rel, version in versions.items())
     if not _RUN_ID.match(run_id):
         raise SystemExit(f"--run_id {run_id!r}: use letters, digits, '.', '_' and '-'")
 
@@ -274,7 +283,7 @@ def run(spark, args: dict) -> QualityReport | None:
     # Tables are independent: run them side by side (Spark schedules the jobs of several threads), so a
     # small table's short stages fill the cores a large table leaves idle. Results keep registry order.
     with ThreadPoolExecutor(max_workers=TABLES_IN_PARALLEL, thread_name_prefix="table") as pool:
-        futures = [pool.submit(_process_table, spark, c, uris, run_id, args) for c, uris in work]
+        futures = [pool.submit(_process_table, spark, c, uris, run_id, args, corrected) for c, uris in work]
         outcomes = [f.result() for f in futures]
     tables: dict[str, dict] = {}
     for (c, _), (counts, checks) in zip(work, outcomes):
@@ -296,12 +305,10 @@ def run(spark, args: dict) -> QualityReport | None:
     print(report.summary())
     report.gate()  # raises QualityGateFailed: the manifest is not committed, the next run retries these files
 
-    manifest = add_processed(manifest, new)
-    manifest["format"], manifest["job"] = MANIFEST_FORMAT, JOB_NAME
-    manifest["runs"] = (manifest.get("runs", []) + [{
-        "run_id": run_id, "files": len(new), "bronze_rows": totals["bronze_rows"],
-        "quarantined": totals["quarantined"], "tables": sorted(tables)}])[-RUNS_KEPT:]
-    write_text(spark, _join(args["state_path"], MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    manifest.add(versions, {"run_id": run_id, "files": len(new), "corrected_files": len(corrected),
+                            "bronze_rows": totals["bronze_rows"], "quarantined": totals["quarantined"],
+                            "tables": sorted(tables)}, RUNS_KEPT)
+    commit_manifest(manifest)
     return report
 
 
