@@ -446,8 +446,8 @@ def test_job_incremental_runs(spark, tmp_path, capsys):
         "bronze_rows": 6, "silver_candidates": 5, "quarantined": 1, "applied_upserts": 3, "superseded": 2,
         "silver_rows_written": 3}
     assert counts["quarantined_by_rule"] == {"rule_known_state": 1}
-    quarantine = list((tmp_path / "quarantine/silver_rules" / f"run_id={run1}" / "source=erp" / "entity=customer")
-                      .glob("*.json"))
+    quarantine = list((tmp_path / "quarantine/silver_rules" / "source=erp" / "entity=customer"
+                       / "bronze_object=2024-06-01_kinesis-shardId-000000000000-1-5").glob("*.json"))
     rows = [json.loads(line) for f in quarantine for line in f.read_text().splitlines()]
     assert [(r["rule"], r["line"]) for r in rows] == [("rule_known_state", bad)]
     assert "PASSED" in capsys.readouterr().out

@@ -317,7 +317,8 @@ def test_glue_job_roles_are_least_privilege(synth, env):
             assert sorted(as_list(sids["ReadWriteSilver"]["Action"])) == [
                 "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
             assert sids["WriteQuarantine"]["Resource"] == f"{a['quarantine']}/silver_rules/*"
-            assert "s3:DeleteObject" not in as_list(sids["WriteQuarantine"]["Action"])
+            # an object's quarantine rows are replaced when it is processed again (retry, corrected version)
+            assert "s3:DeleteObject" in as_list(sids["WriteQuarantine"]["Action"])
             assert sids["ReadWriteState"]["Resource"] == f"{a['artifacts']}/state/bronze_to_silver/*"
             assert a["gold"] not in everything
         else:
