@@ -60,6 +60,10 @@ class JobArgument:
     path: LakePath | None = None
     """For a path argument: the lake location it points at once deployed (the job's default argument)."""
 
+    database: str | None = None
+    """For a catalog argument: the layer whose Glue database it names once deployed (the job's default
+    argument; ``default`` applies where no catalog is deployed)."""
+
 
 @dataclass(frozen=True)
 class S3Grant:
@@ -85,6 +89,9 @@ class JobContract:
     grants: tuple[S3Grant, ...] = ()
     catalog_layers: tuple[str, ...] = ()
     """Glue databases (by layer) the job reads and adds partitions to."""
+    catalog_publish: tuple[str, ...] = ()
+    """Glue databases (by layer) whose tables' locations the job switches when it publishes
+    (``glue:UpdateTable``; Terraform then leaves those locations to the job)."""
 
     def __post_init__(self) -> None:
         names = [a.name for a in self.arguments]
@@ -100,9 +107,15 @@ class JobContract:
         """The optional arguments and their values when absent."""
         return {a.name: a.default for a in self.arguments if a.default is not None}
 
-    def deployed_arguments(self, bucket_names: Mapping[str, str]) -> dict[str, str]:
-        """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names."""
-        return {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
+    def deployed_arguments(self, bucket_names: Mapping[str, str],
+                           database_names: Mapping[str, str] | None = None) -> dict[str, str]:
+        """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names, and
+        ``{"--name": "<database>"}`` for every catalog argument whose layer has a deployed database."""
+        out = {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
+        for a in self.arguments:
+            if a.database is not None and database_names and a.database in database_names:
+                out[f"--{a.name}"] = database_names[a.database]
+        return out
 
     def argument(self, name: str) -> JobArgument:
         return next(a for a in self.arguments if a.name == name)

@@ -172,6 +172,7 @@ class GlueCatalog(Construct):
             return
         self._check()
 
+        from cdktf import TerraformResourceLifecycle
         from cdktf_cdktf_provider_aws.glue_catalog_database import GlueCatalogDatabase
         from cdktf_cdktf_provider_aws.glue_catalog_table import (
             GlueCatalogTable,
@@ -224,6 +225,9 @@ class GlueCatalog(Construct):
                                                                       comment=glue_comment(c.comment))
                              for c in spec.columns],
                 ),
+                lifecycle=TerraformResourceLifecycle(ignore_changes=[
+                    "storage_descriptor[0].location", 'parameters["storage.location.template"]'])
+                if spec.layer in p.published_layers else None,
             )
             self.tables[f"{spec.layer}.{spec.name}"] = table
             self.table_names[f"{spec.layer}.{spec.name}"] = table.name
