@@ -7,7 +7,8 @@ Arguments (Glue style, ``--name value``) and the prefixes the job reads and writ
     --silver_path            [s3://<silver>/]   silver tables below it: erp/customer/, ...
     --gold_path              [s3://<gold>/]     gold copies below it: runs/g<generation>-<run_id>-<token>/<table>/
     --reports_path           [s3://<artifacts>/dq-reports/]   the data-quality report goes below it
-    --state_path             [s3://<artifacts>/state/silver_to_gold/]   holds publication.json
+    --state_path             [s3://<artifacts>/state/silver_to_gold/]   holds publication.json (optional
+                             where no deployment sets it: default <gold_path>/_state/)
     --gold_database          [<the gold Glue database>]   tables switched at publication ("" = none: the
                              publication record alone, for local file paths)
     --runs_kept              optional; default 3: previous published copies kept (rolling back = switching back)
@@ -49,7 +50,8 @@ CONTRACT = JobContract(
         JobArgument("gold_path", "gold copies below it: runs/g<generation>-<run_id>-<token>/<table>/",
                     path=LakePath("gold")),
         JobArgument("reports_path", "the data-quality report goes below it", path=REPORTS),
-        JobArgument("state_path", "holds publication.json (what is published, what is kept)", path=STATE),
+        JobArgument("state_path", 'holds publication.json (what is published, what is kept); "" = <gold_path>/_state/',
+                    default="", path=STATE),
         JobArgument("gold_database", 'Glue database whose tables are switched at publication ("" = none)',
                     default="", database="gold"),
         JobArgument("runs_kept", "previous published copies kept (rolling back = switching back)",

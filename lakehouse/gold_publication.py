@@ -150,7 +150,8 @@ def switch_catalog(database: str, locations: dict[str, str]) -> int:
         table = glue.get_table(DatabaseName=database, Name=name)["Table"]
         if table["StorageDescriptor"].get("Location") == location:
             continue
-        table_input = {k: table[k] for k in _TABLE_INPUT_KEYS if k in table}
+        # what GetTable returns, minus read-only fields and empty values (an emulator answers Owner "")
+        table_input = {k: table[k] for k in _TABLE_INPUT_KEYS if table.get(k) not in (None, "")}
         table_input["StorageDescriptor"] = {**table["StorageDescriptor"], "Location": location}
         params = dict(table.get("Parameters") or {})
         if TEMPLATE in params:

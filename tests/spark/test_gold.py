@@ -552,8 +552,7 @@ def test_gate_blocks_writing_on_an_orphan_foreign_key(spark, tmp_path):
         "susep_market_statistics": [market("2024-01", COMPANY, "1200")],
     })
     argv = ["x", "--silver_path", f"file://{tmp_path}/silver", "--gold_path", f"file://{tmp_path}/gold",
-            "--reports_path", f"file://{tmp_path}/reports", "--state_path", f"file://{tmp_path}/state",
-            "--run_id", "orphan-test"]
+            "--reports_path", f"file://{tmp_path}/reports", "--run_id", "orphan-test"]  # state: <gold>/_state/
     with pytest.raises(QualityGateFailed, match="fact_claim.policy_key->dim_policy.policy_key"):
         silver_to_gold.main(argv)
     assert not (tmp_path / "gold").exists() or not any((tmp_path / "gold").rglob("*"))
