@@ -12,7 +12,9 @@ What it creates:
   projection** table parameters (``projection.enabled``, ``projection.<col>.type/range/format/interval/
   interval.unit/values`` and ``storage.location.template``), so Athena finds every partition without a
   crawler or ``MSCK REPAIR TABLE``. A table whose spec projects only some of its partition keys is
-  rejected (Athena needs all of them). Column comments longer than Glue's 255 bytes (table
+  rejected (Athena needs all of them). Tables of ``published_layers`` (gold) are switched to each run's copy by
+  the job that publishes them: Terraform sets their location and ``storage.location.template`` at
+  creation and ignores later changes of both (``lifecycle.ignore_changes``). Column comments longer than Glue's 255 bytes (table
   descriptions: 2048) are cut with "...";
 * the bronze crawler ``<prefix>-bronze-raw`` over ``crawler_paths`` of the bronze bucket (the raw
   ``source=erp/`` and ``source=susep/`` JSON lines and the ``unstructured/`` documents) into the bronze
