@@ -155,8 +155,8 @@ def finish_publication(pub: publication.Publication, gold_path: str, database: s
     """Switch every table to the pending copy (if any), record it as published; and make sure the catalog
     shows the published copy (a crash during a switch, a catalog reset by hand)."""
     if pub.pending is not None:
-        print(f"[{JOB}] finishing the publication of generation {pub.pending.generation} (run "
-              f"{pub.pending.run_id}) a previous run left", flush=True)
+        print(f"[{JOB}] switching gold to generation {pub.pending.generation} (run {pub.pending.run_id}, "
+              f"recorded as pending)", flush=True)
         if database:
             publication.switch_catalog(database, _locations(pub.pending, gold_path))
         faults.point("gold_before_record_commit")
