@@ -118,7 +118,11 @@ def test_jobs_killed_mid_publication_recover_to_the_clean_result(deployed, emula
     assert _quarantine(endpoint, out["quarantine_bucket"], "silver_rules/") == \
         _quarantine(endpoint, out["quarantine_bucket"], f"silver_rules/{CLEAN}/")
     gold, gold_clean = _gold_from_catalog(endpoint, out), _gold_clean(endpoint, out, monkeypatch)
+    assert sum(df is not None for df in gold_clean.values()) >= 8
     for name in gold:
+        if gold_clean[name] is None:  # a table this small data set leaves empty (no claims)
+            assert gold[name] is None, name
+            continue
         assert gold[name].equals(gold_clean[name]), name
     counts = row_counts(endpoint, out, "gold")  # Athena over the catalog: the published copy only
-    assert counts == {name: len(df) for name, df in gold_clean.items()}
+    assert counts == {name: 0 if df is None else len(df) for name, df in gold_clean.items()}
