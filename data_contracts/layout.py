@@ -57,8 +57,8 @@ __all__ = [
     "entity_prefix",
     "landing_prefix",
     "parse_bronze_key",
-    "source_prefix",
     "parse_stream_object_name",
+    "source_prefix",
     "stream_object_name",
     "stream_object_prefix",
     "stream_quarantine_key",
@@ -120,12 +120,6 @@ STREAM_QUARANTINE_PREFIX = source_prefix(STREAM_QUARANTINE_SOURCE)
 STREAM_OBJECT_PREFIX = f"{STREAM_QUARANTINE_SOURCE}-"
 """Every stream batch object's name starts with this (bronze and stream quarantine)."""
 
-STREAM_BRONZE_KEY_GLOB = "".join(f"{prefix}*/" for prefix in BRONZE_FOLDER_PREFIXES) + STREAM_OBJECT_PREFIX + "*"
-"""Every bronze object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
-STREAM_QUARANTINE_KEY_GLOB = f"{STREAM_QUARANTINE_PREFIX}{BRONZE_FOLDER_PREFIXES[-1]}*/{STREAM_OBJECT_PREFIX}*"
-"""Every quarantine object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
-
-
 def stream_object_prefix(shard_id: str) -> str:
     """``kinesis-<shardId>-``: how the name of every stream object of one shard starts."""
     return f"{STREAM_OBJECT_PREFIX}{shard_id}-"
@@ -157,6 +151,12 @@ def stream_quarantine_key(ingest_date: str, shard_id: str, first_sequence: int |
                           last_sequence: int | str) -> str:
     """Key of a stream quarantine object in the quarantine bucket."""
     return stream_quarantine_prefix(ingest_date) + stream_object_name(shard_id, first_sequence, last_sequence)
+
+
+STREAM_BRONZE_KEY_GLOB = bronze_partition_prefix("*", "*", "*") + STREAM_OBJECT_PREFIX + "*"
+"""Every bronze object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
+STREAM_QUARANTINE_KEY_GLOB = stream_quarantine_prefix("*") + STREAM_OBJECT_PREFIX + "*"
+"""Every quarantine object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
 
 
 def backfill_object_prefix(export_id: str) -> str:

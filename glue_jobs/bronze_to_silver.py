@@ -48,7 +48,8 @@ from lakehouse import manifest as manifest_module
 from lakehouse.manifest import Manifest
 from lakehouse.objects import ConcurrentUpdate
 from lakehouse.job import (
-    JobArgument, JobContract, LakePath, S3Grant, list_files, load_key, read_text, run_entrypoint, write_text,
+    PSEUDONYMIZATION_KEY, JobArgument, JobContract, LakePath, S3Grant, list_files, load_key, read_text,
+    run_entrypoint, write_text,
 )
 from lakehouse.quality import (
     REPORTS, REPORTS_GRANT, CheckResult, QualityReport, check_accounting, check_unique, report_path,
@@ -70,7 +71,7 @@ CONTRACT = JobContract(
         JobArgument("entities", "comma list: policy,claim or erp.policy or erp_policy (default: all)", default=""),
         JobArgument("pseudonymization_secret", "secret holding the HMAC key of personal fields (ARN or name; "
                     "file:///path for a key file in local tests); needed when a table has personal fields",
-                    default="", secret="pseudonymization_key"),
+                    default="", secret=PSEUDONYMIZATION_KEY),
     ),
     grants=(
         S3Grant("ReadBronze", "bronze", (layout.BRONZE_RECORDS_PREFIX,)),

@@ -61,12 +61,17 @@ class JobArgument:
     """For a path argument: the lake location it points at once deployed (the job's default argument)."""
 
     secret: str | None = None
-    """For a secret argument: the platform secret (e.g. ``pseudonymization_key``) whose ARN it takes once
+    """For a secret argument: the platform secret (e.g. :data:`PSEUDONYMIZATION_KEY`) whose ARN it takes once
     deployed; the job's role may read that secret and nothing else."""
 
     database: str | None = None
     """For a catalog argument: the layer whose Glue database it names once deployed (the job's default
     argument; ``default`` applies where no catalog is deployed)."""
+
+
+PSEUDONYMIZATION_KEY = "pseudonymization_key"
+"""The platform secret holding the HMAC key of personal fields (created by the composition, read by the jobs
+that declare it in a :class:`JobArgument`)."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +127,12 @@ class JobContract:
         """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names;
         ``{"--name": "<database>"}`` for every catalog argument whose layer has a deployed database; the ARN
         of every secret argument whose secret is deployed (``secret_arns``)."""
+        database_names = database_names or {}
+        secret_arns = secret_arns or {}
         out = {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
-        for a in self.arguments:
-            if a.database is not None and database_names and a.database in database_names:
-                out[f"--{a.name}"] = database_names[a.database]
-            if a.secret is not None and secret_arns and a.secret in secret_arns:
-                out[f"--{a.name}"] = secret_arns[a.secret]
+        out.update({f"--{a.name}": database_names[a.database] for a in self.arguments
+                    if a.database in database_names})
+        out.update({f"--{a.name}": secret_arns[a.secret] for a in self.arguments if a.secret in secret_arns})
         return out
 
     def argument(self, name: str) -> JobArgument:

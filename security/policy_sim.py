@@ -232,6 +232,22 @@ def evaluate(policies: Iterable[Mapping[str, Any] | str], request: Request) -> D
 _REF = re.compile(r"\$\{([^{}]+)\}")
 
 
+_NAMED: dict[str, tuple[str, dict[str, str]]] = {
+    "aws_s3_bucket": ("bucket", {"id": "{n}", "arn": "arn:{p}:s3:::{n}"}),
+    "aws_iam_role": ("name", {"id": "{n}", "arn": "arn:{p}:iam::{a}:role/{n}"}),
+    "aws_cloudwatch_log_group": ("name", {"id": "{n}", "arn": "arn:{p}:logs:{r}:{a}:log-group:{n}"}),
+    "aws_sqs_queue": ("name", {"arn": "arn:{p}:sqs:{r}:{a}:{n}", "url": "https://sqs.{r}.amazonaws.com/{a}/{n}",
+                               "id": "https://sqs.{r}.amazonaws.com/{a}/{n}"}),
+    "aws_kinesis_stream": ("name", {"arn": "arn:{p}:kinesis:{r}:{a}:stream/{n}",
+                                    "id": "arn:{p}:kinesis:{r}:{a}:stream/{n}"}),
+    "aws_lambda_function": ("function_name", {"id": "{n}", "arn": "arn:{p}:lambda:{r}:{a}:function:{n}"}),
+    # AWS appends 6 random characters to a secret's ARN
+    "aws_secretsmanager_secret": ("name", {"arn": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123",
+                                           "id": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123"}),
+}
+"""Resources known by a name: (the attribute holding it, the other attributes as AWS formats them from it)."""
+
+
 class StackResolver:
     """Replaces the Terraform references of a synthesized stack (``${aws_s3_bucket.x.arn}``, the caller's
     account id, the partition) with the values the resources will have, as AWS formats their ARNs."""
@@ -267,46 +283,15 @@ class StackResolver:
                 raise UnsupportedPolicy(f"{rtype}.{name} has no {key!r} to build {attr} from")
             return self.resolve(str(res[key]))
 
-        if rtype == "aws_s3_bucket":
-            if attr in ("bucket", "id"):
-                return own("bucket")
-            if attr == "arn":
-                return f"arn:{p}:s3:::{own('bucket')}"
-        if rtype == "aws_iam_role":
-            if attr in ("name", "id"):
-                return own("name")
-            if attr == "arn":
-                return f"arn:{p}:iam::{a}:role/{own('name')}"
         if rtype == "aws_kms_key" and attr in ("arn", "key_id", "id"):
             key_id = f"00000000-0000-4000-8000-{zlib.crc32(name.encode()):012d}"
             return key_id if attr != "arn" else f"arn:{p}:kms:{r}:{a}:key/{key_id}"
-        if rtype == "aws_cloudwatch_log_group":
-            if attr in ("name", "id"):
-                return own("name")
-            if attr == "arn":
-                return f"arn:{p}:logs:{r}:{a}:log-group:{own('name')}"
-        if rtype == "aws_sqs_queue":
-            if attr == "name":
-                return own("name")
-            if attr == "arn":
-                return f"arn:{p}:sqs:{r}:{a}:{own('name')}"
-            if attr in ("url", "id"):
-                return f"https://sqs.{r}.amazonaws.com/{a}/{own('name')}"
-        if rtype == "aws_kinesis_stream":
-            if attr == "name":
-                return own("name")
-            if attr in ("arn", "id"):
-                return f"arn:{p}:kinesis:{r}:{a}:stream/{own('name')}"
-        if rtype == "aws_lambda_function":
-            if attr in ("function_name", "id"):
-                return own("function_name")
-            if attr == "arn":
-                return f"arn:{p}:lambda:{r}:{a}:function:{own('function_name')}"
-        if rtype == "aws_secretsmanager_secret":
-            if attr == "name":
-                return own("name")
-            if attr in ("arn", "id"):  # AWS appends 6 random characters to a secret's ARN
-                return f"arn:{p}:secretsmanager:{r}:{a}:secret:{own('name')}-AbC123"
+        if rtype in _NAMED:
+            name_key, forms = _NAMED[rtype]
+            if attr == name_key:
+                return own(name_key)
+            if attr in forms:
+                return forms[attr].format(p=p, r=r, a=a, n=own(name_key))
         if attr in ("name", "id") and "name" in res:  # Glue databases, jobs, crawlers, security configurations
             return own("name")
         raise UnsupportedPolicy(f"cannot resolve ${{{rtype}.{name}.{attr}}}")

@@ -211,12 +211,17 @@ def test_replay_from_the_failure_queue_restores_a_skipped_batch_once(deployed, e
     assert probe().total == 0
     ranges = {shard: sorted(mine, key=int) for shard, mine in ranges.items()}
     stream = kinesis.describe_stream(StreamName=out["ingest_stream_name"])["StreamDescription"]
-    for shard_id, mine in ranges.items():
-        sqs.send_message(QueueUrl=out["ingest_failure_queue_url"], MessageBody=json.dumps(
-            {"requestContext": {"condition": "RetryAttemptsExhausted"},
-             "KinesisBatchInfo": {"shardId": shard_id, "startSequenceNumber": mine[0],
-                                  "endSequenceNumber": mine[-1], "batchSize": 50,
-                                  "streamArn": stream["StreamARN"]}}))
+
+    def queue_failures() -> None:
+        """One failure record per shard, as the event source mapping sends it when it gives up on a batch."""
+        for shard_id, mine in ranges.items():
+            sqs.send_message(QueueUrl=out["ingest_failure_queue_url"], MessageBody=json.dumps(
+                {"requestContext": {"condition": "RetryAttemptsExhausted"},
+                 "KinesisBatchInfo": {"shardId": shard_id, "startSequenceNumber": mine[0],
+                                      "endSequenceNumber": mine[-1], "batchSize": 50,
+                                      "streamArn": stream["StreamARN"]}}))
+
+    queue_failures()
 
     lam = aws("lambda")
     report = replay(sqs, kinesis, lam, out["ingest_failure_queue_url"], out["ingest_function_name"])
@@ -228,11 +233,7 @@ def test_replay_from_the_failure_queue_restores_a_skipped_batch_once(deployed, e
     assert counts.bronze == _as_counter(expected["valid"]) and counts.quarantine == Counter(expected["bad"])
     assert replay(sqs, kinesis, lam, out["ingest_failure_queue_url"], out["ingest_function_name"]) == []
 
-    for shard_id, mine in ranges.items():  # the same failure again: the replay finds everything stored
-        sqs.send_message(QueueUrl=out["ingest_failure_queue_url"], MessageBody=json.dumps(
-            {"KinesisBatchInfo": {"shardId": shard_id, "startSequenceNumber": mine[0],
-                                  "endSequenceNumber": mine[-1], "batchSize": 50,
-                                  "streamArn": stream["StreamARN"]}}))
+    queue_failures()  # the same failures again: the replay finds everything stored
     again = replay(sqs, kinesis, lam, out["ingest_failure_queue_url"], out["ingest_function_name"])
     assert all(entry["deleted"] for entry in again) and len(again) == len(ranges)
     assert probe() == counts

@@ -118,11 +118,16 @@ def test_forbidden_calls_are_denied(stacks, env):
     assert not wide, "grants wider than needed:\n" + "\n".join(wide)
 
 
+def _key(r) -> tuple[str, dict]:
+    """(ARN, policy) of the stack's one KMS key."""
+    ((name, key),) = r.doc["resource"]["aws_kms_key"].items()
+    return r.attribute("aws_kms_key", name, "arn"), r.policy(key["policy"])
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_key_policy_allows_each_role_its_kms_calls(stacks, env):
     r, _, calls = stacks[env]
-    (key,) = r.doc["resource"]["aws_kms_key"].values()
-    key_policy = r.policy(key["policy"])
+    _, key_policy = _key(r)
     assert calls.key_calls
     refused = [str(req) for req in calls.key_calls if not evaluate([key_policy], req).allowed]
     assert not refused, "the key policy refuses:\n" + "\n".join(refused)
@@ -131,9 +136,7 @@ def test_key_policy_allows_each_role_its_kms_calls(stacks, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_key_policy_creates_grants_only_for_aws_resources(stacks, env):
     r, _, _ = stacks[env]
-    (key,) = r.doc["resource"]["aws_kms_key"].values()
-    key_policy = r.policy(key["policy"])
-    key_arn = r.attribute("aws_kms_key", next(iter(r.doc["resource"]["aws_kms_key"])), "arn")
+    key_arn, key_policy = _key(r)
     admin = f"arn:aws:iam::{r.account}:role/administrator"
     for flag, allowed in ((True, True), (False, False), (None, False)):
         ctx = {"kms:CallerAccount": r.account} | ({} if flag is None else {"kms:GrantIsForAWSResource": flag})
