@@ -70,7 +70,7 @@ def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
 def s3_access(contract: JobContract, bucket_arns: Mapping[str, str]) -> tuple[S3Access, ...]:
     """A job contract's grants on the deployed buckets."""
     return tuple(S3Access(sid=g.sid, bucket_arn=bucket_arns[g.bucket], prefixes=g.prefixes, read=g.read,
-                          write=g.write, delete=g.delete) for g in contract.grants)
+                          write=g.write, delete=g.delete, multipart=g.multipart) for g in contract.grants)
 
 
 def build(base: Foundation, inputs: BuildInputs) -> None:

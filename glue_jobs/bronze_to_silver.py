@@ -78,7 +78,8 @@ CONTRACT = JobContract(
         S3Grant("ReadWriteSilver", "silver", write=True, delete=True),
         # an object's quarantine rows are replaced when it is processed again (retry, corrected version)
         S3Grant("WriteQuarantine", SILVER_QUARANTINE.bucket, (SILVER_QUARANTINE.prefix,), write=True, delete=True),
-        S3Grant("ReadWriteState", STATE.bucket, (STATE.prefix,), write=True, delete=True),
+        # manifest and journal: small objects, conditional single puts (lakehouse.objects); the journal is removed
+        S3Grant("ReadWriteState", STATE.bucket, (STATE.prefix,), write=True, delete=True, multipart=False),
         REPORTS_GRANT,
     ),
     catalog_layers=("bronze", "silver"),

@@ -64,7 +64,8 @@ CONTRACT = JobContract(
     grants=(
         S3Grant("ReadSilver", "silver"),
         S3Grant("ReadWriteGold", "gold", write=True, delete=True),
-        S3Grant("ReadWriteState", STATE.bucket, (STATE.prefix,), write=True, delete=True),
+        # the publication record: a small object, conditional single puts (lakehouse.objects)
+        S3Grant("ReadWriteState", STATE.bucket, (STATE.prefix,), write=True, multipart=False),
         REPORTS_GRANT,
     ),
     catalog_layers=("silver", "gold"),

@@ -84,6 +84,9 @@ class S3Grant:
     read: bool = True
     write: bool = False
     delete: bool = False
+    multipart: bool = True
+    """With ``write``: large objects go up in parts (Spark, S3A); False for small state objects written in
+    one request (:mod:`lakehouse.objects`)."""
 
 
 @dataclass(frozen=True)
