@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse import faults, gold_publication
+from lakehouse.gold_tables import DIM_CUSTOMER, column_names
 from tests.spark.test_gold import claim, customer, installment, market, policy, read_gold, write_silver
 
 COMPANY = "05631"
@@ -98,7 +99,9 @@ def test_each_run_publishes_a_whole_new_copy(clean):
     pub = publication(root)
     assert (pub.published.generation, [g.generation for g in pub.history], pub.pending) == (2, [1], None)
     assert copies(root) == sorted([pub.published.prefix, pub.history[0].prefix])
-    versions = sorted((r[1], r[9], r[7]) for r in second["dim_customer"])  # customer_id, version, city
+    cols = column_names(DIM_CUSTOMER)
+    versions = sorted((r[cols.index("customer_id")], r[cols.index("version")], r[cols.index("city")])
+                      for r in second["dim_customer"])
     assert versions == [("CUS-00000001", 1, "São Paulo"), ("CUS-00000001", 2, "Campinas"),
                         ("CUS-00000002", 1, "Niterói")]
     assert months(root, "fact_claim") == ["month=2024-04"]  # March became empty: it is simply not there
