@@ -70,7 +70,7 @@ def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
 def s3_access(contract: JobContract, bucket_arns: Mapping[str, str]) -> tuple[S3Access, ...]:
     """A job contract's grants on the deployed buckets."""
     return tuple(S3Access(sid=g.sid, bucket_arn=bucket_arns[g.bucket], prefixes=g.prefixes, read=g.read,
-                          write=g.write, delete=g.delete) for g in contract.grants)
+                          write=g.write, delete=g.delete, multipart=g.multipart) for g in contract.grants)
 
 
 def build(base: Foundation, inputs: BuildInputs) -> None:
@@ -86,6 +86,7 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
         name_prefix=prefix, bucket_names=buckets, bucket_arns=arns, account_id=names.account_id,
         region=config.region, partition=names.partition, kms_key_arn=key.arn, layers=CATALOG_LAYERS,
         tables=tuple(inputs.tables or ()), crawler_paths=layout.crawler_prefixes(SOURCES),
+        published_layers=tuple(sorted({layer for job in glue_jobs.WORKFLOW for layer in job.catalog_publish})),
         **config.glue.values_for(GlueCatalogProps), tags=tags, create=svc.glue_catalog,
     ))
     for layer, database in catalog.database_names.items():
@@ -136,8 +137,10 @@ def _glue_jobs(base: Foundation, inputs: BuildInputs, databases: Mapping[str, st
     secrets = _job_secrets(base)
     specs = tuple(GlueJobSpec(
         key=job.name, script_path=inputs.scripts[job.name], description=job.description,
-        arguments=job.deployed_arguments(lake.bucket_names, secrets), s3_access=s3_access(job, lake.bucket_arns),
+        arguments=job.deployed_arguments(lake.bucket_names, databases, secrets),
+        s3_access=s3_access(job, lake.bucket_arns),
         catalog_databases=tuple(databases[layer] for layer in job.catalog_layers if layer in databases),
+        catalog_publish_databases=tuple(databases[layer] for layer in job.catalog_publish if layer in databases),
         secret_arns=tuple(secrets[name] for name in job.secrets),
     ) for job in glue_jobs.WORKFLOW)
     jobs = GlueJobs(stack, "glue_jobs", GlueJobsProps(

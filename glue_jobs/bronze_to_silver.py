@@ -11,24 +11,27 @@ writes: :data:`CONTRACT` (deployed values in brackets)::
     --run_id           optional; default: derived from the set of new bronze files (no clock)
     --entities         optional comma list: policy,claim or erp.policy or erp_policy (default: all)
 
-A run lists the bronze objects of every selected contract (``layout.entity_prefix``), subtracts the
-objects recorded in ``<state_path>/manifest.json`` and processes only the new ones; with none it does
-nothing at all. Per table: conform (type, standardize, validate; failing rows to quarantine), merge
-with the stored rows of the touched partitions and the stored tombstones (latest event per business
-key wins; deletes remove the key), write the touched partitions back (Parquet, dynamic partition
-overwrite; a partition left empty is deleted), store the run's tombstones, write the quarantine rows
-(the Parquet codec is the session's, :data:`lakehouse.job.SPARK_CONF`). Then the data-quality
-report, and only when every check passed, the new manifest: a failed run is retried as a whole (same
-files, same run_id, same result), and the merge is idempotent, so a retry after a partial write
-converges to the same silver.
+A run first finishes the journal a crashed run left (:mod:`lakehouse.silver_journal`). It lists the bronze
+objects of every selected contract (``layout.entity_prefix``) with their versions (ETags) and processes
+those the manifest (:mod:`lakehouse.manifest`) does not hold at that version (new ones, and corrected ones
+landing again under an old name: their rows win ties with the versions they correct); with none it does
+nothing at all. Per table: conform (type, standardize, validate), merge with the stored rows of the touched
+partitions and the stored tombstones (latest event per business key wins; deletes remove the key), write
+the quarantine rows (one folder per bronze object: idempotent whatever set of objects a run covers), and
+STAGE the new content of every touched partition and the run's tombstones. Then the data-quality report;
+only when every check passed, the journal, the swap of the staged partitions into silver, the manifest
+(conditional write) and the clean-up. A crash at any point loses no row and duplicates none: see
+:mod:`lakehouse.silver_journal`.
 
 Layouts::
 
     silver      <silver_path>/<source>/<entity>/<partition>=<yyyy-MM>/part-*.snappy.parquet
+    staging     <silver_path>/_staging/<run_id>/[_tombstones/]<source>/<entity>/...   (during a run)
     tombstones  <silver_path>/_tombstones/<source>/<entity>/run_id=<id>/part-*.parquet
-    quarantine  <quarantine_path>/run_id=<id>/source=<s>/entity=<e>/part-*.json
+    quarantine  <quarantine_path>/source=<s>/entity=<e>/bronze_object=<ingest date>_<object>/part-*.json
     report      <reports_path>/bronze_to_silver/run_id=<id>/report.json
-    manifest    <state_path>/manifest.json
+    manifest    <state_path>/manifest.json   (object -> version processed)
+    journal     <state_path>/journal.json    (while a run swaps)
 """
 from __future__ import annotations
 
@@ -40,7 +43,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from data_contracts import layout
 from data_contracts.contracts import REGISTRY, Contract
-from lakehouse import fs
+from lakehouse import faults, fs, objects, silver_journal
+from lakehouse import manifest as manifest_module
+from lakehouse.manifest import Manifest
+from lakehouse.objects import ConcurrentUpdate
 from lakehouse.job import (
     PSEUDONYMIZATION_KEY, JobArgument, JobContract, LakePath, S3Grant, list_files, load_key, read_text,
     run_entrypoint, write_text,
@@ -59,7 +65,7 @@ CONTRACT = JobContract(
         JobArgument("bronze_path", "root of bronze", path=LakePath("bronze")),
         JobArgument("silver_path", "root of silver (tables at <source>/<entity>/)", path=LakePath("silver")),
         JobArgument("quarantine_path", "rows failing a silver rule, JSON lines", path=SILVER_QUARANTINE),
-        JobArgument("state_path", "holds manifest.json", path=STATE),
+        JobArgument("state_path", "holds manifest.json and, while a run swaps, journal.json", path=STATE),
         JobArgument("reports_path", "data-quality reports", path=REPORTS),
         JobArgument("run_id", "default: derived from the set of new bronze files (no clock)", default=""),
         JobArgument("entities", "comma list: policy,claim or erp.policy or erp_policy (default: all)", default=""),
@@ -70,14 +76,15 @@ CONTRACT = JobContract(
     grants=(
         S3Grant("ReadBronze", "bronze", (layout.BRONZE_RECORDS_PREFIX,)),
         S3Grant("ReadWriteSilver", "silver", write=True, delete=True),
-        S3Grant("WriteQuarantine", SILVER_QUARANTINE.bucket, (SILVER_QUARANTINE.prefix,), write=True),
-        S3Grant("ReadWriteState", STATE.bucket, (STATE.prefix,), write=True, delete=True),
+        # an object's quarantine rows are replaced when it is processed again (retry, corrected version)
+        S3Grant("WriteQuarantine", SILVER_QUARANTINE.bucket, (SILVER_QUARANTINE.prefix,), write=True, delete=True),
+        # manifest and journal: small objects, conditional single puts (lakehouse.objects); the journal is removed
+        S3Grant("ReadWriteState", STATE.bucket, (STATE.prefix,), write=True, delete=True, multipart=False),
         REPORTS_GRANT,
     ),
     catalog_layers=("bronze", "silver"),
 )
 MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = 1
 RUNS_KEPT = 100
 MAX_RECORDS_PER_FILE = 5_000_000
 TABLES_IN_PARALLEL = 3
@@ -111,39 +118,28 @@ def relative_name(uri: str) -> str | None:
     return key.key if key else None
 
 
-def list_bronze(spark, bronze_path: str, contracts: list[Contract]) -> dict[str, str]:
-    """``{relative name: uri}`` of every bronze object (``.jsonl``) of the given contracts."""
-    found: dict[str, str] = {}
+def list_bronze(bronze_path: str, contracts: list[Contract]) -> dict[str, tuple[str, str]]:
+    """``{relative name: (uri, version)}`` of every bronze object (``.jsonl``) of the given contracts."""
+    found: dict[str, tuple[str, str]] = {}
     for c in contracts:
-        for uri in list_files(spark, _join(bronze_path, layout.entity_prefix(c.source, c.entity)),
-                              layout.OBJECT_SUFFIX):
+        for uri, version in objects.list_versions(_join(bronze_path, layout.entity_prefix(c.source, c.entity)),
+                                                  layout.OBJECT_SUFFIX).items():
             rel = relative_name(uri)
             if rel is not None:
-                found[rel] = uri
+                found[rel] = (uri, version)
     return found
 
 
-def load_manifest(spark, state_path: str) -> dict:
-    text = read_text(spark, _join(state_path, MANIFEST_NAME))
-    if not text:
-        return {"format": MANIFEST_FORMAT, "job": JOB_NAME, "processed": {}, "runs": []}
-    manifest = json.loads(text)
-    manifest.setdefault("processed", {})
-    manifest.setdefault("runs", [])
-    return manifest
+def manifest_uri(state_path: str) -> str:
+    return _join(state_path, MANIFEST_NAME)
 
 
-def processed_names(manifest: dict) -> set[str]:
-    return {f"{prefix}/{name}" for prefix, names in manifest.get("processed", {}).items() for name in names}
+def load_manifest(state_path: str) -> Manifest:
+    return manifest_module.load(manifest_uri(state_path), JOB_NAME)
 
 
-def add_processed(manifest: dict, names) -> dict:
-    processed = {prefix: set(files) for prefix, files in manifest.get("processed", {}).items()}
-    for rel in names:
-        prefix, _, name = rel.rpartition("/")
-        processed.setdefault(prefix, set()).add(name)
-    manifest["processed"] = {prefix: sorted(files) for prefix, files in sorted(processed.items())}
-    return manifest
+class ConcurrentRun(SystemExit):
+    """Another run of this job committed or publishes while this one ran; this run published nothing."""
 
 
 def derive_run_id(names) -> str:
@@ -152,17 +148,66 @@ def derive_run_id(names) -> str:
     return f"b2s-{digest[:20]}"
 
 
+# --- quarantine ---------------------------------------------------------------------------------------
+
+QUARANTINE_OBJECT = "bronze_object"
+"""Partition column of the silver quarantine: the bronze object the rows come from (``<ingest date>_<name>``)."""
+
+
+def quarantine_object(rel: str) -> str:
+    """``source=erp/entity=claim/ingest_date=2024-06-01/kinesis-x-1-9.jsonl`` -> ``2024-06-01_kinesis-x-1-9``."""
+    key = layout.parse_bronze_key(rel)
+    return f"{key.ingest_date}_{key.name[: -len(layout.OBJECT_SUFFIX)]}"
+
+
+def write_quarantine(spark, quarantine, contract: Contract, uris: list[str], quarantine_path: str) -> None:
+    """The quarantine rows of these bronze objects, one folder per object: rewriting an object's rows
+    replaces them (a retry, a corrected version), and an object without quarantined rows any more loses its
+    folder. Idempotent per object version, whatever set of objects a run covers."""
+    root = _join(quarantine_path, f"source={contract.source}", f"entity={contract.entity}")
+    mine = {quarantine_object(r) for r in (relative_name(u) for u in uris) if r}
+    if quarantine is None:
+        written: set[str] = set()
+    else:
+        written = _write_quarantine_rows(quarantine, root)
+    for folder, is_dir in fs.list_dir(spark, root):
+        value = folder.partition("=")[2]
+        if is_dir and folder.startswith(f"{QUARANTINE_OBJECT}=") and value in mine and value not in written:
+            fs.delete(spark, _join(root, folder))
+
+
+def _write_quarantine_rows(quarantine, root: str) -> set[str]:
+    from pyspark.sql import functions as F
+
+    rel = F.regexp_extract("bronze_file", layout.BRONZE_KEY_PATTERN, 1)
+    day = F.regexp_extract("bronze_file", layout.BRONZE_KEY_PATTERN, 4)
+    name = F.regexp_replace(F.regexp_extract("bronze_file", layout.BRONZE_KEY_PATTERN, 5),
+                            re.escape(layout.OBJECT_SUFFIX) + "$", "")
+    tagged = quarantine.withColumn(QUARANTINE_OBJECT, F.when(rel != "", F.concat_ws("_", day, name))
+                                   .otherwise(F.lit("unknown")))
+    written = {r[0] for r in tagged.select(QUARANTINE_OBJECT).distinct().collect()}
+    if written:
+        (tagged.repartition(QUARANTINE_OBJECT).write.mode("overwrite")
+         .option("partitionOverwriteMode", "dynamic")
+         .option("ignoreNullFields", "false")
+         .partitionBy(QUARANTINE_OBJECT)
+         .json(root))
+    return written
+
+
 # --- one table ----------------------------------------------------------------------------------------
 
 def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args: dict,
-                   pseudonym_key: bytes | None = None) -> tuple[dict, list[CheckResult]]:
-    """Conform, protect the personal fields (with ``pseudonym_key``), merge, check and (when the accounting holds)
-    write one table. Returns its counts and checks."""
+                   corrected: set[str] = frozenset(), pseudonym_key: bytes | None = None
+                   ) -> tuple[dict, list[CheckResult], silver_journal.TableSwap | None]:
+    """Conform, protect the personal fields (with ``pseudonym_key``), merge, check and (when the accounting
+    holds) stage one table and write its quarantine rows. Returns its counts, its checks and what the journal
+    must swap (None when a check failed)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from lakehouse.bronze_silver import (
-        QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values,
+        CORRECTION, QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values,
         read_bronze_lines, silver_rows, spark_schema, split_conformed, tombstone_schema, touched_partitions,
         warning_counts,
     )
@@ -184,9 +229,18 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
     try:
         lines = read_bronze_lines(spark, uris)
         bronze_rows = lines.count()  # counted on its own: the accounting check must not trust conform
-        tagged = keep(conform_tagged(lines, contract, run_id))  # one conform pass serves both outcomes
+        # corrected objects (processed before at another version): their rows win ties with stored rows
+        mine = sorted(rel for rel in corrected if rel.startswith(layout.entity_prefix(contract.source, contract.entity)))
+        # one conform pass serves both outcomes
+        tagged = keep(conform_tagged(lines, contract, run_id, keep=("bronze_file",) if mine else ()))
         conformed, quarantine = split_conformed(tagged)
-        valid = protect(conformed, contract, pseudonym_key)  # nothing below sees a personal field in the clear
+        flags: tuple[str, ...] = ()
+        if mine:
+            conformed = (conformed.withColumn(CORRECTION, F.regexp_extract("bronze_file", layout.BRONZE_KEY_PATTERN, 1)
+                                              .isin(*mine)).drop("bronze_file"))
+            flags = (CORRECTION,)
+        # nothing below sees a personal field in the clear
+        valid = protect(conformed, contract, pseudonym_key, keep=flags)
         outcome = tagged.groupBy(QUARANTINED, "_q_rule").count().collect()
         n_valid = sum(int(r["count"]) for r in outcome if not r[QUARANTINED])
         n_quarantined = sum(int(r["count"]) for r in outcome if r[QUARANTINED])
@@ -226,29 +280,32 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         }
         if not all(c.passed for c in checks):
             counts["written"] = False
-            return counts, checks
+            return counts, checks, None
 
-        # Order matters: the silver write makes Spark drop the cached `ranked` (it reads the table being
-        # overwritten), so everything derived from it is written first; nothing reads it afterwards.
-        if n_quarantined:
-            (quarantine.coalesce(1).write.mode("overwrite")
-             .option("ignoreNullFields", "false")
-             .json(_join(args["quarantine_path"], f"run_id={run_id}", f"source={contract.source}",
-                         f"entity={contract.entity}")))
+        # Nothing is written into the table: its new partitions are staged, the run's journal swaps them in.
+        write_quarantine(spark, quarantine if n_quarantined else None, contract, uris, args["quarantine_path"])
+        staging = silver_journal.staging_root(args["silver_path"], run_id)
+        swap = silver_journal.TableSwap(
+            table=spec.name, root=table_root, staged=_join(staging, spec.location),
+            emptied=[f"{pcol}={value}" for value in emptied],
+            staged_tombstones=_join(staging, silver_journal.TOMBSTONES, spec.location),
+            tombstone_dir=_join(tomb_root, f"run_id={run_id}"))
         if deletes:
             (new_tombstones(ranked, spec).coalesce(1).write.mode("overwrite")
-             .parquet(_join(tomb_root, f"run_id={run_id}")))
+             .parquet(swap.staged_tombstones))
+            swap.tombstones = silver_journal.staged_files(spark, swap.staged_tombstones)
         if out_parts:
             (out.repartition(pcol).sortWithinPartitions(pcol, *key)
              .write.mode("overwrite")
-             .option("partitionOverwriteMode", "dynamic")
+             .option("partitionOverwriteMode", "static")
              .option("maxRecordsPerFile", MAX_RECORDS_PER_FILE)
              .partitionBy(pcol)
-             .parquet(table_root))
-        for value in emptied:
-            fs.delete(spark, _join(table_root, f"{pcol}={value}"))
+             .parquet(swap.staged))
+            for value in out_parts:
+                folder = f"{pcol}={value}"
+                swap.partitions[folder] = silver_journal.staged_files(spark, _join(swap.staged, folder))
         counts["written"] = True
-        return counts, checks
+        return counts, checks, swap
     finally:
         for df in cached:
             df.unpersist()
@@ -260,18 +317,26 @@ def run(spark, args: dict) -> QualityReport | None:
     """One incremental run (the session configured by :func:`lakehouse.job.configure`); returns its report,
     or None when there was nothing new."""
     contracts = selected_contracts(args.get("entities", ""))
-    listed = list_bronze(spark, args["bronze_path"], contracts)
-    manifest = load_manifest(spark, args["state_path"])
-    done = processed_names(manifest)
-    new = {rel: uri for rel, uri in listed.items() if rel not in done}
-    if not new:
+    # before anything else: finish the swap a crashed run left (its journal), so silver is whole again
+    silver_journal.replay(spark, args["state_path"], JOB_NAME)
+    listed = list_bronze(args["bronze_path"], contracts)
+    manifest = load_manifest(args["state_path"])
+    versions = manifest.changed({rel: version for rel, (_uri, version) in listed.items()})
+    if not versions:
         print(f"[{JOB_NAME}] no new bronze objects ({len(listed)} listed, all processed): nothing to do")
         return None
-    run_id = args.get("run_id") or derive_run_id(new)
+    new = {rel: listed[rel][0] for rel in versions}
+    corrected = manifest.corrections(new)
+    if corrected:
+        print(f"[{JOB_NAME}] {len(corrected)} bronze objects changed since they were processed: processed again, "
+              f"their rows replace the versions they held")
+    run_id = args.get("run_id") or derive_run_id(f"{rel}@{version}" for rel, version in versions.items())
     if not _RUN_ID.match(run_id):
         raise SystemExit(f"--run_id {run_id!r}: use letters, digits, '.', '_' and '-'")
 
     report = QualityReport(job=JOB_NAME, run_id=run_id)
+    staging = silver_journal.staging_root(args["silver_path"], run_id)
+    fs.delete(spark, staging)  # what an earlier attempt of the same run staged (same objects: same result)
     work = []
     for c in contracts:
         prefix = layout.entity_prefix(c.source, c.entity)
@@ -288,12 +353,14 @@ def run(spark, args: dict) -> QualityReport | None:
     # Tables are independent: run them side by side (Spark schedules the jobs of several threads), so a
     # small table's short stages fill the cores a large table leaves idle. Results keep registry order.
     with ThreadPoolExecutor(max_workers=TABLES_IN_PARALLEL, thread_name_prefix="table") as pool:
-        futures = [pool.submit(_process_table, spark, c, uris, run_id, args, pseudonym_key)
+        futures = [pool.submit(_process_table, spark, c, uris, run_id, args, corrected, pseudonym_key)
                    for c, uris in work]
         outcomes = [f.result() for f in futures]
     tables: dict[str, dict] = {}
-    for (c, _), (counts, checks) in zip(work, outcomes):
+    swaps = []
+    for (c, _), (counts, checks, swap) in zip(work, outcomes):
         tables[f"{c.source}_{c.entity}"] = counts
+        swaps.append(swap)
         for check in checks:
             report.add(check)
 
@@ -309,14 +376,29 @@ def run(spark, args: dict) -> QualityReport | None:
     report.counts = {"new_files": len(new), "listed_files": len(listed), "totals": totals, "tables": tables}
     write_text(spark, report_path(args["reports_path"], JOB_NAME, run_id), report.to_json())
     print(report.summary())
-    report.gate()  # raises QualityGateFailed: the manifest is not committed, the next run retries these files
+    report.gate()  # raises QualityGateFailed: silver untouched, the next run retries these files
+    faults.point("silver_after_staging")
 
-    manifest = add_processed(manifest, new)
-    manifest["format"], manifest["job"] = MANIFEST_FORMAT, JOB_NAME
-    manifest["runs"] = (manifest.get("runs", []) + [{
-        "run_id": run_id, "files": len(new), "bronze_rows": totals["bronze_rows"],
-        "quarantined": totals["quarantined"], "tables": sorted(tables)}])[-RUNS_KEPT:]
-    write_text(spark, _join(args["state_path"], MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    journal = silver_journal.Journal(
+        uri=silver_journal.journal_uri(args["state_path"]), job=JOB_NAME, run_id=run_id, staging=staging,
+        manifest_uri=manifest.uri, objects=dict(sorted(versions.items())),
+        run={"run_id": run_id, "files": len(new), "corrected_files": len(corrected),
+             "bronze_rows": totals["bronze_rows"], "quarantined": totals["quarantined"], "tables": sorted(tables)},
+        tables=[s for s in swaps if s is not None], runs_kept=RUNS_KEPT)
+    try:
+        silver_journal.create(journal)  # at most one run swaps at a time
+    except ConcurrentUpdate as exc:
+        fs.delete(spark, staging)
+        raise ConcurrentRun(f"[{JOB_NAME}] {exc}: another run is publishing; nothing of this run was published, "
+                            f"run the job again once it has finished") from None
+    current = objects.get(manifest.uri)
+    if (current.etag if current else None) != manifest.etag:  # another run committed since this one read it
+        objects.delete(journal.uri)
+        fs.delete(spark, staging)
+        raise ConcurrentRun(f"[{JOB_NAME}] {manifest.uri} changed while this run computed (another run committed): "
+                            f"nothing of this run was published, run the job again")
+    faults.point("silver_after_journal")
+    silver_journal.apply(spark, journal)
     return report
 
 

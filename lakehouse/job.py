@@ -64,6 +64,10 @@ class JobArgument:
     """For a secret argument: the platform secret (e.g. :data:`PSEUDONYMIZATION_KEY`) whose ARN it takes once
     deployed; the job's role may read that secret and nothing else."""
 
+    database: str | None = None
+    """For a catalog argument: the layer whose Glue database it names once deployed (the job's default
+    argument; ``default`` applies where no catalog is deployed)."""
+
 
 PSEUDONYMIZATION_KEY = "pseudonymization_key"
 """The platform secret holding the HMAC key of personal fields (created by the composition, read by the jobs
@@ -80,6 +84,9 @@ class S3Grant:
     read: bool = True
     write: bool = False
     delete: bool = False
+    multipart: bool = True
+    """With ``write``: large objects go up in parts (Spark, S3A); False for small state objects written in
+    one request (:mod:`lakehouse.objects`)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,9 @@ class JobContract:
     grants: tuple[S3Grant, ...] = ()
     catalog_layers: tuple[str, ...] = ()
     """Glue databases (by layer) the job reads and adds partitions to."""
+    catalog_publish: tuple[str, ...] = ()
+    """Glue databases (by layer) whose tables' locations the job switches when it publishes
+    (``glue:UpdateTable``; Terraform then leaves those locations to the job)."""
 
     def __post_init__(self) -> None:
         names = [a.name for a in self.arguments]
@@ -115,11 +125,16 @@ class JobContract:
         return tuple(a.secret for a in self.arguments if a.secret is not None)
 
     def deployed_arguments(self, bucket_names: Mapping[str, str],
+                           database_names: Mapping[str, str] | None = None,
                            secret_arns: Mapping[str, str] | None = None) -> dict[str, str]:
-        """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names, and the ARN of
-        every secret argument whose secret is deployed (``secret_arns``)."""
+        """``{"--name": "s3://..."}`` for every path argument, with the deployed bucket names;
+        ``{"--name": "<database>"}`` for every catalog argument whose layer has a deployed database; the ARN
+        of every secret argument whose secret is deployed (``secret_arns``)."""
+        database_names = database_names or {}
         secret_arns = secret_arns or {}
         out = {f"--{a.name}": a.path.uri(bucket_names) for a in self.arguments if a.path is not None}
+        out.update({f"--{a.name}": database_names[a.database] for a in self.arguments
+                    if a.database in database_names})
         out.update({f"--{a.name}": secret_arns[a.secret] for a in self.arguments if a.secret in secret_arns})
         return out
 

@@ -12,7 +12,9 @@ What it creates:
   projection** table parameters (``projection.enabled``, ``projection.<col>.type/range/format/interval/
   interval.unit/values`` and ``storage.location.template``), so Athena finds every partition without a
   crawler or ``MSCK REPAIR TABLE``. A table whose spec projects only some of its partition keys is
-  rejected (Athena needs all of them). Column comments longer than Glue's 255 bytes (table
+  rejected (Athena needs all of them). Tables of ``published_layers`` (gold) are switched to each run's copy by
+  the job that publishes them: Terraform sets their location and ``storage.location.template`` at
+  creation and ignores later changes of both (``lifecycle.ignore_changes``). Column comments longer than Glue's 255 bytes (table
   descriptions: 2048) are cut with "...";
 * the bronze crawler ``<prefix>-bronze-raw`` over ``crawler_paths`` of the bronze bucket (the raw
   ``source=erp/`` and ``source=susep/`` JSON lines and the ``unstructured/`` documents) into the bronze
@@ -172,6 +174,7 @@ class GlueCatalog(Construct):
             return
         self._check()
 
+        from cdktf import TerraformResourceLifecycle
         from cdktf_cdktf_provider_aws.glue_catalog_database import GlueCatalogDatabase
         from cdktf_cdktf_provider_aws.glue_catalog_table import (
             GlueCatalogTable,
@@ -224,6 +227,9 @@ class GlueCatalog(Construct):
                                                                       comment=glue_comment(c.comment))
                              for c in spec.columns],
                 ),
+                lifecycle=TerraformResourceLifecycle(ignore_changes=[
+                    "storage_descriptor[0].location", 'parameters["storage.location.template"]'])
+                if spec.layer in p.published_layers else None,
             )
             self.tables[f"{spec.layer}.{spec.name}"] = table
             self.table_names[f"{spec.layer}.{spec.name}"] = table.name

@@ -61,6 +61,9 @@ class GlueCatalogProps(Props):
         doc="Lake key: crawler security configuration, catalog encryption, crawler role grant. ``None`` = "
             "no crawler security configuration encryption and no catalog encryption (not recommended).")
     layers: tuple[str, ...] = option(("bronze", "silver", "gold"), doc="One database per layer.")
+    published_layers: tuple[str, ...] = option(
+        (), doc="Layers whose tables' locations a job switches when it publishes: Terraform sets them at "
+                "creation and then ignores changes of ``location`` and ``storage.location.template``.")
     tables: tuple[TableSpec, ...] = option(
         (),
         doc="Tables to declare (any object with the attributes of ``TableSpec``, e.g. "

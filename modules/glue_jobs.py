@@ -37,7 +37,7 @@ from modules.glue_jobs_props import (
 from modules.iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
 from modules.s3_artifact import S3Artifact, S3ArtifactProps
 
-__all__ = ["CATALOG_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
+__all__ = ["CATALOG_ACTIONS", "PUBLISH_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
            "GlueJobsProps", "job_name", "role_name"]
 
 CATALOG_ACTIONS: tuple[str, ...] = (
@@ -47,6 +47,8 @@ CATALOG_ACTIONS: tuple[str, ...] = (
 )
 """Data Catalog actions of a job role: read, and keep partitions current (no table or database changes:
 tables are declared by Terraform)."""
+PUBLISH_ACTIONS: tuple[str, ...] = ("glue:GetTable", "glue:UpdateTable")
+"""What a job that publishes by switching table locations may do to the tables of its publish databases."""
 
 class GlueJobs(Construct):
     """Glue 5.0 Spark jobs with code upload, security configuration, log groups and per-job roles.
@@ -132,6 +134,11 @@ class GlueJobs(Construct):
                 for db in spec.catalog_databases:
                     resources += [f"{glue_arn}:database/{db}", f"{glue_arn}:table/{db}/*"]
                 statements.append(Statement(sid="LakeCatalog", actions=CATALOG_ACTIONS, resources=tuple(resources)))
+            if spec.catalog_publish_databases:
+                resources = [f"{glue_arn}:catalog"]
+                for db in spec.catalog_publish_databases:
+                    resources += [f"{glue_arn}:database/{db}", f"{glue_arn}:table/{db}/*"]
+                statements.append(Statement(sid="PublishTables", actions=PUBLISH_ACTIONS, resources=tuple(resources)))
             if spec.secret_arns:
                 statements.append(Statement(sid="ReadJobSecrets", actions=("secretsmanager:GetSecretValue",),
                                             resources=tuple(spec.secret_arns)))

@@ -54,6 +54,10 @@ class GlueJobSpec(Props):
     catalog_databases: tuple[str, ...] = option(
         (),
         doc="Glue database names this job may read and add partitions to (token allowed).")
+    catalog_publish_databases: tuple[str, ...] = option(
+        (),
+        doc="Glue database names whose tables this job may update (``glue:UpdateTable``: it publishes by "
+            "switching their locations; token allowed).")
     secret_arns: tuple[str, ...] = option(
         (),
         doc="Secrets Manager secrets (ARNs, token allowed) this job may read with ``GetSecretValue``, e.g. the "

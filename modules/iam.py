@@ -175,7 +175,11 @@ class S3Access:
     """``s3:GetObject``."""
 
     write: bool = False
-    """``s3:PutObject`` + ``s3:AbortMultipartUpload``."""
+    """``s3:PutObject`` (+ ``s3:AbortMultipartUpload`` with ``multipart``)."""
+
+    multipart: bool = True
+    """With ``write``: the writer uploads large objects in parts and aborts a failed upload
+    (``s3:AbortMultipartUpload``). False for writers of small objects in one request."""
 
     delete: bool = False
     """``s3:DeleteObject`` (Spark overwrites and commit protocols delete their temporary files)."""
@@ -199,7 +203,8 @@ def s3_statements(accesses: Iterable[S3Access]) -> list[Statement]:
     accesses_list = list(accesses)
     for a in accesses_list:
         actions = (("s3:GetObject",) if a.read else ()) + (
-            ("s3:PutObject", "s3:AbortMultipartUpload") if a.write else ()) + (
+            ("s3:PutObject",) if a.write else ()) + (
+            ("s3:AbortMultipartUpload",) if a.write and a.multipart else ()) + (
             ("s3:DeleteObject",) if a.delete else ())
         if not actions:
             raise PolicyError(f"{a.sid}: an S3Access grants nothing")

@@ -229,7 +229,8 @@ def evaluate(policies: Iterable[Mapping[str, Any] | str], request: Request) -> D
 
 # --- Terraform references in synthesized JSON ----------------------------------------------------------
 
-_REF = re.compile(r"\$\{([^{}]+)\}")
+_REF = re.compile(r"(?<!\$)\$\{([^{}]+)\}")
+"""A Terraform reference; ``$${...}`` is Terraform's escape for a literal ``${...}``."""
 
 
 _NAMED: dict[str, tuple[str, dict[str, str]]] = {
@@ -313,7 +314,7 @@ class StackResolver:
         previous = None
         while previous != text:
             previous, text = text, _REF.sub(lambda m: self._ref(m.group(1)), text)
-        return text
+        return text.replace("$${", "${")
 
     def policy(self, text: str) -> dict[str, Any]:
         """A synthesized policy JSON string, references resolved, parsed."""

@@ -47,7 +47,7 @@ from lakehouse.bronze_silver.conform import (
     QUARANTINE_COLUMNS, QUARANTINED, conform, conform_tagged, split_conformed, warning_counts,
 )
 from lakehouse.bronze_silver.merge import (
-    latest_per_key, merge_counts, merge_versions, new_tombstones, partition_values, rank_versions, silver_rows,
+    CORRECTION, latest_per_key, merge_counts, merge_versions, new_tombstones, partition_values, rank_versions, silver_rows,
     tombstone_schema, touched_partitions,
 )
 from lakehouse.bronze_silver.parsers import (
@@ -57,6 +57,7 @@ from lakehouse.bronze_silver.rules import RULES, WARNING_RULES
 from lakehouse.spark_schema import spark_schema
 
 __all__ = [
+    "CORRECTION",
     "QUARANTINED",
     "QUARANTINE_COLUMNS",
     "RULES",

@@ -257,13 +257,14 @@ QUARANTINED = "_quarantined"
 _Q = "_q_"
 
 
-def conform_tagged(lines: DataFrame, contract: Contract, run_id: str) -> DataFrame:
+def conform_tagged(lines: DataFrame, contract: Contract, run_id: str, keep: tuple[str, ...] = ()) -> DataFrame:
     """Bronze lines of one contract -> one frame holding both outcomes, for a job to cache once.
 
-    Columns: ``_quarantined`` (boolean), the silver columns + partition column, personal fields still in the
-    clear (:func:`lakehouse.silver_tables.conformed_table`; meaningful where ``_quarantined`` is false) and the :data:`QUARANTINE_COLUMNS` prefixed ``_q_`` (null where it is
-    false, so a cached copy holds the original line of quarantined rows only). Split it with
-    :func:`split_conformed`.
+    Columns: ``_quarantined`` (boolean), the silver columns + partition column with the personal fields still
+    in the clear (:func:`lakehouse.silver_tables.conformed_table`; meaningful where ``_quarantined`` is
+    false), the :data:`QUARANTINE_COLUMNS` prefixed ``_q_`` (null where it is false, so a cached copy holds
+    the original line of quarantined rows only), then the input columns named in ``keep``
+    (``bronze_file``). Split it with :func:`split_conformed`.
     """
     plan = _plan(contract)
     checked = lines
@@ -274,8 +275,8 @@ def conform_tagged(lines: DataFrame, contract: Contract, run_id: str) -> DataFra
     failed = F.col(QUARANTINED)
     quarantine = [F.when(failed, c).alias(_Q + name)
                   for c, name in zip(plan.quarantine_cols + [F.lit(run_id)], QUARANTINE_COLUMNS)]
-    return (checked.select(QUARANTINED, *plan.valid_cols, run, *quarantine)
-            .select(QUARANTINED, *names, *[_Q + name for name in QUARANTINE_COLUMNS]))
+    return (checked.select(QUARANTINED, *plan.valid_cols, run, *quarantine, *keep)
+            .select(QUARANTINED, *names, *[_Q + name for name in QUARANTINE_COLUMNS], *keep))
 
 
 def split_conformed(tagged: DataFrame) -> tuple[DataFrame, DataFrame]:

@@ -13,6 +13,8 @@ from lakehouse.catalog_spec import TableSpec
 from lakehouse.spark_schema import spark_schema
 
 __all__ = [
+    "CORRECTION",
+    "ORIGIN_CORRECTION",
     "ORIGIN_EXISTING",
     "ORIGIN_NEW",
     "ORIGIN_TOMBSTONE",
@@ -27,7 +29,12 @@ __all__ = [
     "touched_partitions",
 ]
 
-ORIGIN_EXISTING, ORIGIN_TOMBSTONE, ORIGIN_NEW = 0, 1, 2
+ORIGIN_CORRECTION, ORIGIN_EXISTING, ORIGIN_TOMBSTONE, ORIGIN_NEW = -1, 0, 1, 2
+CORRECTION = "_correction"
+"""Optional boolean column of the candidates: the row comes from a corrected source object (one processed
+before at another version). Such a row wins a tie with the stored version it corrects (same event_time,
+sequence number and event id), where any other new row loses it."""
+_NEW_ORIGINS = (ORIGIN_NEW, ORIGIN_CORRECTION)
 
 
 def tombstone_schema(spec: TableSpec) -> T.StructType:
@@ -74,7 +81,10 @@ def merge_versions(candidates: DataFrame, existing: DataFrame | None, tombstones
     def aligned(df: DataFrame, origin: int) -> DataFrame:
         cols = [(F.col(f.name) if f.name in df.columns else F.lit(None)).cast(f.dataType).alias(f.name)
                 for f in schema.fields]
-        return df.select(*cols, F.lit(origin).alias("_origin"))
+        tag = F.lit(origin)
+        if origin == ORIGIN_NEW and CORRECTION in df.columns:
+            tag = F.when(F.col(CORRECTION), F.lit(ORIGIN_CORRECTION)).otherwise(F.lit(ORIGIN_NEW))
+        return df.select(*cols, tag.alias("_origin"))
 
     frames = [aligned(candidates, ORIGIN_NEW)]
     if existing is not None:
@@ -99,7 +109,7 @@ def new_tombstones(ranked: DataFrame, spec: TableSpec) -> DataFrame:
     """Deletes of this run that won: their key and version, to be stored."""
     names = [f.name for f in tombstone_schema(spec).fields]
     return ranked.where((F.col("_rank") == 1) & (F.col("op") == "delete")
-                        & (F.col("_origin") == ORIGIN_NEW)).select(*names)
+                        & F.col("_origin").isin(*_NEW_ORIGINS)).select(*names)
 
 
 def merge_counts(ranked: DataFrame) -> dict[str, int]:
@@ -110,7 +120,7 @@ def merge_counts(ranked: DataFrame) -> dict[str, int]:
            "existing_replaced": 0, "existing_deleted": 0, "tombstones_matched": 0, "silver_rows": 0}
     for r in rows:
         n = int(r["count"])
-        if r["_origin"] == ORIGIN_NEW:
+        if r["_origin"] in _NEW_ORIGINS:
             if not r["win"]:
                 out["superseded"] += n
             elif r["op"] == "delete":

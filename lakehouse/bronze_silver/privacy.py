@@ -41,8 +41,9 @@ def keyed_hash(key: bytes):
     return F.udf(_keyed, "string")
 
 
-def protect(conformed: DataFrame, contract: Contract, key: bytes | None) -> DataFrame:
-    """Conformed rows (personal fields in the clear) -> the silver columns, in the silver spec's order.
+def protect(conformed: DataFrame, contract: Contract, key: bytes | None, keep: tuple[str, ...] = ()) -> DataFrame:
+    """Conformed rows (personal fields in the clear) -> the silver columns, in the silver spec's order, then
+    the columns named in ``keep`` (a job's own flags).
 
     ``key`` is needed only when the contract has a field to hash; a contract without personal fields passes
     through unchanged (same columns, same order)."""
@@ -62,4 +63,4 @@ def protect(conformed: DataFrame, contract: Contract, key: bytes | None) -> Data
             stored[how.column] = F.year(F.col(name))
     schema = spark_schema(silver_table(contract.source, contract.entity))
     return conformed.select(*[(stored[f.name] if f.name in stored else F.col(f.name)).cast(f.dataType).alias(f.name)
-                              for f in schema.fields])
+                              for f in schema.fields], *keep)

@@ -7,6 +7,8 @@ it, forwards it unchanged and relays the response.
 """
 from __future__ import annotations
 
+import json
+
 import http.client
 import re
 import threading
@@ -74,6 +76,8 @@ class S3Recorder:
         self.other_calls: list[str] = []
         """``X-Amz-Target`` of the requests to other services that went through (the job's environment
         points every AWS client at this front)."""
+        self.other_bodies: list[dict] = []
+        """Their JSON bodies, in the same order."""
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -91,8 +95,13 @@ class S3Recorder:
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if "x-amz-target" in headers:  # a JSON-protocol service (e.g. Secrets Manager), not S3
+                    try:
+                        parsed_body = json.loads(body or b"{}")
+                    except ValueError:
+                        parsed_body = {}
                     with recorder._lock:
                         recorder.other_calls.append(headers["x-amz-target"])
+                        recorder.other_bodies.append(parsed_body)
                 else:
                     try:
                         reqs = iam_requests(self.command, self.path, headers, body)

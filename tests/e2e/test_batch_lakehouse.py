@@ -20,6 +20,7 @@ from emr_steps.steps import render_steps
 from glue_jobs.bronze_to_silver import SILVER_QUARANTINE
 from lakehouse.gold_tables import GOLD_TABLES
 from lakehouse.silver_tables import silver_table
+from local_runtime.aws import client
 from local_runtime.batch import run_emr_steps, run_glue_job
 from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, object_keys, put_records, quality_reports,
                                 read_parquet, row_counts, run_query, wait_for)
@@ -53,9 +54,14 @@ def _run_batch(endpoint, out):
 
 
 def _gold(endpoint, out) -> dict:
+    """Every gold table from where the catalog says it is published (the run's copy the job switched to)."""
+    glue = client("glue", endpoint)
     frames = {}
     for table in GOLD_TABLES:
-        df = read_parquet(endpoint, f"s3://{out['gold_bucket']}/{table.location}")
+        location = glue.get_table(DatabaseName=out["glue_database_gold"],
+                                  Name=table.name)["Table"]["StorageDescriptor"]["Location"]
+        assert "/runs/g" in location, location
+        df = read_parquet(endpoint, location)
         df = df.astype({c: "string" for c in df.columns})
         frames[table.name] = df.sort_values(list(df.columns)).reset_index(drop=True)
     return frames

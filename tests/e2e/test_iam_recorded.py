@@ -17,7 +17,7 @@ import pytest
 
 import glue_jobs
 from local_runtime.paths import stack_dir
-from security.policy_sim import StackResolver, evaluate
+from security.policy_sim import Request, StackResolver, evaluate
 from tests.e2e.s3_recorder import S3Recorder
 from tests.synth import iam_calls
 
@@ -57,6 +57,28 @@ def _add_rule_failure(s3, bronze: str) -> None:
     s3.put_object(Bucket=bronze, Key=target, Body=(json.dumps(bad) + "\n").encode())
 
 
+def _create_gold_catalog(r, glue) -> list[str]:
+    """The gold database and tables as the stack declares them (Terraform is not applied here): silver->gold
+    switches their locations when it publishes. Returns the table names."""
+    db_name, db = r.by_path("aws_glue_catalog_database", "/catalog/gold_database")
+    database = r.resolve(db["name"])
+    glue.create_database(DatabaseInput={"Name": database})
+    ref = f"aws_glue_catalog_database.{db_name}.name"
+    names = []
+    for table in r.doc["resource"]["aws_glue_catalog_table"].values():
+        if ref not in table["database_name"]:
+            continue
+        sd = table["storage_descriptor"]
+        glue.create_table(DatabaseName=database, TableInput={
+            "Name": table["name"], "TableType": "EXTERNAL_TABLE", "Parameters": {k: r.resolve(v) for k, v in table.get("parameters", {}).items()},
+            "PartitionKeys": [{"Name": k["name"], "Type": k["type"]} for k in table.get("partition_keys", [])],
+            "StorageDescriptor": {"Location": r.resolve(sd["location"]),
+                                  "Columns": [{"Name": c["name"], "Type": c["type"]} for c in sd["columns"]]}})
+        names.append(table["name"])
+    assert names, "no gold table in the stack"
+    return names
+
+
 def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch, tmp_path):
     from bundling.glue_libs import build_glue_libs
     from lambda_src.ingest import app
@@ -75,6 +97,7 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     app.handler_for(s3)(to_kinesis_event(generate(300, seed=11, bad_share=0.1)), None)
     _add_rule_failure(s3, buckets["bronze"])  # so bronze->silver writes its quarantine
     libs = build_glue_libs(tmp_path / "lakehouse.zip")
+    gold_tables = _create_gold_catalog(r, client("glue", emulator.endpoint))
     # The pseudonymization key, as the stack's GeneratedSecret would hold it (Terraform is not applied here).
     _, secret = r.by_path("aws_secretsmanager_secret", "/pseudonymization_key/secret")
     key_arn = client("secretsmanager", emulator.endpoint).create_secret(
@@ -105,8 +128,20 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
         calls[b2s.name] += run(b2s, recorder)
         calls[s2g.name] = run(s2g, recorder)
     assert not recorder.unmapped, recorder.unmapped
-    # bronze->silver read the pseudonymization key (twice: the run and its retry); nothing else was called.
-    assert recorder.other_calls == ["secretsmanager.GetSecretValue"] * 2, recorder.other_calls
+    # bronze->silver read the pseudonymization key (twice: the run and its retry); silver->gold read and
+    # switched every gold table's location (its publication); nothing else was called.
+    assert sorted(set(recorder.other_calls)) == ["AWSGlue.GetTable", "AWSGlue.UpdateTable",
+                                                 "secretsmanager.GetSecretValue"], recorder.other_calls
+    assert recorder.other_calls.count("secretsmanager.GetSecretValue") == 2
+    switched = [b["TableInput"]["Name"] for t, b in zip(recorder.other_calls, recorder.other_bodies)
+                if t == "AWSGlue.UpdateTable"]
+    assert sorted(switched) == sorted(gold_tables)
+    glue = f"arn:aws:glue:{r.region}:{r.account}"
+    glue_refused = [f"{t} {b}" for t, b in zip(recorder.other_calls, recorder.other_bodies) if t.startswith("AWSGlue.")
+                    and not evaluate(policies[iam_calls.glue_role(s2g.name)], Request(
+                        "glue:" + t.split(".", 1)[1],
+                        f"{glue}:table/{b['DatabaseName']}/{b.get('Name') or b['TableInput']['Name']}")).allowed]
+    assert not glue_refused, glue_refused
 
     problems, gap_hits = [], []
     for job in (b2s, s2g):
@@ -120,5 +155,6 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
         problems += sorted({f"{job.name}: not declared in tests/synth/iam_calls.py: {req}" for req in calls[job.name]
                             if (req.action, req.resource.split("/", 1)[0]) not in declared})
     assert not problems, "\n".join(problems)
-    # The retry with the same run id overwrites its quarantine objects: refused on AWS (the known gap).
-    assert gap_hits, "the retry did not overwrite the silver quarantine: is the known gap still reproduced?"
+    assert not gap_hits, gap_hits
+    # The retry with the same run id rewrote its quarantine objects (allowed: checked above).
+    assert any(req.action == "s3:DeleteObject" and "/silver_rules/" in req.resource for req in calls[b2s.name])

@@ -494,10 +494,13 @@ def test_job_incremental_runs(spark, tmp_path, capsys):
 
     manifest = json.loads((tmp_path / "artifacts/state/bronze_to_silver/manifest.json").read_text())
     run1 = manifest["runs"][-1]["run_id"]
+    first = tmp_path / "bronze/source=erp/entity=customer/ingest_date=2024-06-01/kinesis-shardId-000000000000-1-5.jsonl"
+    etag = hashlib.md5(first.read_bytes()).hexdigest()
     assert run1 == job.derive_run_id(["source=erp/entity=customer/ingest_date=2024-06-01/"
-                                      "kinesis-shardId-000000000000-1-5.jsonl"])
-    assert manifest["processed"] == {"source=erp/entity=customer/ingest_date=2024-06-01":
-                                     ["kinesis-shardId-000000000000-1-5.jsonl"]}
+                                      f"kinesis-shardId-000000000000-1-5.jsonl@{etag}"])
+    assert manifest["format"] == 2
+    assert manifest["objects"] == {"source=erp/entity=customer/ingest_date=2024-06-01":
+                                   {"kinesis-shardId-000000000000-1-5.jsonl": etag}}
     report = _report(tmp_path, run1)
     assert report["passed"]
     counts = report["counts"]["tables"]["erp_customer"]
@@ -506,8 +509,8 @@ def test_job_incremental_runs(spark, tmp_path, capsys):
         "bronze_rows": 6, "silver_candidates": 5, "quarantined": 1, "applied_upserts": 3, "superseded": 2,
         "silver_rows_written": 3}
     assert counts["quarantined_by_rule"] == {"rule_known_state": 1}
-    quarantine = list((tmp_path / "quarantine/silver_rules" / f"run_id={run1}" / "source=erp" / "entity=customer")
-                      .glob("*.json"))
+    quarantine = list((tmp_path / "quarantine/silver_rules" / "source=erp" / "entity=customer"
+                       / "bronze_object=2024-06-01_kinesis-shardId-000000000000-1-5").glob("*.json"))
     rows = [json.loads(line) for f in quarantine for line in f.read_text().splitlines()]
     assert [(r["rule"], r["line"]) for r in rows] == [("rule_known_state", bad)]
     assert "PASSED" in capsys.readouterr().out
@@ -556,15 +559,17 @@ def test_job_gate_blocks_the_manifest(spark, tmp_path, monkeypatch):
                    _customer("CUS-00000002", "2024-01-11T09:00:00Z", "2024-01-11T09:00:00Z", 2)])
     real = bs.conform_tagged
 
-    def lossy(lines, contract, run_id):  # a bug that loses a row
-        return real(lines, contract, run_id).where(F.col("customer_id") != "CUS-00000002")
+    def lossy(lines, contract, run_id, **kwargs):  # a bug that loses a row
+        return real(lines, contract, run_id, **kwargs).where(F.col("customer_id") != "CUS-00000002")
 
     monkeypatch.setattr(bs, "conform_tagged", lossy)
     with pytest.raises(QualityGateFailed, match="accounting_erp_customer"):
         job.main(_args(tmp_path))
     assert not (tmp_path / "artifacts/state/bronze_to_silver/manifest.json").exists()
     assert not (tmp_path / "silver").exists()
-    run_id = job.derive_run_id(["source=erp/entity=customer/ingest_date=2024-06-01/kinesis-a.jsonl"])
+    bronze = tmp_path / "bronze/source=erp/entity=customer/ingest_date=2024-06-01/kinesis-a.jsonl"
+    run_id = job.derive_run_id(["source=erp/entity=customer/ingest_date=2024-06-01/kinesis-a.jsonl"
+                                f"@{hashlib.md5(bronze.read_bytes()).hexdigest()}"])
     report = _report(tmp_path, run_id)
     assert not report["passed"] and report["counts"]["tables"]["erp_customer"]["written"] is False
 
@@ -572,3 +577,44 @@ def test_job_gate_blocks_the_manifest(spark, tmp_path, monkeypatch):
     assert job.main(_args(tmp_path)) == 0
     assert sorted(_silver(spark, tmp_path)) == ["CUS-00000001", "CUS-00000002"]
     assert _report(tmp_path, run_id)["passed"]
+
+
+def test_job_processes_a_corrected_object_again(spark, tmp_path, capsys):
+    """A corrected export under the same name (same events, corrected values): its rows replace the ones
+    the first version gave; a copy of an event in another object still changes nothing."""
+    from glue_jobs import bronze_to_silver as job
+
+    name = "backfill-customers-00000.jsonl"
+    v1 = [_customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1, city="Campinsa"),
+          _customer("CUS-00000002", "2024-02-15T09:00:00Z", "2024-02-15T09:00:00Z", 2)]
+    _write_bronze(tmp_path, "2024-06-01", name, v1)
+    assert job.main(_args(tmp_path)) == 0
+    assert _silver(spark, tmp_path)["CUS-00000001"]["city"] == "Campinsa"
+
+    # the same event again in another object: stored before new, nothing changes
+    fixed = _customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1, city="Campinas")
+    assert json.loads(fixed)["event"]["event_time"] == json.loads(v1[0])["event"]["event_time"]
+    event_id = json.loads(v1[0])["event"]["event_id"]
+    fixed_env = json.loads(fixed)
+    fixed_env["event"]["event_id"] = event_id  # the very same event, corrected value
+    fixed = json.dumps(fixed_env, sort_keys=True, separators=(",", ":"))
+    _write_bronze(tmp_path, "2024-06-02", "other.jsonl", [fixed])
+    assert job.main(_args(tmp_path)) == 0
+    assert _silver(spark, tmp_path)["CUS-00000001"]["city"] == "Campinsa"
+
+    # the corrected export lands under the old name: processed again, its row wins
+    _write_bronze(tmp_path, "2024-06-01", name, [fixed, v1[1]])
+    capsys.readouterr()
+    assert job.main(_args(tmp_path)) == 0
+    assert "1 bronze objects changed since they were processed" in capsys.readouterr().out
+    silver = _silver(spark, tmp_path)
+    assert sorted(silver) == ["CUS-00000001", "CUS-00000002"]
+    assert silver["CUS-00000001"]["city"] == "Campinas"
+    manifest = json.loads((tmp_path / "artifacts/state/bronze_to_silver/manifest.json").read_text())
+    corrected = tmp_path / "bronze/source=erp/entity=customer/ingest_date=2024-06-01" / name
+    assert manifest["objects"]["source=erp/entity=customer/ingest_date=2024-06-01"][name] == \
+        hashlib.md5(corrected.read_bytes()).hexdigest()
+    assert manifest["runs"][-1]["corrected_files"] == 1
+    # and nothing to do afterwards
+    assert job.main(_args(tmp_path)) == 0
+    assert "nothing to do" in capsys.readouterr().out

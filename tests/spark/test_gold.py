@@ -473,10 +473,22 @@ def expected_kpis(upserts: dict[str, list[dict]]) -> tuple[dict, dict]:
     return loss_ratio, share
 
 
-def read_gold(spark, root: Path) -> dict[str, list[tuple]]:
+def published(root: Path, state: Path | None = None):
+    """The publication record of the gold job run with ``--state_path <root>/state``."""
+    from lakehouse import gold_publication
+
+    return gold_publication.load(f"file://{state or root.parent / 'state'}")
+
+
+def read_gold(spark, root: Path, state: Path | None = None) -> dict[str, list[tuple]]:
+    """Every gold table from its PUBLISHED copy (what the catalog would point at)."""
+    from lakehouse import gold_publication
+
+    pub = published(root, state)
     out = {}
     for spec in GOLD_TABLES:
-        df = spark.read.parquet(str(root / spec.location)).select(*column_names(spec))
+        uri = gold_publication.table_location(pub, f"file://{root}", spec.location)
+        df = spark.read.parquet(uri).select(*column_names(spec))
         out[spec.name] = snapshot(df)
     return out
 
@@ -492,7 +504,7 @@ def generated_run(spark, tmp_path_factory):
     write_silver(spark, root / "silver", {t: [typed(t, r) for r in rows] for t, rows in upserts.items()},
                  {t: [typed(t, r) for r in rows] for t, rows in deletes.items()})
     argv = ["silver_to_gold.py", "--silver_path", f"file://{root}/silver", "--gold_path", f"file://{root}/gold",
-            "--reports_path", f"file://{root}/reports"]
+            "--reports_path", f"file://{root}/reports", "--state_path", f"file://{root}/state"]
     first_report = silver_to_gold.main(argv)
     first = read_gold(spark, root / "gold")
     second_report = silver_to_gold.main(argv)
@@ -506,8 +518,12 @@ def test_job_rerun_gives_identical_gold(generated_run):
     assert all(first[name] for name in first), [name for name in first if not first[name]]
     assert first == second
     root = generated_run["root"]
-    assert not (root / "gold" / "_staging").exists()
-    months = sorted(p.name for p in (root / "gold" / "fact_premium").iterdir() if p.name.startswith("month="))
+    pub = published(root / "gold")
+    assert pub.published.generation == 2 and [g.generation for g in pub.history] == [1] and pub.pending is None
+    copies = sorted(p.name for p in (root / "gold" / "runs").iterdir())
+    assert copies == sorted(g.prefix.split("/")[1] for g in (pub.published, *pub.history))
+    fact_premium = root / "gold" / pub.published.prefix / "fact_premium"
+    months = sorted(p.name for p in fact_premium.iterdir() if p.name.startswith("month="))
     assert months[0] == "month=2024-01"
     a, b = generated_run["reports"]
     assert a.passed and b.passed and a.run_id == b.run_id and a.run_id.startswith("auto-")
@@ -552,7 +568,7 @@ def test_gate_blocks_writing_on_an_orphan_foreign_key(spark, tmp_path):
         "susep_market_statistics": [market("2024-01", COMPANY, "1200")],
     })
     argv = ["x", "--silver_path", f"file://{tmp_path}/silver", "--gold_path", f"file://{tmp_path}/gold",
-            "--reports_path", f"file://{tmp_path}/reports", "--run_id", "orphan-test"]
+            "--reports_path", f"file://{tmp_path}/reports", "--run_id", "orphan-test"]  # state: <gold>/_state/
     with pytest.raises(QualityGateFailed, match="fact_claim.policy_key->dim_policy.policy_key"):
         silver_to_gold.main(argv)
     assert not (tmp_path / "gold").exists() or not any((tmp_path / "gold").rglob("*"))

@@ -37,6 +37,9 @@ from emr_steps import backfill_erp
 from glue_jobs import WORKFLOW
 from glue_jobs import bronze_to_silver as b2s
 from glue_jobs import silver_to_gold as s2g
+from lakehouse import gold_publication as publication
+from lakehouse import silver_journal
+from lakehouse.gold_tables import DIM_CUSTOMER
 from lakehouse.quality import report_path
 from lakehouse.tables import all_tables
 from security.policy_sim import Request, StackResolver, s3_bucket_arn, s3_object_arn, s3_uri
@@ -138,13 +141,7 @@ class S3Calls:
         self.delete(src, why)
 
 
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    (glue_role("bronze_to_silver"), "s3:DeleteObject", "arn:aws:s3:::*-quarantine*/silver_rules/*"): (
-        "bronze_to_silver writes its rule failures with quarantine.write.mode('overwrite').json(...): Spark deletes "
-        "the previous files of a retried run id and the committer deletes _temporary/, but the CONTRACT grants "
-        "WriteQuarantine without delete. Fix (glue_jobs/bronze_to_silver.py, CONTRACT.grants): "
-        "S3Grant(\"WriteQuarantine\", SILVER_QUARANTINE.bucket, (SILVER_QUARANTINE.prefix,), write=True, delete=True)"),
-}
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 """Missing grants found by this test in code another part of the work owns: (role, action, resource glob) ->
 what is wrong and the exact fix. :func:`tests.synth.test_iam_policy_sim.test_known_gaps_are_still_open` fails once a gap is fixed, so the
 entry is removed then."""
@@ -168,36 +165,58 @@ def marker_cleanup(req: Request) -> bool:
 # --- what each Spark job does at each of its paths (from its code) ---------------------------------------
 
 def _bronze_to_silver(io: S3Calls, a: dict[str, str]) -> None:
+    state, silver = a["--state_path"], a["--silver_path"]
+    journal = state + silver_journal.JOURNAL_NAME
+    io.get(journal, "looks for the journal of a crashed run (objects.get)")
+    io.get(state + b2s.MANIFEST_NAME, "reads the manifest and its version (objects.get)")
+    name = layout.stream_object_name(SHARD, 1, 2)
+    bronze_object = b2s.quarantine_object(layout.bronze_partition_prefix("erp", "policy", DAY) + name)
     for source, entity in REGISTRY:
-        name = layout.stream_object_name(SHARD, 1, 2)
+        io.list(a["--bronze_path"] + layout.entity_prefix(source, entity),
+                "lists the bronze objects of each contract with their versions (objects.list_versions)")
         io.read(a["--bronze_path"] + layout.entity_prefix(source, entity), f"ingest_date={DAY}/{name}",
                 "reads the new bronze objects of each contract")
-        io.spark_write(a["--quarantine_path"] + f"run_id={RUN}/source={source}/entity={entity}/",
-                       overwrite=True, why="rule failures: quarantine.write.mode('overwrite').json(...)")
+        quarantine = a["--quarantine_path"] + f"source={source}/entity={entity}"
+        io.spark_write(f"{quarantine}/{b2s.QUARANTINE_OBJECT}={bronze_object}", overwrite=True,
+                       why="rule failures, one folder per bronze object: dynamic partition overwrite")
+        io.delete_tree(f"{quarantine}/{b2s.QUARANTINE_OBJECT}={bronze_object}",
+                       "removes the folder of an object without quarantined rows any more")
+    staging = silver_journal.staging_root(silver, RUN)
+    io.delete_tree(staging, "clears what an earlier attempt of the run staged")
     for spec in SILVER:
-        table = a["--silver_path"] + spec.location
+        table = silver + spec.location
         io.read(table, f"month=2026-12/{PART}", "reads the stored rows of each silver table")
-        io.spark_write(table, overwrite=True, why="silver table: dynamic partition overwrite")
-        tombs = a["--silver_path"] + f"_tombstones/{spec.location}"
+        tombs = silver + f"{silver_journal.TOMBSTONES}/{spec.location}"
         io.read(tombs, f"run_id={RUN}/{PART}", "reads the tombstones")
-        io.spark_write(f"{tombs}run_id={RUN}/", overwrite=True, why="tombstones: mode('overwrite')")
-    io.read(a["--state_path"], b2s.MANIFEST_NAME, "reads the manifest (read_text)")
-    io.hadoop_put(a["--state_path"] + b2s.MANIFEST_NAME, a["--state_path"], "writes the manifest (write_text)")
+        staged = f"{staging}/{spec.location}/month=2026-12"
+        io.spark_write(staged, overwrite=True, why="stages the new content of each touched partition")
+        io.spark_write(f"{staging}/{silver_journal.TOMBSTONES}/{spec.location}", overwrite=True,
+                       why="stages the run's tombstones")
+        io.rename(f"{staged}/{PART}", f"{table}month=2026-12/{PART}", "the swap moves a staged file in")
+        io.delete_tree(f"{table}month=2026-12", "the swap deletes the partition's previous files (or the "
+                       "partition, when it became empty)")
+        io.rename(f"{staging}/{silver_journal.TOMBSTONES}/{spec.location}/{PART}", f"{tombs}run_id={RUN}/{PART}",
+                  "the swap moves the run's tombstones in")
+    io.put(journal, "writes the journal (create only: one run swaps at a time)")
+    io.put(state + b2s.MANIFEST_NAME, "commits the manifest (conditional write)")
+    io.delete(journal, "removes the journal once the swap is finished")
     io.hadoop_put(report_path(a["--reports_path"], b2s.JOB_NAME, RUN), a["--reports_path"],
                   "writes the data-quality report (write_text)")
 
 
 def _silver_to_gold(io: S3Calls, a: dict[str, str]) -> None:
+    record = a["--state_path"] + publication.RECORD_NAME
+    io.get(record, "reads the publication record (objects.get)")
     for spec in SILVER:
         io.read(a["--silver_path"] + spec.location, f"month=2026-12/{PART}", "reads every silver table")
-    staging = a["--gold_path"] + f"_staging/{s2g.JOB}/run_id={RUN}"
+    runs = a["--gold_path"] + publication.RUNS_PREFIX
+    published, new, old = (f"{runs}g{g:06d}-{RUN}-0a1b2c3d/" for g in (2, 3, 1))
+    io.read(published + DIM_CUSTOMER.location, PART, "reads the published dim_customer (type 2 history)")
     for spec in GOLD:
-        table = a["--gold_path"] + spec.location
-        io.read(table, PART, "reads the previous dim_customer history and the written tables")
-        io.spark_write(f"{staging}/{spec.name}", overwrite=True, why="stages each table: mode('overwrite')")
-        io.read(f"{staging}/{spec.name}", PART, "reads the staged table")
-        io.spark_write(table, overwrite=True, why="gold table: overwrite (dynamic for monthly tables)")
-    io.delete_tree(staging, "removes the run's staging folder")
+        io.spark_write(new + spec.location, overwrite=True, why="writes each table of the run's own copy")
+    io.put(record, "records the copy as pending, then as published (conditional writes)")
+    io.list(runs, "lists the kept copies")
+    io.delete_tree(old, "deletes the copies no longer kept")
     io.hadoop_put(report_path(a["--reports_path"], s2g.JOB, RUN), a["--reports_path"],
                   "writes the data-quality report (write_text)")
 
@@ -381,6 +400,13 @@ def _glue_job(r, job, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
                     Request("glue:GetTable", f"{glue}:table/{db}/t", why=f"catalog: reads {layer} tables"),
                     Request("glue:BatchCreatePartition", f"{glue}:table/{db}/t",
                             why=f"catalog: adds {layer} partitions (JobContract.catalog_layers)")]
+    for layer in job.catalog_publish:
+        db_name, _ = r.by_path("aws_glue_catalog_database", f"/catalog/{layer}_database")
+        db = r.attribute("aws_glue_catalog_database", db_name, "name")
+        assert args.get("--gold_database") == db, f"{job.name} publishes {layer} but is not given its database"
+        catalog += [Request(action, f"{glue}:table/{db}/t",
+                            why=f"publication: switches the {layer} tables' locations (JobContract.catalog_publish)")
+                    for action in ("glue:GetTable", "glue:UpdateTable")]
     group = args["--continuous-log-logGroup"]
     log_calls = [req for g in (group, f"{group}/error", f"{group}/output")
                  for req in logs(g, ("logs:CreateLogGroup", "logs:AssociateKmsKey", "logs:CreateLogStream",

@@ -1,6 +1,8 @@
 """Job argument parsing (Glue's getResolvedOptions semantics) and the bronze->silver run bookkeeping."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from glue_jobs import bronze_to_silver as job
@@ -39,7 +41,7 @@ def test_job_argument_list():
                      "run_id", "entities", "pseudonymization_secret"]
     assert job.CONTRACT.secrets == ("pseudonymization_key",)
     deployed = job.CONTRACT.deployed_arguments({b: f"lake-{b}" for b in ("bronze", "silver", "quarantine", "artifacts")},
-                                               {"pseudonymization_key": "arn:aws:secretsmanager:r:1:secret:k"})
+                                               secret_arns={"pseudonymization_key": "arn:aws:secretsmanager:r:1:secret:k"})
     assert deployed["--pseudonymization_secret"] == "arn:aws:secretsmanager:r:1:secret:k"
     args = resolve_options(["x", *sum(([f"--{n}", f"v-{n}"] for n in names[:5]), [])],
                            names, job.CONTRACT.defaults)
@@ -63,17 +65,77 @@ def test_run_id_is_derived_from_the_file_set_only():
     assert job.derive_run_id(a).startswith("b2s-")
 
 
-def test_manifest_bookkeeping():
-    manifest = {"processed": {}, "runs": []}
-    names = ["source=erp/entity=policy/ingest_date=2024-06-01/b.jsonl",
-             "source=erp/entity=policy/ingest_date=2024-06-01/a.jsonl",
-             "source=erp/entity=claim/ingest_date=2024-06-02/c.jsonl"]
-    job.add_processed(manifest, names)
-    assert manifest["processed"] == {
-        "source=erp/entity=claim/ingest_date=2024-06-02": ["c.jsonl"],
-        "source=erp/entity=policy/ingest_date=2024-06-01": ["a.jsonl", "b.jsonl"],
+def test_manifest_bookkeeping(tmp_path):
+    from lakehouse import manifest as mf
+
+    uri = (tmp_path / "manifest.json").as_uri()
+    m = mf.load(uri, "bronze_to_silver")
+    assert m.etag is None and m.objects == {}
+    listed = {"source=erp/entity=policy/ingest_date=2024-06-01/b.jsonl": "e1",
+              "source=erp/entity=policy/ingest_date=2024-06-01/a.jsonl": "e2",
+              "source=erp/entity=claim/ingest_date=2024-06-02/c.jsonl": "e3"}
+    assert m.changed(listed) == listed
+    m.add(listed, {"run_id": "r1"})
+    m.commit()
+    again = mf.load(uri, "bronze_to_silver")
+    assert again.objects == listed and again.runs == [{"run_id": "r1"}] and again.etag == m.etag
+    assert json.loads((tmp_path / "manifest.json").read_text())["objects"] == {
+        "source=erp/entity=claim/ingest_date=2024-06-02": {"c.jsonl": "e3"},
+        "source=erp/entity=policy/ingest_date=2024-06-01": {"a.jsonl": "e2", "b.jsonl": "e1"},
     }
-    assert job.processed_names(manifest) == set(names)
+    # a corrected object (same name, another version) is new again, and known as a correction
+    changed = {**listed, "source=erp/entity=claim/ingest_date=2024-06-02/c.jsonl": "e4",
+               "source=erp/entity=claim/ingest_date=2024-06-03/d.jsonl": "e5"}
+    new = again.changed(changed)
+    assert set(new) == {"source=erp/entity=claim/ingest_date=2024-06-02/c.jsonl",
+                        "source=erp/entity=claim/ingest_date=2024-06-03/d.jsonl"}
+    assert again.corrections(new) == {"source=erp/entity=claim/ingest_date=2024-06-02/c.jsonl"}
+
+
+def test_manifest_format_1_is_read_as_processed_at_any_version(tmp_path):
+    from lakehouse import manifest as mf
+
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"format": 1, "job": "bronze_to_silver",
+                                "processed": {"source=erp/entity=claim/ingest_date=2024-06-02": ["c.jsonl"]}}))
+    m = mf.load(path.as_uri(), "bronze_to_silver")
+    assert m.changed({"source=erp/entity=claim/ingest_date=2024-06-02/c.jsonl": "any"}) == {}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{not json", "not JSON"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"format": 9}', "format 9"),
+    ('{"format": 2, "objects": {"a": {"b.jsonl": 5}}}', "unexpected structure"),
+    ('{"format": 2, "job": "silver_to_gold"}', "belongs to job"),
+])
+def test_a_corrupt_manifest_is_one_clear_error(tmp_path, text, problem):
+    from lakehouse import manifest as mf
+
+    path = tmp_path / "manifest.json"
+    path.write_text(text)
+    with pytest.raises(mf.CorruptManifest) as err:
+        mf.load(path.as_uri(), "bronze_to_silver")
+    message = str(err.value)
+    assert path.as_uri() in message and problem in message
+    assert "restore a previous version" in message and "\n" not in message
+
+
+def test_local_conditional_writes(tmp_path):
+    from lakehouse import objects
+
+    uri = (tmp_path / "state" / "m.json").as_uri()
+    first = objects.put(uri, "a", create_only=True)
+    with pytest.raises(objects.ConcurrentUpdate, match="exists"):
+        objects.put(uri, "b", create_only=True)
+    second = objects.put(uri, "b", if_match=first)
+    with pytest.raises(objects.ConcurrentUpdate, match="no longer version"):
+        objects.put(uri, "c", if_match=first)  # a stale version: the other writer's "b" is kept
+    assert objects.get(uri) == objects.Stored("b", second)
+    objects.delete(uri)
+    assert objects.get(uri) is None
+    with pytest.raises(objects.ConcurrentUpdate):
+        objects.put(uri, "d", if_match=second)
 
 
 def test_relative_name_of_bronze_uris():

@@ -121,5 +121,7 @@ def test_resolver_turns_references_into_arns():
     assert r.resolve("${aws_s3_bucket.b.arn}/source=*") == "arn:aws:s3:::lf-bronze-123456789012/source=*"
     assert r.resolve("arn:${data.aws_partition.partition.partition}:x") == "arn:aws:x"
     assert r.resolve("${aws_iam_role.r.arn}") == "arn:aws:iam::123456789012:role/lf-role"
+    # $${...} is Terraform's escape for a literal ${...} (partition projection templates)
+    assert r.resolve("s3://${aws_s3_bucket.b.bucket}/t/month=$${month}") == "s3://lf-bronze-123456789012/t/month=${month}"
     with pytest.raises(UnsupportedPolicy):
         r.resolve("${aws_s3_bucket.missing.arn}")
