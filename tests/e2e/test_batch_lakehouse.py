@@ -271,6 +271,7 @@ def test_erasing_a_customer_reaches_every_layer(lake, monkeypatch, tmp_path, cap
 
     _run_batch(endpoint, out)
     history_before = gold_publication.load(state).history  # the copies published before the erasure ran
+    capsys.readouterr()
     assert erase.main(["finish", *lake_args]) == 0
     finished = json.loads(capsys.readouterr().out)
     assert finished["remaining"] == [] and finished["errors"] == []
