@@ -851,7 +851,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "request":
             who = sub.add_mutually_exclusive_group(required=True)
             who.add_argument("--customer-id", help="the ERP customer id (CUS-00000001)")
-            who.add_argument("--document-number", help="CPF/CNPJ: resolved to customer ids from the raw records")
+            who.add_argument("--document-number", help="CPF/CNPJ, resolved to customer ids from the raw records; "
+                                                        "'-' reads it from standard input (keeps it out of the "
+                                                        "shell history and the process list)")
         else:
             sub.add_argument("--customer-id", required=True, help="the ERP customer id (CUS-00000001)")
         sub.add_argument("--outputs", help="the stack outputs as JSON (make outputs ENV=<env> > FILE)")
@@ -868,7 +870,10 @@ def main(argv: list[str] | None = None) -> int:
     needed = ("bronze", "quarantine") if args.command == "request" else LAKE_BUCKETS
     try:
         customer_id = check_customer_id(args.customer_id) if args.customer_id else None
-        document = check_document_number(args.document_number) if getattr(args, "document_number", None) else None
+        document = getattr(args, "document_number", None)
+        if document == "-":
+            document = sys.stdin.readline().strip()
+        document = check_document_number(document) if document is not None else None
         outputs = read_outputs(args.outputs) if args.outputs else None
         buckets = lake_buckets(outputs, {layer: getattr(args, layer) for layer in LAKE_BUCKETS}, needed)
     except BadInput as exc:

@@ -183,11 +183,14 @@ def test_a_second_request_removes_nothing_and_writes_no_second_event(lake, capsy
     assert {b: _all_versions(s3, b) for b in names.values()} == before  # not one object or version changed
 
 
-def test_a_document_number_is_resolved_to_the_customer_id(lake, capsys):
+def test_a_document_number_is_resolved_to_the_customer_id(lake, capsys, monkeypatch):
+    import io
+
     s3, names, _ = lake
+    monkeypatch.setattr("sys.stdin", io.StringIO("123.456.789-09\n"))  # --document-number -: read from stdin
     s3.put_object(Bucket=names["bronze"], Key=STREAM_MIXED,
                   Body=body(B_LINE, bronze(A, "2030-02-01T00:00:00Z")))  # A again, dated after the erasure
-    status, report, printed = _request(lake, capsys, "--document-number", "123.456.789-09")
+    status, report, printed = _request(lake, capsys, "--document-number", "-")
     assert status == 0
     assert DOC_A not in printed
     assert report["document_number_matched"] == {"customer_ids": [A], "records_by_layer": {"bronze": 1}}

@@ -182,3 +182,13 @@ def test_an_outputs_file_without_a_bucket_says_which(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["request", "--customer-id", A, "--outputs", str(path)])
     assert "--quarantine: missing (the --outputs file has no quarantine_bucket)" in capsys.readouterr().err
+
+
+def test_a_document_number_read_from_standard_input_is_checked_too(monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("123\n"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["request", "--document-number", "-", "--bronze", "s3://lf-bronze", "--quarantine", "s3://lf-quarantine"])
+    assert exit_.value.code == 2
+    assert "--document-number: give the CPF (11 digits) or CNPJ (14 digits)" in capsys.readouterr().err
