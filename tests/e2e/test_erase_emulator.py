@@ -199,3 +199,92 @@ def test_a_document_number_is_resolved_to_the_customer_id(lake, capsys, monkeypa
     [event] = report["delete_events"]
     assert event["written"] and event.get("rewritten") and event["event_time"] > "2030-02-01T00:00:00Z"
     assert s3.get_object(Bucket=names["bronze"], Key=STREAM_MIXED)["Body"].read() == body(B_LINE)
+
+
+def _parquet(rows: list[dict]) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    return sink.getvalue()
+
+
+@pytest.fixture(scope="module")
+def published_lake(lake):
+    """Silver, gold (three published generations: the oldest still holds A) and the publication record, as
+    the jobs leave them, written with pyarrow."""
+    from glue_jobs.silver_to_gold import STATE
+    from lakehouse import objects
+
+    s3, names, endpoint = lake
+    names = {**names, "silver": "erase-test-silver", "gold": "erase-test-gold", "artifacts": "erase-test-artifacts"}
+    for layer in ("silver", "gold", "artifacts"):
+        s3.create_bucket(Bucket=names[layer])
+        s3.put_bucket_versioning(Bucket=names[layer], VersioningConfiguration={"Status": "Enabled"})
+    customers = "erp/customer/created_month=2025-01/part-00000.parquet"
+    s3.put_object(Bucket=names["silver"], Key=customers, Body=_parquet([{"customer_id": A}, {"customer_id": B}]))
+    s3.put_object(Bucket=names["silver"], Key=customers, Body=_parquet([{"customer_id": B}]))  # the job swapped it
+    s3.put_object(Bucket=names["silver"], Key="_tombstones/erp/customer/run_id=r9/part-00000.parquet",
+                  Body=_parquet([{"customer_id": A, "event_time": "2026-01-01"}]))
+    s3.put_object(Bucket=names["silver"], Key="erp/policy/issue_month=2025-01/part-00000.parquet",
+                  Body=_parquet([{"policy_id": "POL-0000000001", "customer_id": A}]))
+    generations = [(3, "runs/g000003-r3-aaaa/", [B]), (2, "runs/g000002-r2-bbbb/", [B]),
+                   (1, "runs/g000001-r1-cccc/", [A, B])]
+    for _, prefix, ids in generations:
+        s3.put_object(Bucket=names["gold"], Key=prefix + "dim_customer/part-00000.parquet",
+                      Body=_parquet([{"customer_key": i, "customer_id": cid} for i, cid in enumerate(ids)]))
+        s3.put_object(Bucket=names["gold"], Key=prefix + "dim_policy/part-00000.parquet",
+                      Body=_parquet([{"policy_id": "POL-0000000001", "customer_id": A, "customer_key": None}]))
+
+    def gen(number, prefix):
+        return {"generation": number, "run_id": f"r{number}", "prefix": prefix}
+    record = {"format": 1, "published": gen(*generations[0][:2]), "pending": None,
+              "history": [gen(*g[:2]) for g in generations[1:]]}
+    s3.put_object(Bucket=names["artifacts"], Key=STATE.prefix + "publication.json", Body=json.dumps(record).encode())
+    objects._s3.__dict__.pop("client", None)  # the publication record is read through a client for this emulator
+    yield s3, names, endpoint
+    objects._s3.__dict__.pop("client", None)
+
+
+def _finish(published_lake, capsys, customer_id):
+    _s3, names, endpoint = published_lake
+    status = main(["finish", "--customer-id", customer_id, *(f"--{layer}={f's3://{bucket}'}" for layer, bucket in
+                                                              names.items()), "--endpoint", endpoint])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_finish_drops_the_gold_copies_still_holding_the_customer(published_lake, capsys):
+    from glue_jobs.silver_to_gold import STATE
+
+    s3, names, _ = published_lake
+    status, report = _finish(published_lake, capsys, A)
+    assert status == 0, report["remaining"]
+    assert [(g["generation"], g["rows"], g["action"]) for g in report["layers"]["gold"]["generations"]] == \
+        [(3, 0, "kept"), (2, 0, "kept"), (1, 1, "dropped")]
+    assert report["layers"]["gold"]["prefixes_deleted"] == {
+        "runs/g000001-r1-cccc/": {"objects": 2, "versions_deleted": 2}}
+    assert report["noncurrent_versions_deleted"][f"s3://{names['silver']}/erp/customer/"] == 1
+    assert report["references_kept"] == {"silver.erp_policy": 1, "gold.dim_policy": 1}
+    assert report["totals"]["tombstone_rows_kept"] == 1 and report["totals"]["rows_remaining"] == 0
+    record = json.loads(s3.get_object(Bucket=names["artifacts"], Key=STATE.prefix + "publication.json")["Body"].read())
+    assert [g["generation"] for g in record["history"]] == [2] and record["published"]["generation"] == 3
+    versions = s3.list_object_versions(Bucket=names["gold"], Prefix="runs/g000001-r1-cccc/")
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+    silver = s3.list_object_versions(Bucket=names["silver"], Prefix="erp/customer/")
+    assert [v["IsLatest"] for v in silver["Versions"]] == [True]
+
+
+def test_finish_exits_1_naming_what_still_holds_the_customer(published_lake, capsys):
+    """B was never erased: every layer still holds it, nothing is dropped."""
+    s3, names, _ = published_lake
+    status, report = _finish(published_lake, capsys, B)
+    assert status == 1
+    layers = {(r["layer"], r["object"]) for r in report["remaining"]}
+    assert ("silver", f"s3://{names['silver']}/erp/customer/created_month=2025-01/part-00000.parquet") in layers
+    assert ("gold", f"s3://{names['gold']}/runs/g000003-r3-aaaa/dim_customer/") in layers
+    assert {layer for layer, _ in layers} == {"silver", "gold", "bronze", "landing", "ingest_quarantine",
+                                             "silver_quarantine"}
+    assert all(g["action"] == "kept" for g in report["layers"]["gold"]["generations"])
