@@ -582,11 +582,10 @@ def request_totals(report: dict) -> dict:
 
 # --- phase 2: finish ------------------------------------------------------------------------------------
 
-def _parquet_rows(s3: Any, bucket: str, key: str, customer_id: str, version: str | None = None) -> int:
+def _parquet_rows(s3: Any, bucket: str, key: str, customer_id: str) -> int:
     import pyarrow.parquet as pq
 
-    extra = {"VersionId": version} if version else {}
-    body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     parquet = pq.ParquetFile(io.BytesIO(body))
     if ID_FIELD not in parquet.schema_arrow.names:
         return 0
