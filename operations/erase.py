@@ -511,6 +511,8 @@ def request(s3: Any, lake: Lake, target: Target, now: datetime | None = None) ->
                 raise
             errors.append(f"s3://{bronze}/{key} was written by someone else meanwhile: run the command again")
         events.append(entry)
+    if errors:  # without its delete event no line of a customer goes (a rerun must still find them)
+        return request_report(target, events, layers, errors), 1
 
     # 3. rewrite (or empty, or delete) each object holding the customer's lines, conditional on the version read
     touched: set[tuple[str, str]] = set()
@@ -559,10 +561,14 @@ def request(s3: Any, lake: Lake, target: Target, now: datetime | None = None) ->
             s3.delete_object(Bucket=loc.bucket, Key=key, VersionId=version["VersionId"])
             entry["versions_deleted"] += 1
 
+    return request_report(target, events, layers, errors), 1 if errors else 0
+
+
+def request_report(target: Target, events: list[dict], layers: dict, errors: list[str]) -> dict:
     report = {"command": "request", "customer_ids": sorted(target.customer_ids), "delete_events": events,
               "layers": layers, "errors": errors}
     report["totals"] = request_totals(report)
-    return report, 1 if errors else 0
+    return report
 
 
 def request_totals(report: dict) -> dict:
