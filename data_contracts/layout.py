@@ -8,6 +8,7 @@ Bronze (the bronze bucket)::
 
     <object> = kinesis-<shardId>-<firstSeq>-<lastSeq>     stream batch (ingest Lambda)
              = backfill-<export_id>-<part:05d>            historical export (EMR backfill)
+             = erasure-<business key>                     the delete event of an erasure (operations.erase)
 
 Landing zone of the historical exports (the bronze bucket, read by the backfill)::
 
@@ -40,6 +41,7 @@ __all__ = [
     "BRONZE_PARTITION_KEYS",
     "BRONZE_RECORDS_PREFIX",
     "BronzeKey",
+    "ERASURE_OBJECT_PREFIX",
     "LANDING_PREFIX",
     "OBJECT_SUFFIX",
     "STREAM_BRONZE_KEY_GLOB",
@@ -52,11 +54,13 @@ __all__ = [
     "backfill_tmp_prefix",
     "bronze_partition_prefix",
     "crawler_prefixes",
+    "erasure_object_name",
     "document_key",
     "document_prefix",
     "entity_prefix",
     "landing_prefix",
     "parse_bronze_key",
+    "parse_erasure_object_name",
     "parse_stream_object_name",
     "source_prefix",
     "stream_object_name",
@@ -167,6 +171,27 @@ def backfill_object_prefix(export_id: str) -> str:
 def backfill_object_name(export_id: str, part: int) -> str:
     """``backfill-<export_id>-<part:05d>.jsonl``: one part of a backfilled export."""
     return f"{backfill_object_prefix(export_id)}{part:05d}{OBJECT_SUFFIX}"
+
+
+ERASURE_OBJECT_PREFIX = "erasure-"
+"""Every erasure delete-event object's name starts with this (never a stream or backfill name)."""
+_ERASURE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+
+
+def erasure_object_name(business_key: str) -> str:
+    """``erasure-<business key>.jsonl``: the object holding the one delete event an erasure writes for a record
+    (``python -m operations.erase``). Named by the key alone, so a rerun finds it instead of writing another."""
+    if not _ERASURE_KEY.match(business_key):
+        raise ValueError(f"{business_key!r}: an erasure object is named by a key of letters, digits, '.', '_', '-'")
+    return f"{ERASURE_OBJECT_PREFIX}{business_key}{OBJECT_SUFFIX}"
+
+
+def parse_erasure_object_name(name: str) -> str | None:
+    """The business key of an erasure object's name (:func:`erasure_object_name`), else None."""
+    if not (name.startswith(ERASURE_OBJECT_PREFIX) and name.endswith(OBJECT_SUFFIX)):
+        return None
+    key = name[len(ERASURE_OBJECT_PREFIX):-len(OBJECT_SUFFIX)]
+    return key if _ERASURE_KEY.match(key) else None
 
 
 def backfill_tmp_prefix(source: str, entity: str, export_id: str) -> str:

@@ -160,11 +160,17 @@ def quarantine_object(rel: str) -> str:
     return f"{key.ingest_date}_{key.name[: -len(layout.OBJECT_SUFFIX)]}"
 
 
+def quarantine_root(quarantine_path: str, source: str, entity: str) -> str:
+    """``<quarantine_path>/source=<s>/entity=<e>``: the silver quarantine of one contract (one folder per
+    bronze object below it)."""
+    return _join(quarantine_path, layout.entity_prefix(source, entity))
+
+
 def write_quarantine(spark, quarantine, contract: Contract, uris: list[str], quarantine_path: str) -> None:
     """The quarantine rows of these bronze objects, one folder per object: rewriting an object's rows
     replaces them (a retry, a corrected version), and an object without quarantined rows any more loses its
     folder. Idempotent per object version, whatever set of objects a run covers."""
-    root = _join(quarantine_path, f"source={contract.source}", f"entity={contract.entity}")
+    root = quarantine_root(quarantine_path, contract.source, contract.entity)
     mine = {quarantine_object(r) for r in (relative_name(u) for u in uris) if r}
     if quarantine is None:
         written: set[str] = set()

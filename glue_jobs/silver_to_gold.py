@@ -17,7 +17,8 @@ Arguments (Glue style, ``--name value``) and the prefixes the job reads and writ
     --company_insurer_code   optional; default data_contracts.reference.COMPANY_INSURER_CODE
 
 Steps (:mod:`lakehouse.gold_publication` says what a crash at each one leaves and how the next run
-recovers): finish a publication a crashed run left; read the silver tables and the previous ``dim_customer``
+recovers): finish a publication a crashed run left; read the silver tables, the customers silver deleted
+(tombstones: their policies stay and are no orphans) and the previous ``dim_customer``
 from the PUBLISHED copy (type 2 history); build every gold table (:func:`lakehouse.gold.build_gold`); run
 the quality gate BEFORE writing anything; write ``<reports_path>/silver_to_gold/run_id=<id>/report.json``,
 print the summary, raise :class:`~lakehouse.quality.QualityGateFailed` when a check failed (nothing is
@@ -110,6 +111,18 @@ def read_silver(spark, silver_path: str, files: dict[str, list[str]]) -> dict:
         return out
     finally:
         spark.conf.set(key, previous)
+
+
+def read_deleted_customers(spark, silver_path: str):
+    """The ``customer_id`` of every customer silver holds a tombstone of (deleted at the source or erased),
+    None when there is none: their policies stay in gold and still name them."""
+    from lakehouse.silver_journal import TOMBSTONES
+    from lakehouse.silver_tables import silver_table
+
+    uri = _join(silver_path, TOMBSTONES, silver_table("erp", "customer").location)
+    if not list_files(spark, uri, ".parquet"):
+        return None
+    return spark.read.parquet(uri).select("customer_id").distinct()
 
 
 def read_published_dim_customer(spark, pub: publication.Publication, gold_path: str):
@@ -225,6 +238,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
     run_id = run_id or default_run_id(files)
     silver = read_silver(spark, silver_path, files)
     existing = read_published_dim_customer(spark, pub, gold_path)
+    deleted = read_deleted_customers(spark, silver_path)
     tables = gold.build_gold(silver, existing, company_insurer_code, persist=True)
     try:
         report = QualityReport(JOB, run_id)
@@ -232,7 +246,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
                          "gold_rows": {name: df.count() for name, df in tables.items()},
                          "company_insurer_code": company_insurer_code,
                          "previous_dim_customer": existing is not None}
-        for result in gold.quality_checks(tables, parallel=PARALLEL):
+        for result in gold.quality_checks(tables, parallel=PARALLEL, deleted_customers=deleted):
             report.add(result)
         write_text(spark, report_path(reports_path, JOB, run_id), report.to_json())
         print(report.summary(), flush=True)

@@ -34,7 +34,8 @@ Dimensions
       its current version (``valid_to`` = the new ``valid_from``, ``is_current = false``) and opens one with
       ``valid_from = greatest(updated_at, previous valid_from + 1 second)``; an unchanged customer keeps
       its versions as they are. Customers absent from silver (deleted at the source, LGPD erasure) are
-      dropped with all their versions. ``valid_to`` of the current version is ``9999-12-31 00:00:00`` UTC;
+      dropped with all their versions; their policies keep their rows and ``customer_id``, with no
+      ``customer_key`` (no version of the customer is left to point at). ``valid_to`` of the current version is ``9999-12-31 00:00:00`` UTC;
       versions are ``[valid_from, valid_to)``; ``version`` numbers them in ``valid_from`` order.
     * ``dim_policy`` (type 1, latest silver version): ``term_days = end_date - start_date + 1``;
       ``earning_end_date = least(end_date, to_date(updated_at))`` when ``status = 'cancelled'`` (the
@@ -93,7 +94,8 @@ kpi_market_share (grain: month x line_of_business x state; one row per cell with
 
 Data quality (:func:`quality_checks`): every gold table has the declared schema, its primary key is
 unique, its required columns are not null, ``dim_customer`` has one current version per
-customer, and every foreign key of :data:`lakehouse.gold_tables.FOREIGN_KEYS` finds its dimension row.
+customer, and every foreign key of :data:`lakehouse.gold_tables.FOREIGN_KEYS` finds its dimension row,
+except a ``customer_id`` whose customer silver deleted (its tombstones: ``deleted_customers``).
 """
 from __future__ import annotations
 
@@ -515,8 +517,12 @@ def _check_schema(table: str, df: DataFrame) -> CheckResult:
                        {"columns": len(actual)})
 
 
-def quality_checks(tables: dict[str, DataFrame], parallel: int = 1) -> list[CheckResult]:
+def quality_checks(tables: dict[str, DataFrame], parallel: int = 1,
+                   deleted_customers: DataFrame | None = None) -> list[CheckResult]:
     """Every check of the silver->gold gate over the gold tables (see the module docstring).
+
+    ``deleted_customers`` (a ``customer_id`` column: the customers silver holds tombstones of) are valid
+    targets of ``customer_id`` references: a policy of a deleted or erased customer is not an orphan.
 
     The checks only read the (persisted) tables, so with ``parallel`` > 1 they run side by side in that
     many threads; the results keep the same order either way.
@@ -533,7 +539,10 @@ def quality_checks(tables: dict[str, DataFrame], parallel: int = 1) -> list[Chec
                                         tables["dim_customer"].where("is_current"), ["customer_id"])])
     by_table: dict[str, list] = {}
     for table, fk, dim, pk in gt.FOREIGN_KEYS:
-        by_table.setdefault(table, []).append((fk, tables[dim], dim, pk))
+        target = tables[dim]
+        if deleted_customers is not None and (dim, pk) == ("dim_customer", "customer_id"):
+            target = target.select(pk).unionByName(deleted_customers.select(pk))
+        by_table.setdefault(table, []).append((fk, target, dim, pk))
     for table, references in by_table.items():  # one pass per table (FOREIGN_KEYS order is kept)
         checks.append(lambda table=table, references=references: check_references_of(table, tables[table],
                                                                                      references))

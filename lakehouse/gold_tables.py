@@ -45,7 +45,7 @@ def _fact(name: str, description: str, columns: tuple[Column, ...], primary_key:
 _FACT_KEYS = (
     _c("date_key", "int", "First day of the month, yyyymmdd (dim_date)"),
     _c("policy_key", KEY, "dim_policy"),
-    _c("customer_key", KEY, "dim_customer version in effect when the policy was issued"),
+    _c("customer_key", KEY, "dim_customer version in effect when the policy was issued (null: customer deleted)"),
     _c("line_key", KEY, "dim_line_of_business"),
     _c("state_key", KEY, "dim_state (state of the insured risk)"),
     _c("policy_id", "string", "ERP policy id"),
@@ -111,7 +111,7 @@ DIM_POLICY = _dim("dim_policy", "ERP policies (type 1: the latest silver version
     _c("policy_key", KEY, "xxhash64(policy_id)"),
     _c("policy_id", "string"),
     _c("customer_id", "string"),
-    _c("customer_key", KEY, "dim_customer version in effect at issued_at"),
+    _c("customer_key", KEY, "dim_customer version in effect at issued_at (null: customer deleted)"),
     _c("line_key", KEY),
     _c("line_of_business", "string"),
     _c("product_code", "string"),
@@ -215,9 +215,14 @@ FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 # The only columns that may be null; every other column of every gold table is required.
+# customer_key: a customer deleted at the source or erased leaves dim_customer with every version; its
+# policies stay and still name it (customer_id, checked against dim_customer and silver's tombstones), with no
+# version to point at. A customer that never arrived is still caught, by the customer_id reference check.
 NULLABLE: dict[str, frozenset[str]] = {
     "dim_customer": frozenset({"birth_year"}),
-    "dim_policy": frozenset({"product_name"}),      # product codes outside reference.PRODUCTS are valid
+    "dim_policy": frozenset({"product_name", "customer_key"}),  # product codes outside reference.PRODUCTS are valid
+    "fact_premium": frozenset({"customer_key"}),
+    "fact_claim": frozenset({"customer_key"}),
     "kpi_loss_ratio": frozenset({"loss_ratio"}),
     "kpi_market_share": frozenset({"market_premiums_written", "company_susep_premiums_written", "market_share"}),
 }

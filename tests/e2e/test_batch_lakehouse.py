@@ -206,3 +206,93 @@ def test_late_and_duplicated_records_land_correctly(lake, dataset, aws):
     for table in ("kpi_loss_ratio", "kpi_market_share", "fact_premium", "dim_policy"):
         assert after[table].equals(lake["gold"][table]), table
 
+
+
+def _customer_lines(endpoint, out, customer_id) -> dict[str, int]:
+    """Lines naming the customer in bronze, the landing exports and both quarantines (every current object,
+    each line parsed on its own here), by object; the erasure's own delete event is not counted."""
+    def customer(envelope):
+        return envelope["data"] if envelope.get("entity") == "customer" else None
+
+    found: Counter = Counter()
+    places = [(out["bronze_bucket"], layout.entity_prefix("erp", "customer"), lambda line: line["event"]["data"]),
+              (out["bronze_bucket"], layout.landing_prefix("customer"), lambda line: line),
+              (out["quarantine_bucket"], layout.STREAM_QUARANTINE_PREFIX,
+               lambda line: customer(json.loads(line["payload"]))),
+              (bucket(out, SILVER_QUARANTINE), SILVER_QUARANTINE.prefix + layout.entity_prefix("erp", "customer"),
+               lambda line: json.loads(line["line"])["event"]["data"])]
+    for bucket_name, prefix, data_of in places:
+        for key, line in iter_jsonl(endpoint, bucket_name, prefix):
+            if layout.parse_erasure_object_name(key.rsplit("/", 1)[-1]):
+                continue
+            try:
+                data = data_of(line)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if isinstance(data, dict) and data.get("customer_id") == customer_id:
+                found[key] += 1
+    return dict(found)
+
+
+def test_erasing_a_customer_reaches_every_layer(lake, monkeypatch, tmp_path, capsys):
+    """operations.erase request -> bronze_to_silver -> silver_to_gold -> operations.erase finish, for one
+    customer present in gold: gone from silver, gold and every kept gold copy, from bronze and both
+    quarantines; every other table keeps its rows."""
+    from lakehouse import gold_publication, objects
+    from local_runtime.aws import environment
+    from operations import erase
+
+    out, endpoint = lake["out"], lake["endpoint"]
+    for name, value in environment(endpoint).items():
+        monkeypatch.setenv(name, value)
+    objects._s3.__dict__.pop("client", None)  # the publication record is read through a client for this emulator
+    gold_before = _gold(endpoint, out)
+    current = set(gold_before["dim_customer"].query("is_current == 'True'")["customer_id"])
+    quarantined = {p.data.get("customer_id") for _k, p in
+                   ((k, erase.ingest_quarantine_record(json.dumps(line))) for k, line in
+                    iter_jsonl(endpoint, out["quarantine_bucket"], layout.STREAM_QUARANTINE_PREFIX)) if p.data}
+    customer_id = min(current & quarantined or current)  # one in the ingest quarantine too, when there is one
+    raw_before = _customer_lines(endpoint, out, customer_id)
+    assert raw_before, "the customer must have raw lines"
+    silver_before = row_counts(endpoint, out, "silver")
+    state = f"s3://{out['artifacts_bucket']}/state/silver_to_gold/"
+    assert gold_publication.load(state).history, "earlier runs must have left kept gold copies"
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(out))
+    lake_args = ["--customer-id", customer_id, "--outputs", str(outputs_file), "--endpoint", endpoint]
+
+    assert erase.main(["request", *lake_args]) == 0
+    requested = json.loads(capsys.readouterr().out)
+    assert requested["totals"]["lines_removed"] == sum(raw_before.values())
+    assert requested["totals"]["delete_events_written"] == 1 and requested["totals"]["errors"] == 0
+    removed = {key: e["lines_removed"] for layer in requested["layers"].values() for key, e in layer["objects"].items()}
+    assert removed == raw_before
+    assert _customer_lines(endpoint, out, customer_id) == {}
+
+    _run_batch(endpoint, out)
+    history_before = gold_publication.load(state).history  # the copies published before the erasure ran
+    capsys.readouterr()
+    assert erase.main(["finish", *lake_args]) == 0
+    finished = json.loads(capsys.readouterr().out)
+    assert finished["remaining"] == [] and finished["errors"] == []
+    assert finished["totals"]["generations_dropped"] == len(history_before)  # every older copy held the customer
+
+    silver_after = row_counts(endpoint, out, "silver")
+    customers = silver_table("erp", "customer").name
+    assert silver_after[customers] == silver_before[customers] - 1
+    assert {t: n for t, n in silver_after.items() if t != customers} == \
+        {t: n for t, n in silver_before.items() if t != customers}
+    gold_after = _gold(endpoint, out)
+    assert customer_id not in set(gold_after["dim_customer"]["customer_id"])
+    assert {t: len(df) for t, df in gold_after.items() if t != "dim_customer"} == \
+        {t: len(df) for t, df in gold_before.items() if t != "dim_customer"}
+    assert len(gold_after["dim_customer"]) == len(gold_before["dim_customer"]) - \
+        int((gold_before["dim_customer"]["customer_id"] == customer_id).sum())
+    publication = gold_publication.load(state)
+    assert publication.history == [] and publication.pending is None
+    for generation in (publication.published, *publication.history):
+        dim = read_parquet(endpoint, generation.location(f"s3://{out['gold_bucket']}", "dim_customer"))
+        assert customer_id not in set(dim["customer_id"])
+    for old in history_before:
+        assert object_keys(endpoint, out["gold_bucket"], old.prefix) == [], old.prefix
+    assert _customer_lines(endpoint, out, customer_id) == {}

@@ -618,3 +618,47 @@ def test_job_processes_a_corrected_object_again(spark, tmp_path, capsys):
     # and nothing to do afterwards
     assert job.main(_args(tmp_path)) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_an_erased_customer_leaves_silver_and_its_rewritten_objects_are_processed_again(spark, tmp_path, capsys):
+    """What operations.erase leaves in bronze (a stream object rewritten without the customer's lines, one
+    emptied, the delete event in its own object): the next run tombstones the customer, processes the changed
+    objects again and leaves every other row as it was."""
+    from datetime import datetime, timezone
+
+    from data_contracts import layout
+    from glue_jobs import bronze_to_silver as job
+    from operations.erase import Target, bronze_record, delete_event_line, filter_lines
+
+    a, b = "CUS-00000001", "CUS-00000002"
+    mixed, only_a = layout.stream_object_name("shardId-000000000000", 1, 2), \
+        layout.stream_object_name("shardId-000000000000", 3, 3)
+    _write_bronze(tmp_path, "2024-06-01", mixed, [
+        _customer(a, "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1),
+        _customer(b, "2024-02-15T09:00:00Z", "2024-02-15T09:00:00Z", 2)])
+    _write_bronze(tmp_path, "2024-06-01", only_a, [
+        _customer(a, "2024-01-10T09:00:00Z", "2024-03-01T09:00:00Z", 3, city="Campinas")])
+    assert job.main(_args(tmp_path)) == 0
+    before = _silver(spark, tmp_path)
+    assert sorted(before) == [a, b]
+
+    folder = tmp_path / "bronze" / layout.bronze_partition_prefix("erp", "customer", "2024-06-01")
+    kept = filter_lines((folder / mixed).read_bytes(), bronze_record, Target(frozenset({a})))
+    assert (kept.removed, kept.kept) == (1, 1)
+    (folder / mixed).write_bytes(kept.body)
+    (folder / only_a).write_bytes(b"")  # a stream object stays, empty
+    now = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    event = tmp_path / "bronze" / layout.bronze_partition_prefix("erp", "customer", "2026-12-02") / \
+        layout.erasure_object_name(a)
+    event.parent.mkdir(parents=True)
+    event.write_bytes(delete_event_line(a, now, now))
+    capsys.readouterr()
+    assert job.main(_args(tmp_path)) == 0
+    assert "2 bronze objects changed since they were processed" in capsys.readouterr().out
+    after = _silver(spark, tmp_path)
+    changed = {k for k in before[b] if after[b][k] != before[b][k]}
+    assert sorted(after) == [b] and changed <= {"silver_run_id"}, changed  # B: the same row, run id aside
+    tombstones = spark.read.parquet((tmp_path / "silver" / "_tombstones" / "erp" / "customer").as_uri())
+    assert [r["customer_id"] for r in tombstones.collect()] == [a]
+    assert job.main(_args(tmp_path)) == 0
+    assert "nothing to do" in capsys.readouterr().out

@@ -577,3 +577,36 @@ def test_gate_blocks_writing_on_an_orphan_foreign_key(spark, tmp_path):
     assert not report["passed"]
     assert {"fact_claim.policy_key->dim_policy.policy_key", "fact_claim.not_null"} <= failed
     assert not any(name.startswith(("fact_premium.", "dim_")) for name in failed), failed
+
+
+def test_a_policy_of_a_deleted_customer_is_no_orphan(spark, tmp_path):
+    """A customer deleted or erased (a silver tombstone) leaves gold with all its versions; its policy stays,
+    still naming it, with no customer version: the gate accepts that, and still refuses a policy whose
+    customer silver never held."""
+    from glue_jobs import silver_to_gold
+
+    tables = {
+        "erp_customer": [customer("CUS-00000001")],
+        "erp_policy": [policy("POL-0000000001", "2024-01-01", "2024-12-31", "1200", issued="2023-12-28T00:00:00"),
+                       policy("POL-0000000002", "2024-01-01", "2024-12-31", "600", issued="2023-12-28T00:00:00",
+                              cid="CUS-00000002")],
+        "erp_premium_installment": [installment("INS-0000000001-01", "POL-0000000001", 1, "2024-01-01", "1200"),
+                                    installment("INS-0000000002-01", "POL-0000000002", 1, "2024-01-01", "600")],
+        "erp_claim": [],
+        "susep_market_statistics": [market("2024-01", COMPANY, "1800")],
+    }
+    argv = ["x", "--silver_path", f"file://{tmp_path}/silver", "--gold_path", f"file://{tmp_path}/gold",
+            "--reports_path", f"file://{tmp_path}/reports", "--state_path", f"file://{tmp_path}/state",
+            "--run_id", "deleted-customer"]
+    write_silver(spark, tmp_path / "silver", tables)
+    with pytest.raises(QualityGateFailed, match=r"dim_policy.customer_id->dim_customer.customer_id"):
+        silver_to_gold.main(argv)
+    tombstones = tmp_path / "silver" / "_tombstones" / "erp" / "customer" / "run_id=r1"
+    spark.createDataFrame([("CUS-00000002",)], "customer_id string").write.parquet(str(tombstones))
+    silver_to_gold.main(argv)
+    from lakehouse import gold_publication
+
+    location = gold_publication.table_location(published(tmp_path / "gold"), f"file://{tmp_path}/gold", "dim_policy/")
+    policies = {r.policy_id: r for r in spark.read.parquet(location).collect()}
+    assert (policies["POL-0000000002"].customer_id, policies["POL-0000000002"].customer_key) == ("CUS-00000002", None)
+    assert policies["POL-0000000001"].customer_key is not None

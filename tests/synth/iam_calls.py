@@ -209,6 +209,9 @@ def _silver_to_gold(io: S3Calls, a: dict[str, str]) -> None:
     io.get(record, "reads the publication record (objects.get)")
     for spec in SILVER:
         io.read(a["--silver_path"] + spec.location, f"month=2026-12/{PART}", "reads every silver table")
+    customers = next(spec for spec in SILVER if spec.name == "erp_customer")
+    io.read(a["--silver_path"] + f"{silver_journal.TOMBSTONES}/{customers.location}", f"run_id={RUN}/{PART}",
+            "reads the customers silver deleted (their policies are no orphans)")
     runs = a["--gold_path"] + publication.RUNS_PREFIX
     published, new, old = (f"{runs}g{g:06d}-{RUN}-0a1b2c3d/" for g in (2, 3, 1))
     io.read(published + DIM_CUSTOMER.location, PART, "reads the published dim_customer (type 2 history)")

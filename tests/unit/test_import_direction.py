@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
                       "sample_data", "queries", "bundling"},
     "benchmarks": {"local_runtime", "bundling", "glue_jobs", "emr_steps", "lakehouse", "data_contracts",
                    "lambda_src", "sample_data", "queries", "environments"},
-    "operations": set(),
+    "operations": {"glue_jobs", "lakehouse", "data_contracts"},
     "main": {"compose", "environments"},
 }
 """Folder (``main`` = ``main.py``) -> the first-party folders it may import (besides itself)."""
