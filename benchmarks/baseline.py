@@ -86,7 +86,9 @@ def _job(tree: Path, bronze: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-b2s-") as work:
         paths = {"silver_path": "silver", "quarantine_path": "quarantine", "state_path": "state",
                  "reports_path": "reports"}
-        args = ["--bronze_path", f"file://{bronze}/"]
+        from benchmarks.batch import pseudonymization_key
+
+        args = ["--bronze_path", f"file://{bronze}/", "--pseudonymization_secret", pseudonymization_key()]
         for name, folder in paths.items():
             args += [f"--{name}", f"file://{work}/{folder}/"]
         result = spark_submit(f"bench-b2s-{tree.name}", tree / "glue_jobs" / "bronze_to_silver.py", args,

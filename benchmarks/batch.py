@@ -30,6 +30,17 @@ SHARD_ID = "shardId-000000000000"   # the one shard the benchmark's bronze data 
 INGEST_DATE = "2026-11-01"
 
 
+def pseudonymization_key() -> str:
+    """``file://`` URI of a random key for bronze->silver's ``--pseudonymization_secret`` (what the deployed
+    job reads from Secrets Manager), made once under the benchmark cache."""
+    path = BENCH / "pseudonymization.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return f"file://{path}"
+
+
 def _children_rss_mb(root_pid: int) -> float:
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
@@ -135,7 +146,7 @@ def bench_batch(sizes: list[int], runs: int = 3, table: bool = True):
             t, m = _run(f"bench-b2s-{n}", "glue_jobs/bronze_to_silver.py", [
                 "--bronze_path", f"file://{bronze}/", "--silver_path", f"file://{work}/silver/",
                 "--quarantine_path", f"file://{work}/quarantine/", "--state_path", f"file://{work}/state/",
-                *common], memory)
+                "--pseudonymization_secret", pseudonymization_key(), *common], memory)
             b2s_t.append(t), b2s_m.append(m)
             print(f"[bench] n={n:,} run {r + 1}: silver -> gold", flush=True)
             t, m = _run(f"bench-s2g-{n}", "glue_jobs/silver_to_gold.py", [
