@@ -12,18 +12,11 @@ import pytest
 
 from lakehouse import faults, gold_publication
 from lakehouse.gold_tables import DIM_CUSTOMER, column_names
-from tests.spark.test_gold import claim, customer, installment, market, policy, read_gold, write_silver
+from tests.spark.test_gold import (  # noqa: F401 - _small_data_settings: the same autouse fixture as test_gold
+    _small_data_settings, claim, customer, installment, market, policy, read_gold, write_silver,
+)
 
 COMPANY = "05631"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _small_data_settings(spark):
-    """As in test_gold: adaptive execution only slows down (and bloats the plans of) jobs this small."""
-    previous = spark.conf.get("spark.sql.adaptive.enabled")
-    spark.conf.set("spark.sql.adaptive.enabled", "false")
-    yield
-    spark.conf.set("spark.sql.adaptive.enabled", previous)
 
 
 def silver_v1() -> dict[str, list[dict]]:
