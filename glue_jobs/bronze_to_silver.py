@@ -47,6 +47,7 @@ from lakehouse import faults, fs, objects, silver_journal
 from lakehouse import manifest as manifest_module
 from lakehouse.manifest import Manifest
 from lakehouse.objects import ConcurrentUpdate
+from lakehouse.objects import join_uri as _join
 from lakehouse.job import (
     PSEUDONYMIZATION_KEY, JobArgument, JobContract, LakePath, S3Grant, list_files, load_key, read_text,
     run_entrypoint, write_text,
@@ -108,9 +109,6 @@ def selected_contracts(entities: str) -> list[Contract]:
         chosen += [c for c in match if c not in chosen]
     return [c for c in contracts if c in chosen]
 
-
-def _join(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/")] + [p.strip("/") for p in parts if p.strip("/")])
 
 
 def relative_name(uri: str) -> str | None:
@@ -224,7 +222,7 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
     pcol = spec.partition_keys[0].name
     key = list(spec.primary_key)
     table_root = _join(args["silver_path"], spec.location)
-    tomb_root = _join(args["silver_path"], "_tombstones", spec.location)
+    tomb_root = _join(args["silver_path"], silver_journal.TOMBSTONES, spec.location)
     level = StorageLevel.MEMORY_AND_DISK
     cached = []
 

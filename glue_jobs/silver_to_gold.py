@@ -38,6 +38,7 @@ from lakehouse import gold_publication as publication
 from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, SILVER_INPUTS, column_names
 from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, list_files, start_job, write_text
 from lakehouse.objects import ConcurrentUpdate
+from lakehouse.objects import join_uri as _join
 from lakehouse.quality import REPORTS, REPORTS_GRANT, QualityReport, report_path
 
 JOB = "silver_to_gold"
@@ -75,9 +76,6 @@ CONTRACT = JobContract(
 PARALLEL = 3  # checks and table writes run in this many threads (Spark schedules their jobs together)
 SMALL_TABLES = frozenset({"dim_date", "dim_insurer", "dim_line_of_business", "dim_state"})  # one file each
 
-
-def _join(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
 def silver_files(spark, silver_path: str) -> dict[str, list[str]]:

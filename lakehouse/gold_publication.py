@@ -35,6 +35,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from lakehouse import faults, objects
+from lakehouse.objects import join_uri as _join
 
 __all__ = ["RECORD_NAME", "RUNS_PREFIX", "BrokenPublication", "Generation", "Publication", "load",
            "switch_catalog", "table_location"]
@@ -48,9 +49,6 @@ _PREFIX = re.compile(r"^g(\d{6,})-")
 class BrokenPublication(SystemExit):
     """The publication record cannot be read, or names a copy that is gone: one clear error."""
 
-
-def _join(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/")] + [p.strip("/") for p in parts if p.strip("/")])
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-__all__ = ["ConcurrentUpdate", "Stored", "delete", "get", "list_versions", "put"]
+__all__ = ["ConcurrentUpdate", "Stored", "delete", "get", "is_precondition", "join_uri", "list_versions", "put"]
 
 _S3_SCHEMES = ("s3", "s3a", "s3n")
 
@@ -58,11 +58,17 @@ def _split(uri: str) -> tuple[str, str, str]:
     raise ValueError(f"{uri}: only s3://, s3a://, s3n:// and file:// locations are supported")
 
 
+def join_uri(root: str, *parts: str) -> str:
+    """``root`` and ``parts`` joined by single slashes (empty parts left out): ``s3://b/x/`` + ``y/`` -> ``s3://b/x/y``."""
+    return "/".join([root.rstrip("/")] + [p.strip("/") for p in parts if p.strip("/")])
+
+
 def _etag(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()  # noqa: S324 - a version tag like S3's, not a security hash
 
 
-def _is_precondition(exc) -> bool:
+def is_precondition(exc) -> bool:
+    """An S3 answer (botocore ``ClientError``) saying a conditional write lost."""
     code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
     status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
     return code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412)
@@ -97,7 +103,7 @@ def put(uri: str, text: str, *, if_match: str | None = None, create_only: bool =
         try:
             resp = _s3().put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json", **extra)
         except Exception as exc:  # botocore ClientError
-            if _is_precondition(exc):
+            if is_precondition(exc):
                 state = "exists" if create_only else f"is no longer version {if_match}"
                 raise ConcurrentUpdate(f"{uri} {state}: another run wrote it") from exc
             raise

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 from lakehouse import faults, fs, objects
 from lakehouse import manifest as manifest_module
+from lakehouse.objects import join_uri as _join
 
 __all__ = ["JOURNAL_NAME", "STAGING", "BrokenJournal", "Journal", "TableSwap", "apply", "create", "load",
            "replay", "staged_files"]
@@ -42,9 +43,6 @@ FORMAT = 1
 class BrokenJournal(SystemExit):
     """A journal cannot be finished (a staged file it names is gone): one clear error, nothing guessed."""
 
-
-def _join(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/")] + [p.strip("/") for p in parts if p.strip("/")])
 
 
 @dataclass

@@ -62,6 +62,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from data_contracts import layout
 from data_contracts.contracts import CUSTOMER_ID_PATTERN, REGISTRY, SCHEMA_VERSION
+from lakehouse.objects import is_precondition
 
 __all__ = [
     "Filtered", "Lake", "Parsed", "Target", "bronze_record", "delete_event_line", "filter_csv", "filter_lines",
@@ -404,12 +405,6 @@ def list_versions(s3: Any, bucket: str, prefix: str) -> Iterator[dict]:
             yield {**item, "Marker": True}
 
 
-def _precondition(exc: Exception) -> bool:
-    response = getattr(exc, "response", {}) or {}
-    return response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict") or \
-        response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (409, 412)
-
-
 def delete_versions(s3: Any, bucket: str, key: str, keep_latest: bool) -> int:
     """Delete the key's versions and delete markers by id (every one, or all but the current version)."""
     deleted = 0
@@ -507,7 +502,7 @@ def request(s3: Any, lake: Lake, target: Target, now: datetime | None = None) ->
                 s3.put_object(Bucket=bronze, Key=key, Body=line, ContentType="application/x-ndjson", IfNoneMatch="*")
                 entry.update(written=True, event_time=bronze_record(line).event_time)
         except Exception as exc:  # botocore ClientError
-            if not _precondition(exc):
+            if not is_precondition(exc):
                 raise
             errors.append(f"s3://{bronze}/{key} was written by someone else meanwhile: run the command again")
         events.append(entry)
@@ -536,7 +531,7 @@ def request(s3: Any, lake: Lake, target: Target, now: datetime | None = None) ->
             s3.put_object(Bucket=loc.bucket, Key=key, Body=filtered.body, IfMatch=got["ETag"],
                           ContentType=got.get("ContentType") or "application/octet-stream")
         except Exception as exc:  # botocore ClientError
-            if not _precondition(exc):
+            if not is_precondition(exc):
                 raise
             errors.append(changed)
             entry["action"] = "changed meanwhile, not rewritten"
@@ -643,7 +638,7 @@ def finish(s3: Any, lake: Lake, customer_id: str) -> tuple[dict, int]:
     from lakehouse import gold_publication
     from lakehouse.gold_tables import DIM_CUSTOMER
     from lakehouse.objects import ConcurrentUpdate
-    from lakehouse.silver_journal import TOMBSTONES
+    from lakehouse.silver_journal import STAGING, TOMBSTONES
     from lakehouse.silver_tables import silver_table
 
     remaining: list[dict] = []
@@ -651,7 +646,7 @@ def finish(s3: Any, lake: Lake, customer_id: str) -> tuple[dict, int]:
     silver, gold = lake.buckets["silver"], lake.buckets["gold"]
     table = silver_table(CUSTOMER.source, CUSTOMER.entity).location.strip("/") + "/"
     tombstones = f"{TOMBSTONES}/{table}"
-    staging = "_staging/"
+    staging = f"{STAGING}/"
 
     def in_staging(key: str) -> bool:
         return f"/{table}" in key and f"/{TOMBSTONES}/" not in key
