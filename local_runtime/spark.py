@@ -83,6 +83,12 @@ def spark_conf(endpoint: str | None, *, shuffle_partitions: int = 4, driver_memo
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
+        # the status store is kept even without the UI: bound it, so a long-lived session (the test suite's)
+        # does not fill its heap with finished jobs
+        "spark.ui.retainedJobs": "100",
+        "spark.ui.retainedStages": "100",
+        "spark.ui.retainedTasks": "10000",
+        "spark.sql.ui.retainedExecutions": "100",
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         **SPARK_CONF,  # what every job relies on (lakehouse.job)
         "spark.sql.adaptive.enabled": "true",

@@ -15,7 +15,7 @@ def spark():
     from local_runtime.spark import spark_conf
 
     builder = SparkSession.builder.appName("lakeforge-tests")
-    for key, value in spark_conf(None, shuffle_partitions=2, driver_memory="1g").items():
+    for key, value in spark_conf(None, shuffle_partitions=2, driver_memory="2g").items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
