@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SPARK_LOCAL_IP := 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install tfconfig lambda artifacts synth deploy destroy outputs up down demo test bench clean
+.PHONY: help install browser tfconfig lambda artifacts synth deploy destroy outputs up down demo test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,12 @@ $(STAMP): requirements.txt
 	@touch $@
 
 install: $(STAMP) ## create .venv and install the pinned dependencies
+
+browser: ## Debian's chromium (the dashboard's browser test), installed when missing
+	@command -v chromium >/dev/null || { echo "[browser] apt-get install chromium" >&2; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $$SUDO apt-get update -q >/dev/null && \
+	  $$SUDO apt-get install -y -q chromium >/dev/null; }; }
 
 tfconfig: $(STAMP) ## write the Terraform CLI config (offline provider mirror, LAKEFORGE_TF_PROVIDER_MIRROR overrides)
 	@$(PY) -m local_runtime.terraform >/dev/null
@@ -69,7 +75,7 @@ down: ## stop the local services that `make up` started
 demo: artifacts tfconfig ## run the whole platform locally end to end (leaves it running; `make down` stops it)
 	@$(PY) -m local_runtime.demo
 
-test: synth ## run every test (unit, Spark, synth + validate + checkov, end to end on the emulator)
+test: synth browser ## run every test (unit, Spark, synth + validate + checkov, end to end on the emulator)
 	@$(PY) -m pytest
 
 bench: synth ## run the benchmarks and write BENCHMARKS.md
