@@ -52,7 +52,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 from data_contracts.reference import STATE_CODES
-from lakehouse.gold_tables import GOLD_TABLES_BY_NAME
+from lakehouse.gold_tables import GOLD_TABLES_BY_NAME, NULLABLE
 from queries import Query, all_queries
 
 __all__ = [
@@ -101,6 +101,8 @@ class Column:
     description: str
     ratio: tuple[str, str] | None = None
     """``(numerator, denominator)`` for a column computed by :func:`normalise`; None for a SQL column."""
+    nullable: bool = False
+    """May be null: a ratio, or a gold column listed in ``lakehouse.gold_tables.NULLABLE``."""
 
     @property
     def scale(self) -> int | None:
@@ -196,7 +198,8 @@ def _column(where: str, line: str, earlier: Sequence[Column]) -> Column:
         if _TYPE_RE.fullmatch(spec.type) is None:
             raise ValueError(f"{where}: ratio column {name!r} must have a decimal type, {source} is {spec.type}")
         ratio = (numerator, denominator)
-    return Column(name, spec.type, source, spec.comment, ratio)
+    nullable = ratio is not None or column_name in NULLABLE.get(table_name, frozenset())
+    return Column(name, spec.type, source, spec.comment, ratio, nullable)
 
 
 def _kpi(query: Query) -> Kpi:
