@@ -89,9 +89,9 @@ def _query(event: Mapping[str, Any]) -> dict[str, str]:
     if raw is None:  # built by hand (tests, console): the parsed map, already joined by API Gateway
         return {k: v for k, v in (event.get("queryStringParameters") or {}).items()}
     try:
-        parsed = parse_qs(raw, keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=32)
+        parsed = parse_qs(raw, keep_blank_values=True, max_num_fields=32)
     except ValueError:
-        raise ApiError(400, "the query string is malformed") from None
+        raise ApiError(400, "the query string has too many parameters") from None
     repeated = sorted(k for k, v in parsed.items() if len(v) > 1)
     if repeated:
         raise ApiError(400, f"query-string parameter(s) given more than once: {[k[:40] for k in repeated]}")

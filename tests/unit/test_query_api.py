@@ -155,6 +155,7 @@ def test_a_named_stage_prefix_is_understood(stubbed):
     ("/kpis/loss_ratio", "sql=SELECT%201", 400, "unknown query-string"),
     ("/kpis/loss_ratio", "state=SP&state=RJ", 400, "more than once"),
     ("/kpis/loss_ratio", "page_token=abc", 400, "page_token"),
+    ("/kpis/loss_ratio", "&".join(f"p{i}=1" for i in range(40)), 400, "too many"),
     ("/kpis/loss_ratio", "page_token=", 200, None),
 ])
 def test_bad_requests_are_4xx_with_the_reason(stubbed, path, query, status, reason):
