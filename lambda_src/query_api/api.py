@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import parse_qs
 
-from lambda_src.query_api.config import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from lambda_src.query_api.config import AUTHORIZATIONS, DEFAULT_AUTHORIZATION, DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from queries import kpi as kpis
 
 __all__ = ["ApiError", "KpiRequest", "column_document", "kpi_list", "next_token", "openapi", "parse_kpi_request",
@@ -199,8 +199,20 @@ def _error(description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-def openapi(title: str = "lakeforge KPI API", version: str = "1") -> dict[str, Any]:
-    """The OpenAPI 3.0 document of the API, generated from the KPI definitions."""
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "AWS_IAM": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4",
+                "description": "AWS Signature Version 4 (the caller needs execute-api:Invoke)"},
+    "JWT": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "LAMBDA": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <the API's token>"},
+}
+
+
+def openapi(authorization: str = DEFAULT_AUTHORIZATION, title: str = "lakeforge KPI API",
+            version: str = "1") -> dict[str, Any]:
+    """The OpenAPI 3.0 document of the API, generated from the KPI definitions; every operation requires
+    ``authorization`` (one of ``AWS_IAM``, ``JWT``, ``LAMBDA``: how the API's routes are protected)."""
+    if authorization not in AUTHORIZATIONS:
+        raise ValueError(f"authorization must be one of {AUTHORIZATIONS}, got {authorization!r}")
     parameters = [{"name": f.name, "in": "query", "required": False, "description": f.description,
                    "schema": {"type": "string", "pattern": f"^{f.pattern}$",
                               **({"enum": list(f.choices)} if f.choices else {})},
@@ -213,6 +225,7 @@ def openapi(title: str = "lakeforge KPI API", version: str = "1") -> dict[str, A
          "schema": {"type": "string", "maxLength": 2100}},
     ]
     errors = {"400": _error("A bad filter, limit or page token (the message says which)"),
+              "403": _error("The request is not authorized"),
               "502": _error("The query failed in Athena"), "504": _error("The query took too long")}
     paths: dict[str, Any] = {
         "/kpis": {"get": {"operationId": "listKpis", "summary": "The KPIs, their filters and columns",
@@ -250,4 +263,6 @@ def openapi(title: str = "lakeforge KPI API", version: str = "1") -> dict[str, A
             "info": {"title": title, "version": version,
                      "description": "The lakehouse KPIs (gold layer), computed by named, parameterized Athena "
                                     "queries. Decimals are exact decimal strings."},
-            "paths": paths, "components": {"schemas": schemas}}
+            "security": [{authorization: []}],
+            "paths": paths,
+            "components": {"schemas": schemas, "securitySchemes": {authorization: SECURITY_SCHEMES[authorization]}}}

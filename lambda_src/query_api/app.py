@@ -6,7 +6,8 @@ the zip root next to ``lambda_src/query_api/``, ``queries/`` with its ``.sql`` f
 
 Routes, request checks, page tokens and the OpenAPI document: :mod:`lambda_src.query_api.api`. Environment
 (names in :mod:`lambda_src.query_api.config`): ``QUERY_API_ATHENA_WORKGROUP``, ``QUERY_API_GLUE_DATABASE``,
-``QUERY_API_MAX_WAIT_SECONDS``, ``QUERY_API_PARAMETER_STYLE``, and Powertools' ``POWERTOOLS_SERVICE_NAME``,
+``QUERY_API_MAX_WAIT_SECONDS``, ``QUERY_API_PARAMETER_STYLE``, ``QUERY_API_AUTHORIZATION`` (for the OpenAPI
+document), and Powertools' ``POWERTOOLS_SERVICE_NAME``,
 ``LOG_LEVEL``. Needs ``athena:StartQueryExecution``, ``GetQueryExecution``, ``GetQueryResults``,
 ``StopQueryExecution`` on the workgroup, Glue read access to the gold database and tables, S3 read of the
 gold prefixes and read/write of the workgroup's result prefix, and the KMS key.
@@ -30,7 +31,7 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger
 
 from lambda_src.query_api import api, athena
-from lambda_src.query_api.config import Settings, from_env
+from lambda_src.query_api.config import MAX_OFFSET, Settings, authorization, from_env
 from queries import kpi as kpis
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "lakeforge-query-api"),
@@ -86,7 +87,7 @@ def answer(event: dict, athena_client: Any, settings_source: Callable[[], Settin
         if kind == "list":
             return _response(200, api.kpi_list())
         if kind == "openapi":
-            return _response(200, api.openapi())
+            return _response(200, api.openapi(authorization()))
         request = api.parse_kpi_request(name or "", event)
     except api.ApiError as exc:
         return _error(exc.status, exc.message)
@@ -108,7 +109,9 @@ def answer(event: dict, athena_client: Any, settings_source: Callable[[], Settin
     rows = kpis.normalise(kpi, raw)
     more = len(rows) > request.limit
     rows = rows[:request.limit]
-    token = api.next_token(kpi.name, request.filters, request.offset + request.limit) if more else None
+    following = request.offset + request.limit
+    # A KPI holds far fewer rows than MAX_OFFSET; past it, paging stops (a token would be refused).
+    token = api.next_token(kpi.name, request.filters, following) if more and following <= MAX_OFFSET else None
     logger.info("KPI answered", extra={"kpi": kpi.name, "filters": request.filters, "rows": len(rows),
                                        "offset": request.offset})
     return _response(200, {"kpi": kpi.name, "filters": request.filters,

@@ -10,6 +10,9 @@ dependencies.
 * ``QUERY_API_PARAMETER_STYLE``: how the values reach Athena: ``execution_parameters`` (default; AWS) or
   ``emulator_prepare`` (the local emulator only, whose Athena ignores ``ExecutionParameters``; see
   :func:`queries.kpi.emulator_statement`).
+* ``QUERY_API_AUTHORIZATION``: how callers authenticate in front of the function (``AWS_IAM``, ``JWT`` or
+  ``LAMBDA``, as the API's routes are set up; default ``AWS_IAM``): only described in the OpenAPI document
+  (API Gateway enforces it before the function runs).
 """
 from __future__ import annotations
 
@@ -21,7 +24,11 @@ ENV_WORKGROUP = "QUERY_API_ATHENA_WORKGROUP"
 ENV_DATABASE = "QUERY_API_GLUE_DATABASE"
 ENV_MAX_WAIT = "QUERY_API_MAX_WAIT_SECONDS"
 ENV_PARAMETER_STYLE = "QUERY_API_PARAMETER_STYLE"
-ENVIRONMENT_VARIABLES = (ENV_WORKGROUP, ENV_DATABASE, ENV_MAX_WAIT, ENV_PARAMETER_STYLE)
+ENV_AUTHORIZATION = "QUERY_API_AUTHORIZATION"
+ENVIRONMENT_VARIABLES = (ENV_WORKGROUP, ENV_DATABASE, ENV_MAX_WAIT, ENV_PARAMETER_STYLE, ENV_AUTHORIZATION)
+
+AUTHORIZATIONS = ("AWS_IAM", "JWT", "LAMBDA")
+DEFAULT_AUTHORIZATION = "AWS_IAM"
 
 EXECUTION_PARAMETERS = "execution_parameters"
 EMULATOR_PREPARE = "emulator_prepare"
@@ -60,3 +67,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if style not in PARAMETER_STYLES:
         raise ValueError(f"{ENV_PARAMETER_STYLE} must be one of {PARAMETER_STYLES}, got {style!r}")
     return Settings(env[ENV_WORKGROUP], env[ENV_DATABASE], wait, style)
+
+
+def authorization(environ: Mapping[str, str] | None = None) -> str:
+    """``QUERY_API_AUTHORIZATION`` (default ``AWS_IAM``); ``ValueError`` for another value."""
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_AUTHORIZATION) or DEFAULT_AUTHORIZATION
+    if value not in AUTHORIZATIONS:
+        raise ValueError(f"{ENV_AUTHORIZATION} must be one of {AUTHORIZATIONS}, got {value!r}")
+    return value

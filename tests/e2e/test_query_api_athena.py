@@ -22,6 +22,8 @@ from local_runtime.aws import client
 from queries import kpi as kpis
 from tests.kpi_gold_rows import ROWS, TABLES, expected
 
+pytestmark = pytest.mark.e2e
+
 BUCKET, RESULTS, DATABASE, WORKGROUP = "kpi-gold", "kpi-results", "kpi_gold", "kpi_wg"
 
 
@@ -30,10 +32,6 @@ def _arrow_type(glue: str) -> pa.DataType:
         precision, scale = (int(p) for p in glue[len("decimal("):-1].split(","))
         return pa.decimal128(precision, scale)
     return {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}[glue]
-
-
-def _hive_type(glue: str) -> str:
-    return glue
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +56,7 @@ def lake(emulator):
             "Name": name, "TableType": "EXTERNAL_TABLE", "Parameters": {"classification": "parquet"},
             "PartitionKeys": [{"Name": c.name, "Type": c.type} for c in spec.partition_keys],
             "StorageDescriptor": {
-                "Columns": [{"Name": c.name, "Type": _hive_type(c.type)} for c in spec.columns],
+                "Columns": [{"Name": c.name, "Type": c.type} for c in spec.columns],
                 "Location": f"s3://{BUCKET}/gold/{name}/",
                 "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
                 "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",

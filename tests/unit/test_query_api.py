@@ -306,3 +306,18 @@ def test_the_handler_module_imports_no_boto3():
     assert out == "False False"
 
 
+
+
+@pytest.mark.parametrize("authorization", config.AUTHORIZATIONS)
+def test_the_openapi_document_names_the_apis_authorization(stubbed, monkeypatch, authorization):
+    from openapi_spec_validator import validate
+
+    client, _ = stubbed
+    monkeypatch.setenv(config.ENV_AUTHORIZATION, authorization)
+    got, doc = call(client, event("/openapi.json"))
+    assert got == 200
+    validate(doc)
+    assert doc["security"] == [{authorization: []}] and set(doc["components"]["securitySchemes"]) == {authorization}
+    monkeypatch.setenv(config.ENV_AUTHORIZATION, "NONE")
+    got, body = call(client, event("/openapi.json"))
+    assert got == 500 and body == {"message": "internal error"}
