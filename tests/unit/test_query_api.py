@@ -321,3 +321,44 @@ def test_the_openapi_document_names_the_apis_authorization(stubbed, monkeypatch,
     monkeypatch.setenv(config.ENV_AUTHORIZATION, "NONE")
     got, body = call(client, event("/openapi.json"))
     assert got == 500 and body == {"message": "internal error"}
+
+
+class EmptyAthena:
+    """Answers every query with no rows (for the fuzz below: only the request handling is under test)."""
+
+    def start_query_execution(self, **kw):
+        assert kw["QueryString"] in {k.sql for k in kpis.kpis()}  # never any other SQL
+        assert all(isinstance(v, str) for v in kw["ExecutionParameters"])
+        return {"QueryExecutionId": "q"}
+
+    def get_query_execution(self, **kw):
+        return {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}}
+
+    def get_query_results(self, **kw):
+        return {"ResultSet": {"Rows": []}}
+
+
+def test_random_requests_never_get_a_5xx():
+    """2,000 seeded random requests: valid and invalid filters, limits and tokens, junk keys and values,
+    encodings and paths: every answer is a 200, 400, 404 or 405, never a 5xx."""
+    import random
+    from urllib.parse import urlencode
+
+    rng = random.Random(9)
+    handler = app.handler_for(EmptyAthena(), lambda: SETTINGS)
+    good_token = api.next_token("loss_ratio", {}, 2)
+    junk = ["", "'", "%", "%%", "%s", "?", ";", "--", "/*", "\x00", "ç", "😀", "a" * 5000, "-1", "1e3", "0x10",
+            "2025-1", "2025-00", "9999-99", "0531", "SP", "sp", "NULL", good_token, good_token + "x", "true"]
+    keys = [*api.QUERY_PARAMETERS, "sql", "query", "LIMIT", "state[]", ""]
+    paths = ["/kpis", "/openapi.json", "/", "/kpis/", "/kpis/../kpis", "/kpis/%00",
+             *(f"/kpis/{k.name}" for k in kpis.kpis()), "/kpis/loss_ratio/", "/KPIS/loss_ratio"]
+    seen = set()
+    for _ in range(2000):
+        pairs = [(rng.choice(keys), rng.choice(junk + [str(rng.randint(-5, 2000))])) for _ in range(rng.randint(0, 4))]
+        query = urlencode(pairs) if rng.random() < 0.8 else "&".join(f"{k}={v}" for k, v in pairs)
+        method = rng.choice(["GET"] * 8 + ["POST", "DELETE"])
+        response = handler(event(rng.choice(paths), query, method), None)
+        seen.add(response["statusCode"])
+        assert response["statusCode"] in (200, 400, 404, 405), (query, response)
+        assert "message" in json.loads(response["body"]) or response["statusCode"] == 200
+    assert {200, 400, 404, 405} <= seen
