@@ -10,7 +10,8 @@ Layout of ``build/lambda/<name>.zip`` (as AWS's Python runtime wants it, everyth
 - exactly the first-party modules it imports, transitively (:mod:`bundling.imports`), at their
   repository paths (e.g. ``data_contracts/validation.py``, ``lambda_src/ingest_core/batch.py``, with
   the ``__init__.py`` of every package on the way); nothing else of those packages (no sample data,
-  no exporters, no data files: none is read at run time);
+  no exporters, no data files except those listed in ``DATA_FILES`` for that function, which it reads at run
+  time: the query API reads its KPI definitions from ``queries/*.sql``);
 - the third-party distributions listed in ``FUNCTIONS[name]``, copied from the project virtualenv, so
   their versions are the ones pinned in ``requirements.txt``. boto3/botocore are provided by the
   Lambda runtime and are not bundled.
@@ -34,7 +35,24 @@ HANDLER = "app.py"
 # function name -> the third-party distributions bundled with it
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "ingest": ("aws-lambda-powertools", "fastjsonschema", "jmespath", "typing_extensions"),
+    "query_api": ("aws-lambda-powertools", "jmespath", "typing_extensions"),
 }
+
+# function name -> glob patterns (below the repository root) of the data files its code reads at run time
+DATA_FILES: dict[str, tuple[str, ...]] = {
+    "query_api": ("queries/*.sql",),
+}
+
+
+def data_files(name: str) -> dict[str, Path]:
+    """Archive name -> file, for the data files of one function (``DATA_FILES``); each pattern must match."""
+    files: dict[str, Path] = {}
+    for pattern in DATA_FILES.get(name, ()):
+        found = sorted(p for p in ROOT.glob(pattern) if p.is_file())
+        if not found:
+            raise RuntimeError(f"{name}: data file pattern {pattern!r} matches nothing")
+        files.update({p.relative_to(ROOT).as_posix(): p for p in found})
+    return files
 
 
 def _distribution_files(name: str) -> dict[str, Path]:
@@ -63,8 +81,8 @@ def handler_closure(name: str) -> Closure:
 
 
 def handler_sources(name: str) -> dict[str, Path]:
-    """Archive name -> source file, for the first-party part of one function's zip."""
-    return {HANDLER: ROOT / "lambda_src" / name / HANDLER, **handler_closure(name).files}
+    """Archive name -> source file, for the first-party part of one function's zip (code and data files)."""
+    return {HANDLER: ROOT / "lambda_src" / name / HANDLER, **handler_closure(name).files, **data_files(name)}
 
 
 def zip_sources(name: str) -> dict[str, Path]:

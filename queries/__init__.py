@@ -9,6 +9,11 @@ A file starts with ``-- key: value`` comment lines, then the SQL::
 
 Other comment lines before the SQL are documentation and are not part of :attr:`Query.sql`.
 
+A KPI query (the query API, the Athena named queries, the warehouse and the dashboard run these) has more
+header lines, read by :mod:`queries.kpi` (the format is documented there): ``kpi: true``, ``description``,
+``key``, one ``column`` line per result column, and ``parameters`` (the name of each positional ``?``).
+Every header line is kept, in order, in :attr:`Query.header`.
+
 A file whose SQL contains ``{table}`` is a per-table template (``row_counts.sql``): its ``layer`` line
 may name several layers, and for each one the SQL is repeated for every table of that layer, in the
 order of the table specs (``lakehouse.tables.all_tables()``), joined by ``UNION ALL``; the
@@ -29,6 +34,8 @@ __all__ = ["LAYERS", "Query", "all_queries", "get", "row_counts", "tables"]
 HERE = Path(__file__).resolve().parent
 LAYERS = ("bronze", "silver", "gold")
 _KEYS = {"title", "layer"}
+KPI_KEYS = {"kpi", "description", "key", "column", "parameters"}
+"""Header keys of KPI queries (:mod:`queries.kpi`); ``column`` may repeat."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +46,13 @@ class Query:
     layer: str
     """The layer (``silver``, ``gold``) whose Glue database the query runs in."""
     sql: str
+    header: tuple[tuple[str, str], ...] = ()
+    """Every ``-- key: value`` header line of the file, in order (repeated keys included)."""
 
 
-def _parse(path: Path) -> tuple[dict[str, str], str]:
+def _parse(path: Path) -> tuple[dict[str, str], str, tuple[tuple[str, str], ...]]:
     header: dict[str, str] = {}
+    lines_kept: list[tuple[str, str]] = []
     lines = path.read_text(encoding="utf-8").splitlines()
     body_start = len(lines)
     for i, line in enumerate(lines):
@@ -51,15 +61,19 @@ def _parse(path: Path) -> tuple[dict[str, str], str]:
             body_start = i
             break
         key, sep, value = stripped[2:].partition(":")
-        if sep and key.strip() in _KEYS:
-            header[key.strip()] = value.strip()
+        key = key.strip()
+        if sep and key in _KEYS | KPI_KEYS:
+            if key in header and key != "column":
+                raise ValueError(f"{path.name}: header line {key!r} appears twice")
+            header[key] = value.strip()
+            lines_kept.append((key, value.strip()))
     missing = _KEYS - header.keys()
     if missing:
         raise ValueError(f"{path.name}: missing header line(s) {sorted(missing)}")
     sql = "\n".join(lines[body_start:]).strip()
     if not sql:
         raise ValueError(f"{path.name}: no SQL after the header")
-    return header, sql
+    return header, sql, tuple(lines_kept)
 
 
 def tables(layer: str) -> list[str]:
@@ -68,7 +82,7 @@ def tables(layer: str) -> list[str]:
 
 
 def _load(path: Path) -> list[Query]:
-    header, sql = _parse(path)
+    header, sql, kept = _parse(path)
     layers = [layer.strip() for layer in header["layer"].split(",") if layer.strip()]
     unknown = [layer for layer in layers if layer not in LAYERS]
     if unknown or not layers:
@@ -76,7 +90,7 @@ def _load(path: Path) -> list[Query]:
     if "{table}" not in sql:
         if len(layers) != 1:
             raise ValueError(f"{path.name}: only a per-table template may name several layers")
-        return [Query(path.stem, header["title"], layers[0], sql)]
+        return [Query(path.stem, header["title"], layers[0], sql, kept)]
     queries = []
     for layer in layers:
         names = tables(layer)

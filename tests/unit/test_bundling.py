@@ -13,7 +13,7 @@ import pytest
 
 from bundling.glue_libs import build_glue_libs, entry_scripts
 from bundling.imports import closure, imported_modules
-from bundling.lambda_zip import FUNCTIONS, build_function_zip, handler_closure
+from bundling.lambda_zip import DATA_FILES, FUNCTIONS, build_function_zip, data_files, handler_closure
 from sample_data import generate, to_kinesis_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,8 +65,13 @@ def test_no_sample_data_in_any_zip(built):
 
 
 def test_only_code_no_data_files(built):
+    """Code only, besides the data files a function declares it reads (DATA_FILES: the query API's SQL)."""
     for name, (path, _) in built.items():
-        assert [n for n in first_party(name, path) if not n.endswith(".py")] == [], name
+        declared = set(data_files(name)) if name in FUNCTIONS else set()
+        assert [n for n in first_party(name, path) if not n.endswith(".py") and n not in declared] == [], name
+        assert declared <= set(first_party(name, path)), name
+    assert set(data_files("query_api")) >= {"queries/kpi_loss_ratio.sql", "queries/kpi_market_share.sql"}
+    assert set(DATA_FILES) <= set(FUNCTIONS)
 
 
 def test_lambda_zip_holds_the_handler_and_what_it_imports(built):
@@ -172,6 +177,56 @@ def test_handler_runs_from_the_zip_alone(built, tmp_path):
     assert zipped["calls"] == repo["calls"] and len(zipped["calls"]) >= 3
     code = [n for n in first_party("ingest", built["ingest"][0]) if n.endswith(".py")]
     assert sorted(set(code) - set(zipped["loaded"])) == []  # no first-party file that nothing imports
+
+
+RUN_QUERY_HANDLER = """
+import json, os, sys
+sys.path[:0] = [sys.argv[1]]
+import app
+
+class Athena:
+    def start_query_execution(self, **kw):
+        self.request = kw
+        return {"QueryExecutionId": "q"}
+    def get_query_execution(self, **kw):
+        return {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}}
+    def get_query_results(self, **kw):
+        return {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": v} for v in ("0531", "2", "10.00", "40.00")]}]}}
+
+athena = Athena()
+def get(path, query=""):
+    event = {"rawPath": path, "rawQueryString": query, "requestContext": {"http": {"method": "GET"}}}
+    response = app.handler_for(athena, lambda: app.from_env())(event, None)
+    return response["statusCode"], json.loads(response["body"])
+
+out = {"list": get("/kpis"), "openapi": get("/openapi.json")[0],
+       "kpi": get("/kpis/loss_ratio_by_line_of_business", "state=SP"), "bad": get("/kpis/nope")[0],
+       "sql": athena.request["QueryString"], "boto3": "boto3" in sys.modules,
+       "sql_files": sorted(os.path.relpath(p, sys.argv[1]) for p in __import__("queries").HERE.glob("*.sql"))}
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+def test_the_query_handler_runs_from_its_zip_alone(built, tmp_path):
+    """With only the extracted zip and the standard library on sys.path, the query API lists the KPIs from the
+    SQL files in the zip and answers a KPI request (Athena faked), without importing boto3."""
+    folder = extract(built["query_api"][0], tmp_path / "task")
+    (tmp_path / "run.py").write_text(RUN_QUERY_HANDLER)
+    done = subprocess.run([sys.executable, "-I", "-S", str(tmp_path / "run.py"), str(folder), str(tmp_path / "out.json")],
+                          cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin", "QUERY_API_ATHENA_WORKGROUP": "wg",
+                               "QUERY_API_GLUE_DATABASE": "db", "LOG_LEVEL": "WARNING"})
+    assert done.returncode == 0, done.stderr
+    out = json.loads((tmp_path / "out.json").read_text())
+    from queries import kpi
+
+    assert out["list"][0] == 200 and [k["name"] for k in out["list"][1]["kpis"]] == [k.name for k in kpi.kpis()]
+    assert out["openapi"] == 200 and out["bad"] == 404 and not out["boto3"]
+    status, body = out["kpi"]
+    assert status == 200 and body["rows"] == [{"line_of_business": "0531", "claim_count": 2, "claims_incurred": "10.00",
+                                               "premiums_earned": "40.00", "loss_ratio": "0.250000"}]
+    assert out["sql"] == kpi.get("loss_ratio_by_line_of_business").sql
+    assert out["sql_files"] == sorted(f"queries/{p.name}" for p in (ROOT / "queries").glob("*.sql"))
 
 
 def test_closure_follows_every_kind_of_import(tmp_path):

@@ -15,7 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "data_contracts": set(),
     "security": set(),
     "lakehouse": {"data_contracts"},
-    "lambda_src": {"data_contracts"},
+    "lambda_src": {"data_contracts", "queries"},
     "sample_data": {"data_contracts"},
     "queries": {"lakehouse", "data_contracts"},
     "environments": {"modules"},
