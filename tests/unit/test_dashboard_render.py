@@ -32,3 +32,16 @@ def test_the_page_needs_no_network_and_escapes_text():
 def test_a_series_must_match_its_categories():
     with pytest.raises(ValueError, match="2 values for 1 categories"):
         Chart("x", "t", "bars", ("a",), (Series("s", (1, 2)),))
+
+
+def test_the_three_views_render_one_mark_per_kpi_value(tmp_path):
+    from dashboard.views import VIEWS, charts
+    from tests.kpi_gold_rows import expected
+
+    rows = {view.kpi: expected(view.kpi, {}) for view in VIEWS}
+    built = charts(rows)
+    page = tmp_path / "dashboard.html"
+    page.write_text(render_page("lakeforge", built), encoding="utf-8")
+    want = {view.key: sum(r[c] is not None for r in rows[view.kpi] for c, _ in view.series) for view in VIEWS}
+    assert all(want.values())  # the literal rows give every view something to draw
+    assert rendered_marks(page) == want == {c.key: expected_marks(c) for c in built}
