@@ -273,3 +273,28 @@ def test_entrypoint_help():
                          text=True, timeout=60)
     assert out.returncode == 0
     assert "--gold_path" in out.stdout and "--target" in out.stdout
+
+
+def test_the_count_guard_inside_the_swap_rolls_it_back(postgres, s3):
+    """If the live tables do not hold the expected rows after the refill, the guard statement fails the swap
+    transaction (the same SQL on Redshift): nothing changes."""
+    before = {spec.name: warehouse_rows(postgres, spec.name) for spec in GOLD_TABLES}
+    counts = {name: len(rows) for name, rows in before.items()}
+    gen = publication.load(STATE).published
+    with psycopg.connect(**postgres.connect_kwargs(), autocommit=True) as conn:
+        for spec in GOLD_TABLES:
+            conn.execute(f"CREATE TABLE {wl.staging_name(SCHEMA, spec.name)} AS SELECT * FROM {SCHEMA}.{spec.name}")
+    wrong = {**counts, "fact_claim": counts["fact_claim"] + 1}
+    try:
+        with connect(PostgresSettings(**postgres.connection()), s3=s3) as warehouse:
+            log_rows = len(load_log(postgres))
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                warehouse.run_transaction(wl.swap_statements(SCHEMA, wrong, gen, datetime.now()))
+            assert len(load_log(postgres)) == log_rows
+            warehouse.run_transaction(wl.swap_statements(SCHEMA, counts, gen, datetime.now()))  # right counts: fine
+            assert len(load_log(postgres)) == log_rows + 1
+    finally:
+        with psycopg.connect(**postgres.connect_kwargs(), autocommit=True) as conn:
+            for spec in GOLD_TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {wl.staging_name(SCHEMA, spec.name)}")
+    assert {spec.name: warehouse_rows(postgres, spec.name) for spec in GOLD_TABLES} == before
