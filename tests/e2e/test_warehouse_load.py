@@ -24,6 +24,7 @@ from local_runtime.aws import environment
 from local_runtime.paths import ROOT
 from local_runtime.services import free_port
 from local_runtime.services.postgres import PostgresServer, remove_data
+from local_runtime.warehouse_local import load_local_warehouse
 from warehouse import load as wl
 from warehouse.connection import PostgresSettings, connect
 
@@ -125,26 +126,28 @@ def star(policies: int = 2) -> dict[str, list[dict]]:
     }
 
 
-def publish(s3, tables: dict[str, list[dict]], run_id: str) -> publication.Generation:
+def publish(s3, tables: dict[str, list[dict]], run_id: str, gold: str = GOLD,
+            state: str = STATE) -> publication.Generation:
     """Write ``tables`` as a new generation's copy and publish it (pending, then published, as silver->gold
     records it)."""
-    pub = publication.load(STATE)
+    pub = publication.load(state)
     gen = publication.Generation.new(pub.next_generation(), run_id)
+    bucket = gold.split("://", 1)[1].split("/", 1)[0]
     for spec in GOLD_TABLES:
         data_cols = [c for c in spec.columns]
         parts = [c.name for c in spec.partition_keys]
         groups: dict[tuple, list[dict]] = {}
         for row in tables[spec.name]:
             groups.setdefault(tuple(row[p] for p in parts), []).append(row)
-        root = gen.location(GOLD, spec.location).split(f"s3://{BUCKET}/", 1)[1]
+        root = gen.location(gold, spec.location).split(f"s3://{bucket}/", 1)[1]
         for values, rows in groups.items():
             folder = root + "".join(f"{p}={v}/" for p, v in zip(parts, values))
             schema = pa.schema([pa.field(c.name, _arrow_type(c.type)) for c in data_cols])
             table = pa.Table.from_pylist([{c.name: r[c.name] for c in data_cols} for r in rows], schema=schema)
             buf = io.BytesIO()
             pq.write_table(table, buf)
-            s3.put_object(Bucket=BUCKET, Key=folder + "part-00000.snappy.parquet", Body=buf.getvalue())
-        s3.put_object(Bucket=BUCKET, Key=root + "_SUCCESS", Body=b"")
+            s3.put_object(Bucket=bucket, Key=folder + "part-00000.snappy.parquet", Body=buf.getvalue())
+        s3.put_object(Bucket=bucket, Key=root + "_SUCCESS", Body=b"")
     pub.pending = gen
     pub.save()
     if pub.published is not None:
@@ -301,3 +304,17 @@ def test_the_count_guard_inside_the_swap_rolls_it_back(postgres, s3):
             for spec in GOLD_TABLES:
                 conn.execute(f"DROP TABLE IF EXISTS {wl.staging_name(SCHEMA, spec.name)}")
     assert {spec.name: warehouse_rows(postgres, spec.name) for spec in GOLD_TABLES} == before
+
+
+def test_the_demo_hook_loads_what_the_deployed_stack_published(postgres, s3, emulator):
+    """local_runtime.warehouse_local: bucket names from the stack outputs, the job's deployed arguments."""
+    outputs = {"gold_bucket": "lf-gold-demo", "artifacts_bucket": "lf-artifacts-demo", "ingest_stream_name": "x"}
+    for name in ("lf-gold-demo", "lf-artifacts-demo"):
+        s3.create_bucket(Bucket=name)
+    tables = star()
+    gen = publish(s3, tables, "demo", gold="s3://lf-gold-demo/",
+                  state=publication.STATE.uri({"artifacts": "lf-artifacts-demo"}))
+    result = load_local_warehouse(emulator.endpoint, outputs, schema="demo", server=postgres)
+    assert result.generation == gen.generation
+    assert result.counts == {name: len(rows) for name, rows in tables.items()}
+    assert load_local_warehouse(emulator.endpoint, outputs, schema="demo", server=postgres).skipped
