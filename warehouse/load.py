@@ -222,9 +222,7 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
         raise NothingPublished(f"[{JOB}] {pub.uri} names no published gold copy: run silver->gold first")
     if s3 is None:
         s3 = _default_s3()
-    statements = ddl.redshift_ddl(schema) if warehouse.dialect == "redshift" else ddl.postgres_ddl(schema)
-    for statement in statements:
-        warehouse.execute(statement)
+    warehouse.run_transaction(ddl.redshift_ddl(schema) if warehouse.dialect == "redshift" else ddl.postgres_ddl(schema))
     live = {spec.name: f"{schema}.{spec.name}" for spec in GOLD_TABLES}
     if not force and _latest_load(warehouse, schema) == (gen.generation, gen.prefix):
         log(f"[{JOB}] generation {gen.generation} ({gen.prefix}) is already loaded into {schema}: nothing to do")
@@ -233,9 +231,8 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
     files = published_files(s3, gen, gold_path)
     expected = {name: found.rows for name, found in files.items()}
     staging = {spec.name: staging_name(schema, spec.name) for spec in GOLD_TABLES}
-    for spec in GOLD_TABLES:
-        warehouse.execute(f"DROP TABLE IF EXISTS {staging[spec.name]}")
-        warehouse.execute(f"CREATE TABLE {staging[spec.name]} (LIKE {schema}.{spec.name})")
+    warehouse.run_transaction([sql for spec in GOLD_TABLES for sql in (
+        f"DROP TABLE IF EXISTS {staging[spec.name]}", f"CREATE TABLE {staging[spec.name]} (LIKE {schema}.{spec.name})")])
     for spec in GOLD_TABLES:
         found = files[spec.name]
         if found.sources:

@@ -80,7 +80,7 @@ def _filler(glue: str, i: int, name: str):
         return Decimal(f"{100 + i}.{i % 100:02d}")
     return {"int": i, "bigint": 1000 + i, "string": f"{name}-{i}", "boolean": i % 2 == 0,
             "date": date(2024, 1, 1) + timedelta(days=i),
-            "timestamp": datetime(2024, 1, 1, 12, 0, 0) + timedelta(hours=i)}[glue]
+            "timestamp": datetime(2024, 1, 1, 12, 0, 0) + timedelta(hours=i, microseconds=123457)}[glue]
 
 
 def _rows(table: str, overrides: list[dict]) -> list[dict]:
@@ -145,7 +145,7 @@ def publish(s3, tables: dict[str, list[dict]], run_id: str, gold: str = GOLD,
             schema = pa.schema([pa.field(c.name, _arrow_type(c.type)) for c in data_cols])
             table = pa.Table.from_pylist([{c.name: r[c.name] for c in data_cols} for r in rows], schema=schema)
             buf = io.BytesIO()
-            pq.write_table(table, buf)
+            pq.write_table(table, buf, use_deprecated_int96_timestamps=True)  # as Spark writes them
             s3.put_object(Bucket=bucket, Key=folder + "part-00000.snappy.parquet", Body=buf.getvalue())
         s3.put_object(Bucket=bucket, Key=root + "_SUCCESS", Body=b"")
     pub.pending = gen
