@@ -222,7 +222,8 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
         raise NothingPublished(f"[{JOB}] {pub.uri} names no published gold copy: run silver->gold first")
     if s3 is None:
         s3 = _default_s3()
-    warehouse.run_transaction(ddl.redshift_ddl(schema) if warehouse.dialect == "redshift" else ddl.postgres_ddl(schema))
+    create = ddl.redshift_ddl(schema) if warehouse.dialect == "redshift" else ddl.postgres_ddl(schema)
+    warehouse.run_transaction(create)
     live = {spec.name: f"{schema}.{spec.name}" for spec in GOLD_TABLES}
     if not force and _latest_load(warehouse, schema) == (gen.generation, gen.prefix):
         log(f"[{JOB}] generation {gen.generation} ({gen.prefix}) is already loaded into {schema}: nothing to do")
@@ -232,7 +233,8 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
     expected = {name: found.rows for name, found in files.items()}
     staging = {spec.name: staging_name(schema, spec.name) for spec in GOLD_TABLES}
     warehouse.run_transaction([sql for spec in GOLD_TABLES for sql in (
-        f"DROP TABLE IF EXISTS {staging[spec.name]}", f"CREATE TABLE {staging[spec.name]} (LIKE {schema}.{spec.name})")])
+        f"DROP TABLE IF EXISTS {staging[spec.name]}",
+        f"CREATE TABLE {staging[spec.name]} (LIKE {schema}.{spec.name})")])
     for spec in GOLD_TABLES:
         found = files[spec.name]
         if found.sources:

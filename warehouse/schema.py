@@ -82,7 +82,8 @@ def column_type(glue_type: str) -> tuple[str, str | None]:
     try:
         return TYPES[glue_type]
     except KeyError:
-        raise ValueError(f"no warehouse type for the Glue type {glue_type!r}: add it to warehouse.schema.TYPES") from None
+        raise ValueError(f"no warehouse type for the Glue type {glue_type!r}: add it to warehouse.schema.TYPES"
+                         ) from None
 
 
 def declared_foreign_keys(table: str) -> list[tuple[str, str, str]]:

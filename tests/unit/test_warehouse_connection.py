@@ -100,7 +100,8 @@ def test_a_failed_batch_names_the_failing_statement(api):
 
 def test_copy_of_partition_folders_goes_through_a_landing_table(api):
     warehouse, stubber = api
-    sources = [ParquetSource(f"s3://gold/runs/g000001-r-abcd/fact_claim/month=2024-{m:02d}", (("month", f"2024-{m:02d}"),))
+    root = "s3://gold/runs/g000001-r-abcd/fact_claim"
+    sources = [ParquetSource(f"{root}/month=2024-{m:02d}", (("month", f"2024-{m:02d}"),))
                for m in range(1, SOURCES_PER_BATCH + 2)]
     cols = "date_key, policy_key"
     first = ["CREATE TEMP TABLE warehouse_landing AS SELECT date_key, policy_key FROM wh.stg_fact_claim WHERE 1 = 0"]
