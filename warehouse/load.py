@@ -39,6 +39,7 @@ import struct
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import unquote
 
 from lakehouse import faults
 from lakehouse import gold_publication as publication
@@ -161,9 +162,9 @@ def published_files(s3, gen: publication.Generation, gold_path: str) -> dict[str
         bucket_root = root.split("://", 1)[1].split("/", 1)[1]  # the key prefix of the table folder
         for bucket, key, size in list_parquet(s3, root):
             relative = key[len(bucket_root):].split("/")[:-1]
-            constants = tuple(tuple(part.split("=", 1)) for part in relative)
+            constants = tuple((name, unquote(value)) for name, _, value in (part.partition("=") for part in relative))
             names = tuple(name for name, _ in constants)
-            if names != tuple(c.name for c in spec.partition_keys) or any(len(c) != 2 for c in constants):
+            if names != tuple(c.name for c in spec.partition_keys) or not all("=" in part for part in relative):
                 raise publication.BrokenPublication(
                     f"s3://{bucket}/{key}: expected the folders {[c.name for c in spec.partition_keys]} below "
                     f"{root}, found {relative}")
@@ -172,6 +173,10 @@ def published_files(s3, gen: publication.Generation, gold_path: str) -> dict[str
             found.files += 1
         found.sources = [ParquetSource(uri, constants) for constants, uri in sorted(folders.items())]
         out[spec.name] = found
+    if not any(found.files for found in out.values()):
+        raise publication.BrokenPublication(
+            f"the published copy {join_uri(gold_path, gen.prefix)} has no Parquet files: it is gone or was never "
+            f"written; restore it (the bucket is versioned) or publish again; the warehouse was not changed")
     return out
 
 

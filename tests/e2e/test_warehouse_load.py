@@ -318,3 +318,15 @@ def test_the_demo_hook_loads_what_the_deployed_stack_published(postgres, s3, emu
     assert result.generation == gen.generation
     assert result.counts == {name: len(rows) for name, rows in tables.items()}
     assert load_local_warehouse(emulator.endpoint, outputs, schema="demo", server=postgres).skipped
+
+
+def test_a_published_copy_that_is_gone_is_an_error_not_an_empty_star(postgres, s3):
+    s3.create_bucket(Bucket="lf-gold-gone")
+    state = "s3://lf-gold-gone/_state/"
+    pub = publication.load(state)
+    pub.published = publication.Generation.new(1, "gone")  # recorded, never written
+    pub.save()
+    with connect(PostgresSettings(**postgres.connection()), s3=s3) as warehouse:
+        with pytest.raises(publication.BrokenPublication, match="has no Parquet files"):
+            wl.load_published(warehouse, "s3://lf-gold-gone/", state, schema="gone", s3=s3)
+        assert warehouse.query("SELECT count(*) FROM gone.load_log") == [(0,)]
