@@ -35,14 +35,14 @@ from concurrent.futures import ThreadPoolExecutor
 from data_contracts import reference as ref
 from lakehouse import faults, fs
 from lakehouse import gold_publication as publication
-from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, SILVER_INPUTS, column_names
+from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, SILVER_INPUTS, SMALL_TABLES, column_names
 from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, list_files, start_job, write_text
 from lakehouse.objects import ConcurrentUpdate
 from lakehouse.objects import join_uri as _join
 from lakehouse.quality import REPORTS, REPORTS_GRANT, QualityReport, report_path
 
 JOB = "silver_to_gold"
-STATE = LakePath("artifacts", f"state/{JOB}/")
+STATE = publication.STATE
 RUNS_KEPT = "3"
 CONTRACT = JobContract(
     name=JOB,
@@ -74,7 +74,6 @@ CONTRACT = JobContract(
     catalog_publish=("gold",),
 )
 PARALLEL = 3  # checks and table writes run in this many threads (Spark schedules their jobs together)
-SMALL_TABLES = frozenset({"dim_date", "dim_insurer", "dim_line_of_business", "dim_state"})  # one file each
 
 
 

@@ -35,12 +35,16 @@ import secrets
 from dataclasses import dataclass, field
 
 from lakehouse import faults, objects
+from lakehouse.job import LakePath
 from lakehouse.objects import join_uri as _join
 
-__all__ = ["RECORD_NAME", "RUNS_PREFIX", "BrokenPublication", "Generation", "Publication", "load",
+__all__ = ["RECORD_NAME", "RUNS_PREFIX", "STATE", "BrokenPublication", "Generation", "Publication", "load",
            "switch_catalog", "table_location"]
 
 RECORD_NAME = "publication.json"
+STATE = LakePath("artifacts", "state/silver_to_gold/")
+"""Where the silver->gold job keeps the publication record once deployed (its ``--state_path``); readers of
+the published copy (the warehouse load) read it there."""
 RUNS_PREFIX = "runs/"
 FORMAT = 1
 _PREFIX = re.compile(r"^g(\d{6,})-")

@@ -197,6 +197,10 @@ GOLD_TABLES: tuple[TableSpec, ...] = (
 )
 GOLD_TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in GOLD_TABLES}
 
+# Dimensions whose size is bounded by a calendar or a reference list (not by the business): written as one
+# file each by silver->gold, copied to every node of the warehouse (Redshift DISTSTYLE ALL).
+SMALL_TABLES: frozenset[str] = frozenset({"dim_date", "dim_insurer", "dim_line_of_business", "dim_state"})
+
 # (table, column, referenced table, referenced column): checked by the quality gate (no orphans).
 FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("dim_customer", "state", "dim_state", "state"),

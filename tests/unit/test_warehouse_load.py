@@ -1,0 +1,59 @@
+"""The load step's swap transaction and its arguments (the load itself runs end to end in
+tests/e2e/test_warehouse_load.py)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from lakehouse import gold_publication as publication
+from lakehouse.gold_tables import FOREIGN_KEYS, GOLD_TABLES
+from warehouse import load as wl
+from warehouse.connection import MAX_BATCH
+
+
+def _swap():
+    gen = publication.Generation(7, "run-o'k", "runs/g000007-run-o'k-abcd1234/")
+    expected = {spec.name: i for i, spec in enumerate(GOLD_TABLES)}
+    return wl.swap_statements("wh", expected, gen, datetime(2026, 12, 2, 17, 0, tzinfo=timezone.utc)), expected
+
+
+def test_swap_empties_children_first_refills_parents_first_then_checks_and_logs():
+    statements, expected = _swap()
+    n = len(GOLD_TABLES)
+    deletes = [s.removeprefix("DELETE FROM wh.") for s in statements[:n]]
+    inserts = [s.split()[2].removeprefix("wh.") for s in statements[n:2 * n]]
+    assert set(deletes) == set(inserts) == set(expected)
+    for table, _, ref, _ in FOREIGN_KEYS:
+        if table != ref:
+            assert deletes.index(table) < deletes.index(ref)
+            assert inserts.index(ref) < inserts.index(table)
+    assert all(s.startswith("DELETE") for s in statements[:n])  # never TRUNCATE: Redshift commits on it
+    guard = statements[2 * n]
+    assert guard.startswith("SELECT 1 / (CASE WHEN ") and "(SELECT COUNT(*) FROM wh.fact_claim) = " in guard
+    assert statements[-1] == ("INSERT INTO wh.load_log (generation, run_id, prefix, loaded_at, total_rows) VALUES "
+                              "(7, 'run-o''k', 'runs/g000007-run-o''k-abcd1234/', TIMESTAMP '2026-12-02 17:00:00', "
+                              f"{sum(expected.values())})")
+    assert len(statements) <= MAX_BATCH  # one Data API batch
+
+
+def test_insert_lists_every_column_of_the_table():
+    statements, _ = _swap()
+    fact = next(s for s in statements if s.startswith("INSERT INTO wh.fact_premium "))
+    assert "month) SELECT date_key, " in fact and fact.endswith("FROM wh.stg_fact_premium")
+
+
+def test_contract_declares_read_only_grants_and_the_help_lists_every_argument():
+    assert all(not g.write and not g.delete for g in wl.CONTRACT.grants)
+    assert {g.bucket for g in wl.CONTRACT.grants} == {"gold", publication.STATE.bucket}
+    assert wl.CONTRACT.argument("gold_path").default is None
+    usage = wl.usage()
+    for arg in wl.CONTRACT.arguments:
+        assert f"--{arg.name} " in usage
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(SystemExit, match="missing job arguments: --gold_path"):
+        wl.main([])
+    with pytest.raises(SystemExit, match="--force 'yes'"):
+        wl.main(["--gold_path", "s3://g/", "--force", "yes"])
