@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SPARK_LOCAL_IP := 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install browser tfconfig lambda artifacts synth deploy destroy outputs up down demo test bench clean
+.PHONY: help install browser tfconfig lambda artifacts synth deploy destroy outputs up down demo dashboard test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ down: ## stop the local services that `make up` started
 
 demo: artifacts tfconfig ## run the whole platform locally end to end (leaves it running; `make down` stops it)
 	@$(PY) -m local_runtime.demo
+
+dashboard: $(STAMP) ## write the local dashboard page (build/dashboard.html) from the warehouse `make demo` loaded
+	@$(PY) -m local_runtime.dashboard
 
 test: synth browser ## run every test (unit, Spark, synth + validate + checkov, end to end on the emulator)
 	@$(PY) -m pytest

@@ -7,21 +7,19 @@ loss ratio by line of business   ``kpi_loss_ratio_by_line_of_business``: one bar
 market share by state            ``kpi_market_share_by_state``: one bar per state (company / SUSEP)
 ===============================  ==================================================================
 
-:func:`charts` turns each KPI's normalised rows (:func:`queries.kpi.normalise`) into a
-:class:`dashboard.render.Chart`; :func:`all_rows` pages through a KPI with any engine's runner.
+:func:`charts` turns each KPI's normalised rows (:func:`queries.kpi.normalise`, from any engine) into a
+:class:`dashboard.render.Chart`.
 Standard library only.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.render import Chart, Series
 from queries import kpi as kpis
 
-__all__ = ["VIEWS", "View", "all_rows", "charts"]
-
-PAGE = 1000
+__all__ = ["VIEWS", "View", "charts"]
 
 
 @dataclass(frozen=True)
@@ -48,18 +46,6 @@ VIEWS: tuple[View, ...] = (
 )
 
 Row = Mapping[str, str | int | None]
-
-
-def all_rows(kpi_name: str, run_page: Callable[[kpis.Kpi, list, int], list[Row]],
-             filters: Mapping[str, str] | None = None) -> list[Row]:
-    """Every row of a KPI: ``run_page(kpi, bound values, limit)`` runs one page and returns it normalised."""
-    kpi = kpis.get(kpi_name)
-    rows: list[Row] = []
-    while True:
-        page = run_page(kpi, kpis.bind(kpi, filters or {}, offset=len(rows), limit=PAGE), PAGE)
-        rows.extend(page)
-        if len(page) < PAGE:
-            return rows
 
 
 def charts(rows_by_kpi: Mapping[str, list[Row]]) -> tuple[Chart, ...]:

@@ -7,7 +7,10 @@ installments as historical ERP exports, everything else as events), send the eve
 bronze, wait until every record is accounted for; then the batch lakehouse: the EMR backfill steps
 turn the exports into bronze, the Glue jobs run bronze -> silver -> gold with local Spark from the job
 definitions Terraform deployed, and the summary shows per-layer counts, the data-quality reports and
-the top rows of the KPI tables. The platform stays up afterwards (``make down`` stops it).
+the top rows of the KPI tables; then serving: the published gold copy is loaded into the warehouse
+(PostgreSQL standing in for Redshift, :mod:`warehouse.load`), the dashboard's KPI tables are printed from
+it and the dashboard page is written (``build/dashboard.html``). The platform stays up afterwards (``make
+down`` stops it).
 
 Where things are comes from their one definition: object keys from :mod:`data_contracts.layout`, the
 tables from the silver and gold table specs, the silver quarantine from the bronze->silver job
@@ -34,6 +37,8 @@ from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, put_rec
                                 run_query, wait_for)
 from local_runtime.paths import ROOT
 from local_runtime.services import ensure_emulator
+from local_runtime.services.postgres import PostgresServer
+from local_runtime.warehouse_local import load_local_warehouse
 
 STEPS: list[tuple[str, float]] = []
 # Entities fed as historical ERP exports (EMR backfill) rather than as events: (entity, export format).
@@ -123,6 +128,8 @@ def batch_phase(args, out, endpoint) -> bool:
         run_glue_job(out["glue_job_bronze_to_silver"], endpoint)
     with step("Glue job silver -> gold (data-quality gate before writing)"):
         run_glue_job(out["glue_job_silver_to_gold"], endpoint)
+    with step("load the published gold into the warehouse (PostgreSQL standing in for Redshift)"):
+        loaded = load_local_warehouse(endpoint, out, log=lambda line: print(f"    {line}"))
 
     print("\n---------------- batch lakehouse ----------------")
     print("bronze (JSON lines):")
@@ -149,7 +156,37 @@ def batch_phase(args, out, endpoint) -> bool:
             print(f"    {job:18} run {report['run_id']}: {'PASSED' if report['passed'] else 'FAILED'}, "
                   f"{len(report['checks'])} checks{', failed: ' + ', '.join(failed) if failed else ''}")
     _print_kpis(out, endpoint)
+    passed &= _serving(loaded)
     return passed
+
+
+def _print_table(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    if not rows:
+        print("    (no rows)")
+        return
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in rows[0]}
+    print("    " + "  ".join(k.rjust(w) for k, w in widths.items()))
+    for r in rows:
+        print("    " + "  ".join(str(r[k]).rjust(w) for k, w in widths.items()))
+
+
+def _serving(loaded) -> bool:
+    """The warehouse's rows against gold's, the dashboard's KPI tables from the warehouse, and the page."""
+    from dashboard.views import VIEWS
+    from local_runtime.dashboard import warehouse_kpis, write_dashboard
+    from queries import kpi as kpis
+
+    print("\n---------------- warehouse and serving ----------------")
+    print(f"warehouse (PostgreSQL standing in for Redshift): generation {loaded.generation}, rows per table:")
+    for table, rows in loaded.counts.items():
+        print(f"    {table:34} {rows:8d}")
+    rows = warehouse_kpis()
+    for view in VIEWS:
+        _print_table(f"KPI from the warehouse: {kpis.get(view.kpi).query.title}", rows[view.kpi])
+    page = write_dashboard(rows=rows)
+    print(f"\ndashboard (self-contained, opens offline): {page}")
+    return all(rows.values())
 
 
 def _print_kpis(out, endpoint) -> None:
@@ -157,14 +194,7 @@ def _print_kpis(out, endpoint) -> None:
     for name in KPI_QUERIES:
         query = queries.get(name)
         rows = run_query(endpoint, out, query)
-        print(f"\nKPI via Athena: {query.title}")
-        if not rows:
-            print("    (no rows)")
-            continue
-        widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in rows[0]}
-        print("    " + "  ".join(k.rjust(w) for k, w in widths.items()))
-        for r in rows:
-            print("    " + "  ".join(str(r[k]).rjust(w) for k, w in widths.items()))
+        _print_table(f"KPI via Athena: {query.title}", rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     with step("local services (make up)"):
         emulator = ensure_emulator()
         print(f"    AWS emulator at {emulator.endpoint}")
+        warehouse = PostgresServer()
+        warehouse.start()
+        print(f"    PostgreSQL (Redshift stand-in) at {warehouse.connection()['host']}:{warehouse.connection()['port']}")
     with step("synthesize stacks (cdktf)"):
         subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, check=True)
     with step("deploy the local stack (terraform apply)"):

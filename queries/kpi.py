@@ -49,15 +49,15 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from data_contracts.reference import STATE_CODES
 from lakehouse.gold_tables import GOLD_TABLES_BY_NAME, NULLABLE
 from queries import Query, all_queries
 
 __all__ = [
-    "FILTERS", "PAGING", "Column", "Filter", "Kpi", "bind", "emulator_statement", "execution_parameters", "get",
-    "kpis", "normalise", "placeholders", "pyformat", "validate_filters",
+    "FILTERS", "PAGING", "Column", "Filter", "Kpi", "all_rows", "bind", "emulator_statement", "execution_parameters", "get",
+    "kpis", "normalise", "numbered", "placeholders", "pyformat", "validate_filters",
 ]
 
 PREFIX = "kpi_"
@@ -171,6 +171,17 @@ def pyformat(sql: str) -> str:
     return "".join("%s" if i in marks else ("%%" if ch == "%" else ch) for i, ch in enumerate(sql))
 
 
+def numbered(sql: str, prefix: str = "p") -> str:
+    """``sql`` with named placeholders: the i-th positional ``?`` becomes ``:<prefix><i>`` (1-based), the form
+    of the Redshift Data API's ``Parameters``."""
+    marks = placeholders(sql)
+    out, last = [], 0
+    for i, at in enumerate(marks, start=1):
+        out.append(sql[last:at] + f":{prefix}{i}")
+        last = at + 1
+    return "".join(out) + sql[last:]
+
+
 # --- definitions --------------------------------------------------------------------------------------------
 
 def _names(value: str) -> tuple[str, ...]:
@@ -279,6 +290,18 @@ def bind(kpi: Kpi, filters: Mapping[str, str], *, offset: int, limit: int) -> li
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     paging = {"offset": offset, "limit": limit}
     return [paging[p] if p in paging else checked.get(p, FILTERS_BY_NAME[p].unset) for p in kpi.parameters]
+
+
+def all_rows(kpi: Kpi, filters: Mapping[str, str], run_page: Callable[[list[str | int]], list], *,
+             page: int = 1000) -> list:
+    """Every row of ``kpi`` for ``filters``, page by page: ``run_page(bound values)`` runs one page (with
+    any engine) and returns its rows; paging stops at the first short page."""
+    rows: list = []
+    while True:
+        got = run_page(bind(kpi, filters, offset=len(rows), limit=page))
+        rows.extend(got)
+        if len(got) < page:
+            return rows
 
 
 def _literal(value: str | int) -> str:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from queries.kpi import numbered, pyformat
 from warehouse.schema import validate_name
 
 __all__ = ["DataApiSettings", "DataApiWarehouse", "ParquetSource", "PostgresSettings", "PostgresWarehouse",
@@ -94,8 +95,9 @@ class Warehouse(ABC):
         """Run one statement (committed on its own)."""
 
     @abstractmethod
-    def query(self, sql: str) -> list[tuple]:
-        """Run one query; its rows."""
+    def query(self, sql: str, params: Sequence[str | int] = ()) -> list[tuple]:
+        """Run one query; its rows. ``params`` are bound by the engine to the positional ``?`` of ``sql``
+        (:mod:`queries.kpi`'s form), never formatted into it."""
 
     @abstractmethod
     def run_transaction(self, statements: Sequence[str],
@@ -159,8 +161,10 @@ class PostgresWarehouse(Warehouse):
     def execute(self, sql: str) -> None:
         self.conn.execute(sql)
 
-    def query(self, sql: str) -> list[tuple]:
-        return self.conn.execute(sql).fetchall()
+    def query(self, sql: str, params: Sequence[str | int] = ()) -> list[tuple]:
+        if not params:
+            return self.conn.execute(sql).fetchall()
+        return self.conn.execute(pyformat(sql), list(params)).fetchall()
 
     def run_transaction(self, statements: Sequence[str],
                         on_statement: Callable[[int], None] | None = None) -> None:
@@ -268,8 +272,12 @@ class DataApiWarehouse(Warehouse):
         resp = self.client.execute_statement(Sql=sql, **self._target())
         self._wait(resp["Id"], f"statement {sql[:200]!r}")
 
-    def query(self, sql: str) -> list[tuple]:
-        resp = self.client.execute_statement(Sql=sql, **self._target())
+    def query(self, sql: str, params: Sequence[str | int] = ()) -> list[tuple]:
+        extra = {}
+        if params:  # the Data API binds named parameters only (:p1, :p2, ...), each given as text
+            sql = numbered(sql)
+            extra["Parameters"] = [{"name": f"p{i}", "value": str(v)} for i, v in enumerate(params, start=1)]
+        resp = self.client.execute_statement(Sql=sql, **self._target(), **extra)
         desc = self._wait(resp["Id"], f"query {sql[:200]!r}")
         if not desc.get("HasResultSet"):
             return []

@@ -111,3 +111,124 @@ def expected_kpis(payloads) -> dict:
             share[cell] = (company, total, (company / total).quantize(RATIO, rounding=ROUND_HALF_UP))
     return {"live": live, "loss_ratio": loss, "market_share": share,
             "earned_total": sum(earned.values(), Decimal(0)), "incurred_total": sum(incurred.values(), Decimal(0))}
+
+
+# --- every KPI of queries/kpi_*.sql, computed from the records ------------------------------------------------
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _share(num: Decimal | None, den: Decimal | None) -> str | None:
+    if num is None or den is None or den <= 0:
+        return None
+    return str((num / den).quantize(RATIO, rounding=ROUND_HALF_UP))
+
+
+def expected_kpi_rows(payloads, company_insurer_code: str, filters: dict | None = None) -> dict[str, list[dict]]:
+    """KPI name -> every row of that KPI for ``filters`` (the API's: month range, line, state), in its key order, valued as
+    :func:`queries.kpi.normalise` gives them (counts as int, money and ratios as exact decimal strings),
+    computed from the records by gold's documented rules (``lakehouse/gold.py``): a cell exists in
+    ``kpi_loss_ratio`` when a policy earns, is written or has a (not cancelled) installment due in it, or a
+    claim occurs in it; in ``kpi_market_share`` when SUSEP has a row for it or the company wrote premium in it."""
+    live = live_rows(payloads)
+    policies = live.get(("erp", "policy"), {})
+    claims = live.get(("erp", "claim"), {})
+    installments = live.get(("erp", "premium_installment"), {})
+    stats = live.get(("susep", "market_statistics"), {})
+    earned, written = earned_by_cell(policies), written_by_cell(policies)
+    premium_cells = set(earned) | set(written)
+    for p in policies.values():  # a policy earns in every month of its window, even 0.00 after rounding
+        start, end = _date(p["start_date"]), _date(p["end_date"])
+        earning_end = end if p["status"] != "cancelled" else min(
+            end, datetime.fromisoformat(p["updated_at"].replace("Z", "+00:00")).date())
+        if (end - start).days + 1 > 0 and earning_end >= start:
+            premium_cells |= {(m.strftime("%Y-%m"), p["line_of_business"], p["state"]) for m, _ in
+                              _months(start, earning_end)}
+    for i in installments.values():
+        policy = policies.get((i["policy_id"],))
+        if policy is not None and i["status"] != "cancelled":
+            premium_cells.add((i["due_date"][:7], policy["line_of_business"], policy["state"]))
+    claim_count: dict = defaultdict(int)
+    incurred: dict = defaultdict(Decimal)
+    paid: dict = defaultdict(Decimal)
+    for c in claims.values():
+        policy = policies.get((c["policy_id"],))
+        if policy is None:
+            continue
+        cell = (c["occurrence_date"][:7], policy["line_of_business"], policy["state"])
+        claim_count[cell] += 1
+        incurred[cell] += _d(c["incurred_amount"])
+        paid[cell] += _d(c["paid_amount"])
+    zero = Decimal(0)
+    loss_cells = sorted(premium_cells | set(claim_count))
+    loss = [{"month": m, "line_of_business": lob, "state": st, "claim_count": claim_count.get((m, lob, st), 0),
+             "claims_incurred": incurred.get((m, lob, st), zero), "premiums_earned": earned.get((m, lob, st), zero),
+             "premiums_written": written.get((m, lob, st), zero), "claims_paid": paid.get((m, lob, st), zero)}
+            for m, lob, st in loss_cells]
+
+    loss = kpi_filter(loss, filters or {})
+    market: dict = defaultdict(Decimal)
+    insurers: dict = defaultdict(set)
+    own: dict = {}
+    for s in stats.values():
+        cell = (s["reference_month"], s["line_of_business"], s["state"])
+        market[cell] += _d(s["premiums_written"])
+        insurers[cell].add(s["insurer_code"])
+        if s["insurer_code"] == company_insurer_code:
+            own[cell] = _d(s["premiums_written"])
+    share_cells = sorted(set(market) | {c for c, v in written.items() if v > 0})
+    share = [{"month": m, "line_of_business": lob, "state": st,
+              "company_premiums_written": written.get((m, lob, st), zero),
+              "market_premiums_written": market.get((m, lob, st)),
+              "market_insurers": len(insurers[(m, lob, st)]) if (m, lob, st) in market else 0,
+              "company_susep_premiums_written": own.get((m, lob, st))} for m, lob, st in share_cells]
+    share = kpi_filter(share, filters or {})
+
+    def grouped(rows, key, columns):
+        out: dict = {}
+        for r in rows:
+            g = out.setdefault(r[key], dict.fromkeys(columns, zero))
+            for c in columns:
+                g[c] += r[c]
+        return sorted(out.items())
+
+    by_month = grouped(loss, "month", ("premiums_written", "premiums_earned", "claim_count", "claims_incurred",
+                                       "claims_paid"))
+    by_line = grouped(loss, "line_of_business", ("claim_count", "claims_incurred", "premiums_earned"))
+    by_state = grouped([r for r in share if r["market_premiums_written"] is not None], "state",
+                       ("company_premiums_written", "market_premiums_written"))
+    return {
+        "premiums_claims_by_month": [
+            {"month": k, "premiums_written": _money(g["premiums_written"]), "premiums_earned": _money(g["premiums_earned"]),
+             "claim_count": int(g["claim_count"]), "claims_incurred": _money(g["claims_incurred"]),
+             "claims_paid": _money(g["claims_paid"]), "loss_ratio": _share(g["claims_incurred"], g["premiums_earned"])}
+            for k, g in by_month],
+        "loss_ratio_by_line_of_business": [
+            {"line_of_business": k, "claim_count": int(g["claim_count"]), "claims_incurred": _money(g["claims_incurred"]),
+             "premiums_earned": _money(g["premiums_earned"]),
+             "loss_ratio": _share(g["claims_incurred"], g["premiums_earned"])} for k, g in by_line],
+        "market_share_by_state": [
+            {"state": k, "company_premiums_written": _money(g["company_premiums_written"]),
+             "market_premiums_written": _money(g["market_premiums_written"]),
+             "market_share": _share(g["company_premiums_written"], g["market_premiums_written"])} for k, g in by_state],
+        "loss_ratio": [
+            {"month": r["month"], "line_of_business": r["line_of_business"], "state": r["state"],
+             "claim_count": r["claim_count"], "claims_incurred": _money(r["claims_incurred"]),
+             "premiums_earned": _money(r["premiums_earned"]),
+             "loss_ratio": _share(r["claims_incurred"], r["premiums_earned"])} for r in loss],
+        "market_share": [
+            {**{k: r[k] for k in ("month", "line_of_business", "state")},
+             "company_premiums_written": _money(r["company_premiums_written"]),
+             "market_premiums_written": _money(r["market_premiums_written"]),
+             "market_insurers": r["market_insurers"],
+             "company_susep_premiums_written": _money(r["company_susep_premiums_written"]),
+             "market_share": _share(r["company_premiums_written"], r["market_premiums_written"])} for r in share],
+    }
+
+
+def kpi_filter(rows: list[dict], filters: dict) -> list[dict]:
+    """The cells of ``rows`` (each with its month, line and state) that pass ``filters``."""
+    return [r for r in rows if filters.get("month_from", "0000-00") <= r["month"] <= filters.get("month_to", "9999-99")
+            and r["line_of_business"] == filters.get("line_of_business", r["line_of_business"])
+            and r["state"] == filters.get("state", r["state"])]

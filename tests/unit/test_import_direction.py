@@ -19,7 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "sample_data": {"data_contracts"},
     "queries": {"lakehouse", "data_contracts"},
     "dashboard": {"queries", "lakehouse", "data_contracts"},
-    "warehouse": {"lakehouse", "data_contracts"},
+    "warehouse": {"lakehouse", "data_contracts", "queries"},
     "environments": {"modules"},
     "glue_jobs": {"lakehouse", "data_contracts"},
     "emr_steps": {"lakehouse", "data_contracts"},

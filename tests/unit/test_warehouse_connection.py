@@ -66,6 +66,17 @@ def test_query_reads_every_page_of_the_result(api):
     assert warehouse.query("SELECT name, n FROM t") == [("dim_date", 3), ("fact_claim", None)]
 
 
+def test_query_parameters_are_bound_by_the_data_api_by_name(api):
+    warehouse, stubber = api
+    sql = "SELECT state FROM t WHERE month BETWEEN :p1 AND :p2 AND note = '?' OFFSET :p3 LIMIT :p4"
+    params = [{"name": "p1", "value": "2025-01"}, {"name": "p2", "value": "O'Hara"},
+              {"name": "p3", "value": "0"}, {"name": "p4", "value": "100"}]
+    stubber.add_response("execute_statement", {"Id": "q-2"}, {"Sql": sql, "Parameters": params, **TARGET})
+    _describe(stubber, "q-2", "FINISHED", has_result=False)
+    assert warehouse.query("SELECT state FROM t WHERE month BETWEEN ? AND ? AND note = '?' OFFSET ? LIMIT ?",
+                           ["2025-01", "O'Hara", 0, 100]) == []
+
+
 def test_a_transaction_is_one_batch(api):
     warehouse, stubber = api
     statements = ["DELETE FROM wh.fact_claim", "INSERT INTO wh.fact_claim SELECT * FROM wh.stg_fact_claim"]
