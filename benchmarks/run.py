@@ -171,8 +171,13 @@ def bench_handler(runs: int, records: int = 10_000) -> list[dict]:
     return results
 
 
+def _serving(runs: int) -> list[dict]:
+    from benchmarks.serving import bench_serving
+    return bench_serving(runs)
+
+
 def _fmt(value: float, unit: str) -> str:
-    return f"{value:,.0f}" if unit == "records/s" or value >= 1000 else f"{value:.1f}"
+    return f"{value:,.0f}" if unit in ("records/s", "rows/s") or value >= 1000 else f"{value:.1f}"
 
 
 def write_markdown(results: list[dict], info: dict, command: str, extra_sections: list[str]) -> Path:
@@ -208,7 +213,7 @@ def _store(section: str, value) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="lakeforge benchmarks")
-    parser.add_argument("--only", default="synth,apply,handler,batch")
+    parser.add_argument("--only", default="synth,apply,handler,serving,batch")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000,5000000", help="batch sizes (rows)")
     parser.add_argument("--base", default="", help="baseline: the git revision to compare this checkout with")
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "make bench" if not argv and len(sys.argv) == 1 else "python -m benchmarks.run " + " ".join(argv or sys.argv[1:])
     stored = _store("machine", machine())
     sections = {"synth": lambda: [bench_synth(args.runs)], "apply": lambda: [bench_apply(args.runs)],
-                "handler": lambda: bench_handler(max(args.runs, 5))}
+                "handler": lambda: bench_handler(max(args.runs, 5)), "serving": lambda: _serving(args.runs)}
     for name, run in sections.items():
         if name in wanted:
             print(f"[bench] {name}", flush=True)
@@ -258,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write(stored: dict) -> None:
     from benchmarks.batch import batch_table
     results, commands = [], []
-    for name in ("synth", "apply", "handler"):
+    for name in ("synth", "apply", "handler", "serving"):
         if name in stored:
             results += stored[name]["results"]
             commands.append(stored[name]["command"])
