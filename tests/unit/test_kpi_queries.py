@@ -3,30 +3,24 @@ same small gold rows, with the values bound by each engine, and return identical
 same filters and pages: equal to an independent computation in Python, too."""
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from lakehouse.gold_tables import GOLD_TABLES_BY_NAME, column_names
 from queries import kpi as kpis
+from local_runtime.services.base import free_port
+from local_runtime.services.postgres import PostgresServer, remove_data
 from tests.kpi_gold_rows import ROWS, TABLES, expected
-
-def _sql_type(glue: str) -> str:
-    return {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "boolean": "BOOLEAN", "date": "DATE",
-            "timestamp": "TIMESTAMP"}.get(glue, glue.upper())
-
+from warehouse.schema import column_type
 
 def _ddl(name: str) -> str:
+    """The table with the warehouse's column types (``warehouse.schema``), without its keys: the literal rows
+    hold facts without their dimensions."""
     table = GOLD_TABLES_BY_NAME[name]
-    cols = [(c.name, c.type) for c in (*table.columns, *table.partition_keys)]
-    return f"CREATE TABLE {name} ({', '.join(f'{n} {_sql_type(t)}' for n, t in cols)})"
+    cols = [(c.name, column_type(c.type)[0]) for c in (*table.columns, *table.partition_keys)]
+    return f"CREATE TABLE {name} ({', '.join(f'{n} {t}' for n, t in cols)})"
 
 
 def _load(execute, marker: str) -> None:
@@ -48,38 +42,25 @@ def duck():
     con.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    """A throwaway PostgreSQL server (initdb as the ``postgres`` user: initdb refuses root) on a free port."""
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
-    base = Path(tempfile.mkdtemp(prefix="kpi-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", _free_port()
-    subprocess.run([*run_as, initdb, "-D", str(data), "-U", "kpi", "--auth=trust", "-E", "UTF8", "--no-sync"],
-                   check=True, capture_output=True)
-    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-w", "-l", str(base / "log"), "start", "-o",
-                    f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off"], check=True, capture_output=True)
+    """A throwaway local Redshift stand-in (:class:`PostgresServer`) on a free port."""
+    import psycopg
+
+    port = free_port()
+    server = PostgresServer(port)
+    server.start()
     try:
-        con = psycopg.connect(host="127.0.0.1", port=port, user="kpi", dbname="postgres", autocommit=True)
+        con = psycopg.connect(**server.connect_kwargs(), autocommit=True)
+        con.execute("CREATE SCHEMA kpi_test")
+        con.execute("SET search_path TO kpi_test")
         with con.cursor() as cur:
             _load(lambda sql, params: cur.execute(sql, params), "%s")
         yield con
         con.close()
     finally:
-        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        server.stop()
+        remove_data(port)
 
 
 def _duck_rows(con, kpi, filters, offset, limit):
