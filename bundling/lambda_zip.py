@@ -36,6 +36,7 @@ HANDLER = "app.py"
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "ingest": ("aws-lambda-powertools", "fastjsonschema", "jmespath", "typing_extensions"),
     "query_api": ("aws-lambda-powertools", "jmespath", "typing_extensions"),
+    "api_authorizer": (),
 }
 
 # function name -> glob patterns (below the repository root) of the data files its code reads at run time

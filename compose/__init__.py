@@ -4,7 +4,8 @@
 ``provider.py``     the AWS provider (every endpoint at the emulator locally) and the state backend
 ``foundation.py``   naming, tags, account and partition, the KMS key, the lake's buckets
 ``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping
-``batch.py``        Glue Data Catalog, Athena workgroup, Glue jobs and workflow, EMR backfill
+``batch.py``        Glue Data Catalog, Athena workgroup (and its named queries), Glue jobs and workflow, EMR backfill
+``serving.py``      the query API: HTTP API -> query Lambda -> Athena named queries (and locally its authorizer)
 ``inputs.py``       what comes from outside Terraform: Lambda zips, shared-code zip, scripts, tables, steps
 ``outputs.py``      stack outputs: each layer declares its own ``OUTPUTS``
 ==================  ===========================================================================================
@@ -20,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from compose import batch, foundation, streaming
+from compose import batch, foundation, serving, streaming
 from compose.inputs import BuildInputs, resolve
 from compose.outputs import Outputs, StackOutput
 from environments import ENVIRONMENTS, EnvironmentConfig, load_environment
 
-LAYERS = (foundation, streaming, batch)
+LAYERS = (foundation, streaming, batch, serving)
 """Layers in build order (the foundation first: every other layer builds on its key and buckets)."""
 
 STACK_OUTPUTS: tuple[StackOutput, ...] = tuple(o for layer in LAYERS for o in layer.OUTPUTS)
@@ -54,6 +55,7 @@ def build_stack(app, config: EnvironmentConfig, inputs: BuildInputs | None = Non
     base = foundation.build(stack, names, users, Outputs(stack, STACK_OUTPUTS))
     streaming.build(base, inputs)
     batch.build(base, inputs)
+    serving.build(base, inputs)
     foundation.finish(base)
     return stack
 

@@ -20,7 +20,7 @@ from data_contracts.contracts import SOURCES
 from emr_steps.backfill_erp import CONTRACT as BACKFILL
 from environments import EnvironmentConfig
 from lakehouse.job import PSEUDONYMIZATION_KEY, JobContract
-from modules.athena_props import AthenaWorkgroupProps
+from modules.athena_props import AthenaWorkgroupProps, NamedQuery
 from modules.emr_props import SUBNET_ID_PATTERN, EmrClusterProps, EmrStep, instance_role_name
 from modules.glue_catalog_props import GlueCatalogProps
 from modules.glue_jobs_props import GlueJobSpec, GlueJobsProps, role_name
@@ -42,6 +42,18 @@ OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("athena_workgroup", "athena", "Athena workgroup (enforced, KMS-encrypted results)"),
     StackOutput("emr_cluster_id", "emr", "Id of the transient EMR backfill cluster"),
 )
+
+
+def workgroup_name(prefix: str) -> str:
+    """Name of the lake's Athena workgroup."""
+    return prefix
+
+
+def named_queries(queries, databases: Mapping[str, str]) -> tuple[NamedQuery, ...]:
+    """The fixed queries of ``queries/`` as the workgroup's named queries, each in its layer's database (a query
+    of a layer without a database is left out)."""
+    return tuple(NamedQuery(name=q.name, database=databases[q.layer], sql=q.sql, description=q.title)
+                 for q in queries if q.layer in databases)
 
 
 def cluster_name(prefix: str) -> str:
@@ -95,7 +107,8 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
         base.outputs.emit("glue_crawler_name", catalog.crawler_name)
 
     workgroup = AthenaWorkgroup(stack, "athena", AthenaWorkgroupProps(
-        name=prefix, results_bucket=buckets.get("athena_results", ""), kms_key_arn=key.arn,
+        name=workgroup_name(prefix), named_queries=named_queries(inputs.queries or (), catalog.database_names),
+        results_bucket=buckets.get("athena_results", ""), kms_key_arn=key.arn,
         expected_bucket_owner=names.account_id, bytes_scanned_cutoff_per_query=config.athena.cutoff_bytes(),
         force_destroy=config.force_destroy, tags=tags, create=svc.athena,
     ))

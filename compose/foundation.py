@@ -90,7 +90,7 @@ def build(stack, names: Naming, users: Iterable[KeyUsers], outputs: Outputs) -> 
         alias=f"{prefix}-lake", account_id=names.account_id, region=config.region, partition=names.partition,
         description=f"{prefix}: lake, stream, queue, catalog, job and log encryption",
         **config.kms.values_for(KmsKeyProps), **config.values_for(KmsKeyProps),
-        via_services=tuple(s for u in users for s in u.via_services),
+        via_services=tuple(dict.fromkeys(s for u in users for s in u.via_services)),
         direct_principal_arn_patterns=tuple(p for u in users for p in u.role_patterns),
         tags=tags, create=config.services.kms,
     ))

@@ -16,6 +16,12 @@ from environments import EnvironmentConfig
 INGEST_FUNCTION = "ingest"
 """The ingest Lambda: ``lambda_src/ingest/``, packaged by ``bundling.lambda_zip``."""
 
+QUERY_FUNCTION = "query_api"
+"""The query API's Lambda: ``lambda_src/query_api/``."""
+
+AUTHORIZER_FUNCTION = "api_authorizer"
+"""The query API's Lambda authorizer (``[api] authorization = "LAMBDA"``): ``lambda_src/api_authorizer/``."""
+
 
 @dataclass(frozen=True)
 class BuildInputs:
@@ -37,6 +43,9 @@ class BuildInputs:
     emr_steps: Callable[[str, str], Sequence[dict]] | None = None
     """``(bronze bucket, artifacts bucket) ->`` rendered EMR steps (default: ``emr_steps.steps.render_steps``)."""
 
+    queries: tuple | None = None
+    """The fixed queries that become the Athena workgroup's named queries (default: ``queries.all_queries()``)."""
+
 
 @functools.lru_cache(maxsize=None)
 def function_zip(name: str) -> Path:
@@ -57,6 +66,7 @@ def libs_zip() -> Path:
 def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs:
     """``given`` with every missing input replaced by the real one the enabled services need."""
     import glue_jobs
+    import queries
     from emr_steps.steps import render_steps
     from lakehouse.tables import all_tables
 
@@ -64,7 +74,12 @@ def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs
     svc = config.services
     lambda_zips = given.lambda_zips
     if lambda_zips is None:
-        lambda_zips = {INGEST_FUNCTION: function_zip(INGEST_FUNCTION)} if svc.ingest_lambda else {}
+        wanted = [INGEST_FUNCTION] if svc.ingest_lambda else []
+        if svc.query_api:
+            wanted.append(QUERY_FUNCTION)
+            if config.api.authorization == "LAMBDA":
+                wanted.append(AUTHORIZER_FUNCTION)
+        lambda_zips = {name: function_zip(name) for name in wanted}
     # The EMR step code is uploaded with the cluster, or alone locally (the local runner reads it there).
     wants_libs = svc.s3_lake and (svc.glue_jobs or svc.emr or config.is_local)
     return BuildInputs(
@@ -73,4 +88,5 @@ def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs
         scripts=given.scripts if given.scripts is not None else glue_jobs.scripts(),
         tables=given.tables if given.tables is not None else (all_tables() if svc.glue_catalog else ()),
         emr_steps=given.emr_steps or render_steps,
+        queries=given.queries if given.queries is not None else (queries.all_queries() if svc.athena else ()),
     )

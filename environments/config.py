@@ -40,6 +40,7 @@ from modules.emr_props import SUBNET_ID_PATTERN, EmrClusterProps
 from modules.glue_catalog_props import GlueCatalogProps
 from modules.glue_jobs_props import GlueJobsProps
 from modules.glue_workflow_props import GlueWorkflowProps
+from modules.http_api_props import INTEGRATION_TIMEOUT_MS, HttpApiProps
 from modules.kinesis_ingest_props import KinesisEventSourceProps
 from modules.kinesis_props import KinesisStreamProps
 from modules.kms_props import KmsKeyProps
@@ -181,6 +182,27 @@ class AthenaSettings(Section):
 
 
 @dataclass(frozen=True)
+class ApiSettings(Section):
+    """``[api]``: the query API (:class:`modules.http_api.HttpApi`), its query function
+    (:class:`modules.lambda_function.PythonFunction`) and, with ``authorization = "LAMBDA"``, the bearer token
+    its authorizer checks (:class:`modules.secrets_manager.GeneratedSecret`)."""
+
+    authorization: str = feeds(HttpApiProps, "authorization")
+    jwt_issuer: str = feeds(HttpApiProps, "jwt_issuer")
+    jwt_audience: tuple[str, ...] = feeds(HttpApiProps, "jwt_audience")
+    authorizer_cache_seconds: int = feeds(HttpApiProps, "authorizer_cache_seconds")
+    throttling_burst_limit: int = feeds(HttpApiProps, "throttling_burst_limit")
+    throttling_rate_limit: int = feeds(HttpApiProps, "throttling_rate_limit")
+    memory_mb: int = feeds(PythonFunctionProps, "memory_mb")
+    timeout_seconds: int = feeds(PythonFunctionProps, "timeout_seconds", default=25)
+    reserved_concurrency: int = feeds(PythonFunctionProps, "reserved_concurrency")
+    token_version: int = option(
+        1, limit=at_least(1),
+        doc="``LAMBDA`` only: generation of the API token Terraform generates into Secrets Manager (bump it to "
+            "issue a new token; the authorizer picks it up within a minute).")
+
+
+@dataclass(frozen=True)
 class EmrSettings(Section):
     """``[emr]``: the transient EMR cluster that runs the backfill steps (:class:`modules.emr.EmrCluster`)."""
 
@@ -248,6 +270,8 @@ class ServiceSwitches(Section):
     athena: bool = option(True, doc="Athena workgroup with enforced, KMS-encrypted results (needs s3_lake).")
     emr: bool = option(False, doc="The transient EMR backfill cluster (needs s3_lake; refused in local: no "
                                   "emulator creates clusters).")
+    query_api: bool = option(False, doc="The query API: HTTP API, query function, Athena named queries' callers "
+                                        "(needs s3_lake, glue_catalog, athena).")
 
     NOT_BUILT: typing.ClassVar[dict[str, str]] = {
         "redshift": "the Redshift warehouse",
@@ -285,6 +309,7 @@ class EnvironmentConfig(Section):
     glue: GlueSettings = option(default_factory=GlueSettings, doc="``[glue]``.")
     athena: AthenaSettings = option(default_factory=AthenaSettings, doc="``[athena]``.")
     emr: EmrSettings = option(default_factory=EmrSettings, doc="``[emr]``.")
+    api: ApiSettings = option(default_factory=ApiSettings, doc="``[api]``.")
     services: ServiceSwitches = option(default_factory=ServiceSwitches, doc="``[services]``.")
 
     @property
@@ -447,6 +472,11 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
     if sw.emr:
         check(sw.s3_lake, "services.emr: needs s3_lake")
         check(not cfg.is_local, "services.emr: no emulator can create an EMR cluster; keep it off in local")
+    if sw.query_api:
+        check(sw.s3_lake and sw.glue_catalog and sw.athena, "services.query_api: needs s3_lake, glue_catalog and athena")
+        check(cfg.api.timeout_seconds * 1000 < INTEGRATION_TIMEOUT_MS,
+              f"api.timeout_seconds: {cfg.api.timeout_seconds} s is not shorter than the API's integration timeout "
+              f"({INTEGRATION_TIMEOUT_MS // 1000} s): the caller would get a 503 while the query still runs; lower it")
 
     b = cfg.backend
     if b.type == "local":

@@ -14,7 +14,7 @@ README = Path(__file__).resolve().parent / "README.md"
 SECTIONS: dict[str, type] = {
     "top": config.EnvironmentConfig, "account": config.AccountSettings, "kms": config.KmsSettings,
     "kinesis": config.KinesisSettings, "lambda": config.LambdaSettings, "lifecycle": config.LifecycleRule,
-    "glue": config.GlueSettings, "athena": config.AthenaSettings, "emr": config.EmrSettings,
+    "glue": config.GlueSettings, "athena": config.AthenaSettings, "emr": config.EmrSettings, "api": config.ApiSettings,
     "backend": config.BackendSettings, "services": config.ServiceSwitches,
 }
 

@@ -6,14 +6,18 @@ off), results under ``s3://<results bucket>/<results_prefix>`` encrypted with ``
 key, the bucket owner expected (``expected_bucket_owner``), CloudWatch metrics on, a per-query scan
 limit (``bytes_scanned_cutoff_per_query``) and the engine version. Queries read the lake tables declared
 by :class:`modules.glue_catalog.GlueCatalog` (partition projection: no crawler or ``MSCK REPAIR``).
+
+``named_queries`` become ``aws_athena_named_query`` resources in the workgroup (``<construct>/query_<name>``):
+saved, reviewed SQL that callers run by name (``GetNamedQuery`` then ``StartQueryExecution`` with
+``ExecutionParameters`` for its ``?`` placeholders), so no caller ever sends SQL text of its own.
 """
 from __future__ import annotations
 
 from constructs import Construct
 
-from modules.athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps
+from modules.athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps, NamedQuery
 
-__all__ = ["MIN_CUTOFF_BYTES", "OUTPUTS", "AthenaWorkgroup", "AthenaWorkgroupProps"]
+__all__ = ["MIN_CUTOFF_BYTES", "OUTPUTS", "AthenaWorkgroup", "AthenaWorkgroupProps", "NamedQuery"]
 
 class AthenaWorkgroup(Construct):
     """Athena workgroup with enforced configuration and encrypted results.
@@ -28,9 +32,12 @@ class AthenaWorkgroup(Construct):
         self.name: str | None = None
         self.arn: str | None = None
         self.output_location: str | None = None
+        self.named_queries: dict = {}
+        self.named_query_ids: dict[str, str] = {}
         if not props.create:
             return
 
+        from cdktf_cdktf_provider_aws.athena_named_query import AthenaNamedQuery
         from cdktf_cdktf_provider_aws.athena_workgroup import (
             AthenaWorkgroup as AthenaWorkgroupResource,
             AthenaWorkgroupConfiguration,
@@ -64,3 +71,8 @@ class AthenaWorkgroup(Construct):
         )
         self.name = self.workgroup.name
         self.arn = self.workgroup.arn
+        for query in p.named_queries:
+            self.named_queries[query.name] = AthenaNamedQuery(
+                self, f"query_{query.name}", name=query.name, workgroup=self.workgroup.name,
+                database=query.database, query=query.sql, description=query.description or None)
+            self.named_query_ids[query.name] = self.named_queries[query.name].id

@@ -3,10 +3,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.options import Props, at_least, create_option, option, outputs, tags_option
+from modules.options import (
+    Props, Rule, at_least, create_option, matches, option, outputs, tags_option,
+)
 
 MIN_CUTOFF_BYTES = 10 * 1024 * 1024
 """Athena's smallest per-query scan limit (10 MB)."""
+
+
+@dataclass(frozen=True)
+class NamedQuery(Props):
+    """One saved query of the workgroup (``aws_athena_named_query``). Parameters are ``?`` placeholders, bound
+    by Athena (``ExecutionParameters``), never spliced into the text."""
+
+    name: str = option(limit=matches(r"[A-Za-z0-9_.-]{1,128}", "1-128 letters, digits, ``_``, ``.`` or ``-``"),
+                       doc="Query name, unique in the workgroup, e.g. ``kpi_loss_ratio``.")
+    database: str = option(doc="Glue database the query runs in (token allowed).")
+    sql: str = option(limit=matches(r"(?s).{1,262144}", "1-262144 characters"),
+                      doc="The SQL, with ``?`` for each execution parameter.")
+    description: str = option("", limit=matches(r"(?s).{0,1024}", "at most 1024 characters"),
+                              doc="What the query returns (shown in the console).")
 
 
 @dataclass(frozen=True)
@@ -33,8 +49,16 @@ class AthenaWorkgroupProps(Props):
     force_destroy: bool = option(
         False,
         doc="Let ``terraform destroy`` delete a workgroup holding saved queries (local only).")
+    named_queries: tuple[NamedQuery, ...] = option(
+        (), doc="Saved queries created in the workgroup (``aws_athena_named_query``), e.g. the KPI queries of "
+                "``queries/``.")
     tags: dict[str, str] = tags_option("the workgroup")
     create: bool = create_option()
+
+    RULES = (
+        Rule(("named_queries",), lambda queries: len({q.name for q in queries}) == len(queries),
+             "named_queries: duplicate query names"),
+    )
 
 
 OUTPUTS = outputs(
@@ -42,4 +66,5 @@ OUTPUTS = outputs(
     ("name", "Name of the workgroup."),
     ("arn", "ARN of the workgroup."),
     ("output_location", "``s3://<results bucket>/<results prefix>``."),
+    ("named_query_ids", "Id of each named query, by name."),
 )

@@ -49,6 +49,7 @@ class PythonFunction(Construct):
         self.role = None
         self.function_name: str | None = None
         self.arn: str | None = None
+        self.invoke_arn: str | None = None
         self.role_name: str | None = None
         self.role_arn: str | None = None
         self.log_group_name: str | None = None
@@ -156,6 +157,7 @@ class PythonFunction(Construct):
 
         self.function_name = self.function.function_name
         self.arn = self.function.arn
+        self.invoke_arn = self.function.invoke_arn
         self.role_name = self.role.name
         self.role_arn = self.role.arn
         self.log_group_name = log_group.name

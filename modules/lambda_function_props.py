@@ -69,6 +69,7 @@ OUTPUTS = outputs(
     ("function", "The ``aws_lambda_function`` resource."),
     ("function_name", "Name of the function."),
     ("arn", "ARN of the function."),
+    ("invoke_arn", "Invoke ARN of the function (what an API Gateway Lambda authorizer or integration URI takes)."),
     ("role", "The execution role (``aws_iam_role``)."),
     ("role_name", "Name of the execution role."),
     ("role_arn", "ARN of the execution role."),

@@ -1,0 +1,154 @@
+"""The serving layer: the query API over gold. An API Gateway HTTP API (``GET /kpis``, ``GET /kpis/{name}``,
+``GET /openapi.json``) in front of the query function (``lambda_src/query_api``), which runs the workgroup's
+named, parameterized KPI queries through Athena and returns JSON.
+
+Authorization comes from ``[api] authorization``: ``AWS_IAM`` in dev and prod (callers sign with SigV4);
+``LAMBDA`` locally, because the emulator does not verify SigV4 signatures (any ``Authorization`` header passes
+an ``AWS_IAM`` route) while it really runs a Lambda ``REQUEST`` authorizer: the authorizer function
+(``lambda_src/api_authorizer``) checks ``Authorization: Bearer <token>`` against a token Terraform generates into
+Secrets Manager (:class:`modules.secrets_manager.GeneratedSecret`: in no code, state or output).
+
+The query function may: start and read query executions in the lake's workgroup only; read the gold
+database and its tables in the Data Catalog only; read the gold tables' objects (their first location and
+the published copies under ``runs/``) and write its results under the workgroup's results prefix; use the
+key through S3, Athena and Glue.
+"""
+from __future__ import annotations
+
+from compose.foundation import Foundation, KeyUsers, Naming
+from compose.inputs import AUTHORIZER_FUNCTION, QUERY_FUNCTION, BuildInputs
+from compose.outputs import StackOutput
+from environments import EnvironmentConfig
+from lakehouse.gold_publication import RUNS_PREFIX
+from modules.athena_props import AthenaWorkgroupProps
+from modules.http_api_props import HttpApiProps
+from modules.iam import Condition, Statement
+from modules.lambda_function_props import PythonFunctionProps
+from modules.secrets_manager_props import GeneratedSecretProps
+
+ROUTE_KEYS: tuple[str, ...] = ("GET /kpis", "GET /kpis/{name}", "GET /openapi.json")
+"""The API's routes, all to the query function."""
+
+RESULTS_PREFIX: str = AthenaWorkgroupProps.__dataclass_fields__["results_prefix"].default
+"""Where the workgroup writes query results (the workgroup's default prefix, which the batch layer keeps)."""
+
+OUTPUTS: tuple[StackOutput, ...] = (
+    StackOutput("api_url", "query_api", "Base URL of the query API ($default stage)"),
+    StackOutput("api_id", "query_api", "Id of the query API (locally: /_aws/execute-api/<id>/$default/...)"),
+    StackOutput("query_function_name", "query_api", "Name of the query Lambda function"),
+)
+
+
+def function_names(prefix: str) -> dict[str, str]:
+    """The serving layer's Lambda function names, by package."""
+    return {QUERY_FUNCTION: f"{prefix}-query-api", AUTHORIZER_FUNCTION: f"{prefix}-api-authorizer"}
+
+
+def token_secret_name(prefix: str) -> str:
+    """Name of the secret holding the API's bearer token (``LAMBDA`` authorization): a client with
+    ``secretsmanager:GetSecretValue`` on it reads the token (locally: the demo and the end-to-end tests)."""
+    return f"{prefix}/api-token"
+
+
+def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
+    """Athena encrypts the results with the key (and reads them through S3); the functions' environments are
+    encrypted with it; locally the token's secret too."""
+    if not config.services.query_api:
+        return KeyUsers()
+    via = ["athena", "lambda"]
+    if config.api.authorization == "LAMBDA":
+        via.append("secretsmanager")
+    return KeyUsers(via_services=tuple(via))
+
+
+def query_statements(*, partition: str, region: str, account_id: str, workgroup: str, gold_database: str,
+                     gold_arn: str, results_arn: str, gold_locations: tuple[str, ...]) -> tuple[Statement, ...]:
+    """The query function's grants beyond its logs, queue, key and traces (see the module docstring)."""
+    athena = f"arn:{partition}:athena:{region}:{account_id}:workgroup/{workgroup}"
+    glue = f"arn:{partition}:glue:{region}:{account_id}"
+    gold_prefixes = (RUNS_PREFIX, *gold_locations)
+    return (
+        Statement(sid="RunQueriesInTheLakeWorkgroup",
+                  actions=("athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+                           "athena:StopQueryExecution"),
+                  resources=(athena,)),
+        Statement(sid="ReadGoldCatalog", actions=("glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"),
+                  resources=(f"{glue}:catalog", f"{glue}:database/{gold_database}",
+                             f"{glue}:table/{gold_database}/*")),
+        Statement(sid="ReadGoldObjects", actions=("s3:GetObject",),
+                  resources=tuple(f"{gold_arn}/{p}*" for p in gold_prefixes)),
+        Statement(sid="ListGoldTables", actions=("s3:ListBucket",), resources=(gold_arn,),
+                  conditions=(Condition("StringLike", "s3:prefix", tuple(f"{p}*" for p in gold_prefixes)),)),
+        Statement(sid="WriteQueryResults", actions=("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
+                  resources=(f"{results_arn}/{RESULTS_PREFIX}*",)),
+        Statement(sid="ListQueryResults", actions=("s3:ListBucket",), resources=(results_arn,),
+                  conditions=(Condition("StringLike", "s3:prefix", (f"{RESULTS_PREFIX}*",)),)),
+        Statement(sid="LocateBuckets", actions=("s3:GetBucketLocation",), resources=(gold_arn, results_arn)),
+    )
+
+
+def build(base: Foundation, inputs: BuildInputs) -> None:
+    config = base.naming.config
+    if not config.services.query_api:
+        return
+    from compose.batch import workgroup_name
+    from modules.glue_catalog import database_name
+    from modules.http_api import HttpApi
+    from modules.lambda_function import PythonFunction
+    from modules.secrets_manager import GeneratedSecret
+
+    stack, names, key, lake = base.stack, base.naming, base.key, base.lake
+    prefix, tags, api = names.prefix, names.tags, config.api
+    fn_names = function_names(prefix)
+    gold_database = database_name(prefix, "gold")
+    workgroup = workgroup_name(prefix)
+    gold_locations = tuple(t.location for t in (inputs.tables or ()) if t.layer == "gold")
+
+    query = PythonFunction(stack, "query_function", PythonFunctionProps(
+        function_name=fn_names[QUERY_FUNCTION], zip_path=inputs.lambda_zips[QUERY_FUNCTION], handler="app.handler",
+        description="Query API: named, parameterized KPI queries on gold through Athena",
+        **api.values_for(PythonFunctionProps), kms_key_arn=key.arn,
+        **config.values_for(PythonFunctionProps), architecture=config.lambda_.architecture,
+        environment={
+            "ATHENA_WORKGROUP": workgroup,
+            "GOLD_DATABASE": gold_database,
+            "LOG_LEVEL": config.lambda_.log_level,
+        },
+        policy_statements=query_statements(
+            partition=names.partition, region=config.region, account_id=names.account_id, workgroup=workgroup,
+            gold_database=gold_database, gold_arn=lake.bucket_arns["gold"],
+            results_arn=lake.bucket_arns["athena_results"], gold_locations=gold_locations),
+        tags=tags,
+    ))
+
+    authorizer = None
+    secret = None
+    if api.authorization == "LAMBDA":
+        secret = GeneratedSecret(stack, "api_token", GeneratedSecretProps(
+            name=token_secret_name(prefix), kms_key_arn=key.arn, version=api.token_version,
+            description="Bearer token of the query API's Lambda authorizer (generated by Terraform; never in "
+                        "code, state or outputs)",
+            recovery_window_days=0 if config.force_destroy else 30, **config.values_for(GeneratedSecretProps),
+            tags=tags))
+        authorizer = PythonFunction(stack, "api_authorizer", PythonFunctionProps(
+            function_name=fn_names[AUTHORIZER_FUNCTION], zip_path=inputs.lambda_zips[AUTHORIZER_FUNCTION],
+            description="Query API authorizer: Authorization: Bearer <token> against the token in Secrets Manager",
+            memory_mb=128, timeout_seconds=5, reserved_concurrency=api.reserved_concurrency, kms_key_arn=key.arn,
+            **config.values_for(PythonFunctionProps), architecture=config.lambda_.architecture,
+            environment={"TOKEN_SECRET_ARN": secret.arn},
+            policy_statements=(Statement(sid="ReadApiToken", actions=("secretsmanager:GetSecretValue",),
+                                         resources=(secret.arn,)),),
+            tags=tags,
+        ))
+
+    http = HttpApi(stack, "query_api", HttpApiProps(
+        name=f"{prefix}-query", function_name=query.function_name, function_arn=query.arn, route_keys=ROUTE_KEYS,
+        kms_key_arn=key.arn, **api.values_for(HttpApiProps),
+        authorizer_function_name=authorizer.function_name if authorizer else "",
+        authorizer_invoke_arn=authorizer.invoke_arn if authorizer else "",
+        log_retention_days=config.log_retention_days,
+        description="lakeforge query API: KPIs over gold (named Athena queries)", tags=tags,
+    ))
+    base.outputs.emit("api_url", http.stage_invoke_url)
+    base.outputs.emit("api_id", http.api_id)
+    base.outputs.emit("query_function_name", query.function_name)
