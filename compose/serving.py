@@ -11,7 +11,7 @@ Secrets Manager (:class:`modules.secrets_manager.GeneratedSecret`: in no code, s
 The query function may: start and read query executions in the lake's workgroup only; read the gold
 database and its tables in the Data Catalog only; read the gold tables' objects (their first location and
 the published copies under ``runs/``) and write its results under the workgroup's results prefix; use the
-key through S3, Athena and Glue.
+key through S3 (gold, the results) and Glue (the encrypted catalog).
 """
 from __future__ import annotations
 
@@ -51,11 +51,11 @@ def token_secret_name(prefix: str) -> str:
 
 
 def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
-    """Athena encrypts the results with the key (and reads them through S3); the functions' environments are
-    encrypted with it; locally the token's secret too."""
+    """The functions' environments are encrypted with the key (and locally the token's secret); Athena reads
+    gold and writes the SSE-KMS results through S3, which the foundation already allows."""
     if not config.services.query_api:
         return KeyUsers()
-    via = ["athena", "lambda"]
+    via = ["lambda"]
     if config.api.authorization == "LAMBDA":
         via.append("secretsmanager")
     return KeyUsers(via_services=tuple(via))

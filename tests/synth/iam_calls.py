@@ -12,7 +12,11 @@ Derived from the definitions the components themselves use, never copied from th
   the job's code;
 * the EMR backfill: the synthesized cluster's log URI and step arguments, and the backfill's own key
   layout (``layout.backfill_tmp_prefix``, ``backfill_object_name``);
-* the crawler: its synthesized S3 targets, database and security configuration.
+* the crawler: its synthesized S3 targets, database and security configuration;
+* the query API's function: the synthesized workgroup (its name and results location), the gold database
+  and the gold table locations (``lakehouse.tables``, and the published copies under
+  ``lakehouse.gold_publication.RUNS_PREFIX``): Athena reads the catalog and S3 and writes the results with the
+  caller's credentials; its authorizer: the synthesized token secret.
 
 How a kind of I/O turns into S3 calls (:class:`S3Calls`): a read lists its prefix and gets objects; a Spark
 write (any mode) lists the output, puts task files under ``_temporary/``, copies them into place (get +
@@ -57,6 +61,8 @@ INGEST_ROLE = "/ingest_function/role"
 CRAWLER_ROLE = "/catalog/crawler_role"
 EMR_INSTANCE_ROLE = "/emr/instance_role"
 EMR_SERVICE_ROLE = "/emr/service_role"
+QUERY_ROLE = "/query_function/role"
+AUTHORIZER_ROLE = "/api_authorizer/role"
 
 
 def glue_role(job: str) -> str:
@@ -296,6 +302,10 @@ def stack_calls(r: StackResolver) -> StackCalls:
     for job in WORKFLOW:
         if has(glue_role(job.name)):
             out.allowed[glue_role(job.name)], out.denied[glue_role(job.name)] = _glue_job(r, job, bucket, kms, logs)
+    if has(QUERY_ROLE):
+        out.allowed[QUERY_ROLE], out.denied[QUERY_ROLE] = _query_function(r, bucket, kms, logs)
+    if has(AUTHORIZER_ROLE):
+        out.allowed[AUTHORIZER_ROLE], out.denied[AUTHORIZER_ROLE] = _authorizer(r, bucket, kms, logs)
     if has(EMR_INSTANCE_ROLE):
         out.allowed[EMR_INSTANCE_ROLE], out.denied[EMR_INSTANCE_ROLE] = _emr_instance(r, bucket, kms)
         service = [
@@ -470,3 +480,90 @@ def _emr_instance(r, bucket, kms) -> tuple[list[Request], list[Request]]:
     bad.put(bucket("bronze") + layout.landing_prefix("policy") + "x.csv", "write the landing zone")
     bad.put(bucket("silver") + "erp/policy/x.parquet", "write silver")
     return allowed, bad.out
+
+
+def _function_basics(r, kms, logs, role: str, construct: str) -> list[Request]:
+    """What every PythonFunction does: its log lines, its failure queue, traces, its encrypted environment."""
+    _, group = r.by_path("aws_cloudwatch_log_group", f"/{construct}/log_group")
+    queue_name, _ = r.by_path("aws_sqs_queue", f"/{construct}/failure_queue")
+    return [
+        *kms(role, ("kms:Decrypt",), "lambda", "the function's environment is encrypted with the key"),
+        Request("sqs:SendMessage", r.attribute("aws_sqs_queue", queue_name, "arn"),
+                why="failed asynchronous invocations go to the failure queue"),
+        *logs(r.resolve(group["name"]), ("logs:CreateLogStream", "logs:PutLogEvents"), "2026/12/02/[$LATEST]0",
+              "the function's log lines"),
+        Request("xray:PutTraceSegments", "*", why="active tracing"),
+        Request("xray:PutTelemetryRecords", "*", why="active tracing"),
+    ]
+
+
+def _query_function(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
+    _, workgroup = r.by_path("aws_athena_workgroup", "/athena/workgroup")
+    wg_arn = f"arn:{r.partition}:athena:{r.region}:{r.account}:workgroup/{r.resolve(workgroup['name'])}"
+    results = r.resolve(workgroup["configuration"]["result_configuration"]["output_location"])
+    db_name, _ = r.by_path("aws_glue_catalog_database", "/catalog/gold_database")
+    db = r.attribute("aws_glue_catalog_database", db_name, "name")
+    glue = f"arn:{r.partition}:glue:{r.region}:{r.account}"
+    gold = bucket("gold")
+    io = S3Calls("query API: Athena reads gold with the function's credentials")
+    published = f"{gold}{publication.RUNS_PREFIX}g000002-{RUN}-0a1b2c3d/"
+    for spec in GOLD:
+        io.read(published + spec.location, f"month=2026-12/{PART}", "Athena reads a published gold table")
+        io.read(gold + spec.location, PART, "Athena reads a gold table before its first publication")
+    out = S3Calls("query API: Athena writes the results with the function's credentials")
+    out.location(results)
+    out.put(f"{results}0000-query.csv", "Athena writes the result file")
+    out.put(f"{results}0000-query.csv.metadata", "Athena writes the result metadata")
+    out._obj("s3:AbortMultipartUpload", f"{results}0000-query.csv", "Athena aborts a failed result upload")
+    out.list(results, "Athena lists the results prefix")
+    out.get(f"{results}0000-query.csv", "GetQueryResults reads the result file")
+    allowed = [
+        *io.out, *out.out,
+        *(Request(action, wg_arn, why="runs the named KPI queries in the lake workgroup")
+          for action in ("athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+                         "athena:StopQueryExecution")),
+        *(Request(action, resource, why="Athena reads the gold tables' definitions") for action, resource in (
+            ("glue:GetDatabase", f"{glue}:catalog"), ("glue:GetDatabase", f"{glue}:database/{db}"),
+            ("glue:GetTable", f"{glue}:table/{db}/kpi_loss_ratio"),
+            ("glue:GetPartitions", f"{glue}:table/{db}/kpi_loss_ratio"))),
+        *kms(QUERY_ROLE, ("kms:Decrypt",), "s3", "reads SSE-KMS gold objects and results"),
+        *kms(QUERY_ROLE, ("kms:GenerateDataKey",), "s3", "writes SSE-KMS results"),
+        *_function_basics(r, kms, logs, QUERY_ROLE, "query_function"),
+    ]
+    if r.doc.get("resource", {}).get("aws_glue_data_catalog_encryption_settings"):
+        allowed += kms(QUERY_ROLE, ("kms:Decrypt",), "glue", "the Data Catalog is encrypted with the key")
+    silver_db_name, _ = r.by_path("aws_glue_catalog_database", "/catalog/silver_database")
+    silver_db = r.attribute("aws_glue_catalog_database", silver_db_name, "name")
+    bad = S3Calls("query API must not")
+    bad.get(bucket("silver") + "erp/policy/" + PART, "read silver")
+    bad.get(bucket("bronze") + layout.bronze_partition_prefix("erp", "policy", DAY) + "x.jsonl", "read bronze")
+    bad.put(gold + f"{publication.RUNS_PREFIX}x/{PART}", "write gold")
+    bad.delete(gold + GOLD[0].location + PART, "delete gold")
+    bad.put(f"s3://{s3_uri(results)[0]}/other/x.csv", "write outside the results prefix")
+    denied = [
+        *bad.out,
+        Request("athena:StartQueryExecution", f"arn:{r.partition}:athena:{r.region}:{r.account}:workgroup/primary",
+                why="run queries outside the lake workgroup (no enforced configuration, no scan limit)"),
+        Request("glue:GetTable", f"{glue}:table/{silver_db}/erp_customer", why="read the silver catalog"),
+        Request("glue:UpdateTable", f"{glue}:table/{db}/kpi_loss_ratio", why="change the gold catalog"),
+        *(Request("secretsmanager:GetSecretValue", r.attribute("aws_secretsmanager_secret", name, "arn"),
+                  why="read the platform's secrets")
+          for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {})),
+    ]
+    return allowed, denied
+
+
+def _authorizer(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
+    token_name, _ = r.by_path("aws_secretsmanager_secret", "/api_token/secret")
+    allowed = [
+        Request("secretsmanager:GetSecretValue", r.attribute("aws_secretsmanager_secret", token_name, "arn"),
+                why="reads the API token it checks callers against"),
+        *kms(AUTHORIZER_ROLE, ("kms:Decrypt",), "secretsmanager", "Secrets Manager decrypts the API token"),
+        *_function_basics(r, kms, logs, AUTHORIZER_ROLE, "api_authorizer"),
+    ]
+    denied = [Request("secretsmanager:GetSecretValue", r.attribute("aws_secretsmanager_secret", name, "arn"),
+                      why="read another secret")
+              for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {}) if name != token_name]
+    bad = S3Calls("authorizer must not")
+    bad.get(bucket("gold") + GOLD[0].location + PART, "read gold")
+    return allowed, [*denied, *bad.out]

@@ -77,6 +77,9 @@ def test_checkov_passes(synth, env):
         "CKV_AWS_158",  # log group KMS
         "CKV_AWS_338",  # log retention >= 1 year
         "CKV_AWS_27",   # SQS encryption
+        "CKV_AWS_76",   # API Gateway stage access logging
+        "CKV_AWS_309",  # API Gateway v2 routes have an authorization type
+        "CKV_AWS_364",  # Lambda permissions to AWS services scoped by source ARN
     }
     assert must_run <= result.passed_ids, sorted(must_run - result.passed_ids)
 
@@ -97,8 +100,11 @@ def test_every_checkov_skip_still_covers_a_finding(synth, env):
                                                "quarantine", "silver")),
         *(("CKV_AWS_300", f"lake_{b}_lifecycle") for b in ("access_logs", "artifacts", "athena_results", "bronze",
                                                          "gold", "quarantine", "silver")),
-        ("CKV_AWS_117", "ingest_function"), ("CKV_AWS_272", "ingest_function"),
+        *((check, function) for check in ("CKV_AWS_117", "CKV_AWS_272")
+          for function in ("ingest_function", "query_function",
+                           *(("api_authorizer_function",) if synth.configs[env].api.authorization == "LAMBDA" else ()))),
         ("CKV2_AWS_57", "pseudonymization_key_secret"),
+        *((("CKV2_AWS_57", "api_token_secret"),) if synth.configs[env].api.authorization == "LAMBDA" else ()),
     }, sorted(covered)
 
 
@@ -108,5 +114,5 @@ def test_main_py_synthesizes(synth):
     out = synth.outdir.parent / "main-py-out" / "stacks" / "lakeforge-local" / "cdk.tf.json"
     assert f"synthesized {out}" in proc.stdout
     doc = json.loads(out.read_text())
-    assert set(doc["output"]) >= {"bronze_bucket", "ingest_stream_name", "ingest_function_name"}
+    assert set(doc["output"]) >= {"bronze_bucket", "ingest_stream_name", "ingest_function_name", "api_url", "api_id"}
     assert not (synth.outdir.parent / "main-py-out" / "stacks" / "lakeforge-dev").exists()

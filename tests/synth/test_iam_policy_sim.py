@@ -57,8 +57,11 @@ def _missing(stacks, env):
 def test_every_role_is_simulated(stacks, env):
     _, policies, calls = stacks[env]
     assert set(policies) == set(calls.allowed), "a role without declared calls (add them to tests/synth/iam_calls.py)"
-    expected = {iam_calls.INGEST_ROLE, iam_calls.CRAWLER_ROLE, *(iam_calls.glue_role(j) for j in iam_calls.JOB_IO)}
-    if env != "local":
+    expected = {iam_calls.INGEST_ROLE, iam_calls.CRAWLER_ROLE, iam_calls.QUERY_ROLE,
+                *(iam_calls.glue_role(j) for j in iam_calls.JOB_IO)}
+    if env == "local":
+        expected.add(iam_calls.AUTHORIZER_ROLE)  # [api] authorization = "LAMBDA" locally
+    else:
         expected |= {iam_calls.EMR_INSTANCE_ROLE, iam_calls.EMR_SERVICE_ROLE}
     assert set(policies) == expected
     assert all(policies[role] for role in policies), "a role without an inline policy"
