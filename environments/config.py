@@ -270,8 +270,9 @@ class ServiceSwitches(Section):
     athena: bool = option(True, doc="Athena workgroup with enforced, KMS-encrypted results (needs s3_lake).")
     emr: bool = option(False, doc="The transient EMR backfill cluster (needs s3_lake; refused in local: no "
                                   "emulator creates clusters).")
-    query_api: bool = option(False, doc="The query API: HTTP API, query function, Athena named queries' callers "
-                                        "(needs s3_lake, glue_catalog, athena).")
+    query_api: bool = option(False, doc="The query API over gold: HTTP API, query function and, with "
+                                        "``[api] authorization = \"LAMBDA\"``, its authorizer and token (needs "
+                                        "s3_lake, glue_catalog, athena).")
 
     NOT_BUILT: typing.ClassVar[dict[str, str]] = {
         "redshift": "the Redshift warehouse",
