@@ -66,5 +66,6 @@ OUTPUTS = outputs(
     ("name", "Name of the workgroup."),
     ("arn", "ARN of the workgroup."),
     ("output_location", "``s3://<results bucket>/<results prefix>``."),
+    ("named_queries", "The ``aws_athena_named_query`` resources, by name."),
     ("named_query_ids", "Id of each named query, by name."),
 )
