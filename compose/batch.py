@@ -50,10 +50,20 @@ def workgroup_name(prefix: str) -> str:
 
 
 def named_queries(queries, databases: Mapping[str, str]) -> tuple[NamedQuery, ...]:
-    """The fixed queries of ``queries/`` as the workgroup's named queries, each in its layer's database (a query
-    of a layer without a database is left out)."""
-    return tuple(NamedQuery(name=q.name, database=databases[q.layer], sql=q.sql, description=q.title)
-                 for q in queries if q.layer in databases)
+    """Queries of ``queries/`` (``queries.Query``) as the workgroup's named queries, each in its layer's database (a
+    query of a layer without a database is left out). The description is the query's own (its ``description``
+    header line, else its title) and, for a parameterized query, the filter bound to each ``?`` in order, so
+    whoever runs it by name knows what to pass as ``ExecutionParameters``."""
+    out = []
+    for q in queries:
+        if q.layer not in databases:
+            continue
+        header = dict(q.header)
+        description = header.get("description") or q.title
+        if header.get("parameters"):
+            description += f" Parameters, in order: {header['parameters']}."
+        out.append(NamedQuery(name=q.name, database=databases[q.layer], sql=q.sql, description=description))
+    return tuple(out)
 
 
 def cluster_name(prefix: str) -> str:

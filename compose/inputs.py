@@ -44,7 +44,8 @@ class BuildInputs:
     """``(bronze bucket, artifacts bucket) ->`` rendered EMR steps (default: ``emr_steps.steps.render_steps``)."""
 
     queries: tuple | None = None
-    """The fixed queries that become the Athena workgroup's named queries (default: ``queries.all_queries()``)."""
+    """The queries (``queries.Query``) that become the Athena workgroup's named queries (default: the KPI queries,
+    ``queries.kpi.kpis()``, which the query API runs)."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,7 +67,7 @@ def libs_zip() -> Path:
 def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs:
     """``given`` with every missing input replaced by the real one the enabled services need."""
     import glue_jobs
-    import queries
+    from queries import kpi
     from emr_steps.steps import render_steps
     from lakehouse.tables import all_tables
 
@@ -88,5 +89,6 @@ def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs
         scripts=given.scripts if given.scripts is not None else glue_jobs.scripts(),
         tables=given.tables if given.tables is not None else (all_tables() if svc.glue_catalog else ()),
         emr_steps=given.emr_steps or render_steps,
-        queries=given.queries if given.queries is not None else (queries.all_queries() if svc.athena else ()),
+        queries=given.queries if given.queries is not None else (
+            tuple(k.query for k in kpi.kpis()) if svc.athena else ()),
     )

@@ -20,6 +20,7 @@ from compose.inputs import AUTHORIZER_FUNCTION, QUERY_FUNCTION, BuildInputs
 from compose.outputs import StackOutput
 from environments import EnvironmentConfig
 from lakehouse.gold_publication import RUNS_PREFIX
+from lambda_src.query_api import config as query_config
 from modules.athena_props import AthenaWorkgroupProps
 from modules.http_api_props import HttpApiProps
 from modules.iam import Condition, Statement
@@ -59,6 +60,23 @@ def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
     if config.api.authorization == "LAMBDA":
         via.append("secretsmanager")
     return KeyUsers(via_services=tuple(via))
+
+
+def query_environment(config: EnvironmentConfig, workgroup: str, gold_database: str) -> dict[str, str]:
+    """The query function's environment, by the names it reads (``lambda_src/query_api/config.py``). Locally the
+    values reach the emulator's Athena as DuckDB ``PREPARE``/``EXECUTE`` (it drops ``ExecutionParameters``);
+    on AWS as ``ExecutionParameters``. Its wait stays below the function's timeout."""
+    wait = min(query_config.MAX_WAIT_SECONDS, config.api.timeout_seconds - 2)
+    return {
+        query_config.ENV_WORKGROUP: workgroup,
+        query_config.ENV_DATABASE: gold_database,
+        query_config.ENV_MAX_WAIT: f"{wait:g}",
+        query_config.ENV_PARAMETER_STYLE: (query_config.EMULATOR_PREPARE if config.is_local
+                                           else query_config.EXECUTION_PARAMETERS),
+        query_config.ENV_AUTHORIZATION: config.api.authorization,
+        "POWERTOOLS_SERVICE_NAME": "lakeforge-query-api",
+        "LOG_LEVEL": config.lambda_.log_level,
+    }
 
 
 def query_statements(*, partition: str, region: str, account_id: str, workgroup: str, gold_database: str,
@@ -109,11 +127,7 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
         description="Query API: named, parameterized KPI queries on gold through Athena",
         **api.values_for(PythonFunctionProps), kms_key_arn=key.arn,
         **config.values_for(PythonFunctionProps), architecture=config.lambda_.architecture,
-        environment={
-            "ATHENA_WORKGROUP": workgroup,
-            "GOLD_DATABASE": gold_database,
-            "LOG_LEVEL": config.lambda_.log_level,
-        },
+        environment=query_environment(config, workgroup, gold_database),
         policy_statements=query_statements(
             partition=names.partition, region=config.region, account_id=names.account_id, workgroup=workgroup,
             gold_database=gold_database, gold_arn=lake.bucket_arns["gold"],

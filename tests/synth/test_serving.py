@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-import queries
 from compose.serving import ROUTE_KEYS, function_names, token_secret_name
 from modules.http_api_props import ACCESS_LOG_FORMAT, HttpApiProps, route_source_arn
 from modules.options import OptionError
+from queries import kpi
 
 from .test_config import assert_config_rejected
 from .test_constructs import TAGS, new_stack, synth_json
@@ -178,15 +178,35 @@ def test_named_queries_are_the_queries_of_the_repository(synth, env):
     assert wg["configuration"]["engine_version"] == {"selected_engine_version": "Athena engine version 3"}
     assert wg["configuration"]["enforce_workgroup_configuration"] is True
     named = {q["name"]: q for q in synth.resources(env, "aws_athena_named_query").values()}
-    assert set(named) == {q.name for q in queries.all_queries()}
-    for query in queries.all_queries():
-        saved = named[query.name]
-        db_name, _ = synth.one(env, "aws_glue_catalog_database", f"/catalog/{query.layer}_database")
+    assert set(named) == {f"kpi_{k.name}" for k in kpi.kpis()} and named
+    db_name, _ = synth.one(env, "aws_glue_catalog_database", "/catalog/gold_database")
+    for each in kpi.kpis():
+        saved = named[each.query.name]
         assert saved["workgroup"] == ref("aws_athena_workgroup", wg_name, "name")
         assert saved["database"] == ref("aws_glue_catalog_database", db_name, "name")
-        assert saved["query"] == query.sql
-        assert saved["description"] == query.title
+        assert saved["query"] == each.sql and "?" in saved["query"]
+        assert saved["description"] == f"{each.description} Parameters, in order: {', '.join(each.parameters)}."
+        assert len(saved["description"]) <= 1024
     assert cfg.services.athena
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_query_function_environment_uses_its_own_names(synth, env):
+    from lambda_src.query_api import config as query_config
+
+    cfg = synth.configs[env]
+    _, fn = synth.one(env, "aws_lambda_function", "/query_function/function")
+    variables = fn["environment"]["variables"]
+    _, wg = synth.one(env, "aws_athena_workgroup", "/athena/workgroup")
+    _, db = synth.one(env, "aws_glue_catalog_database", "/catalog/gold_database")
+    settings = query_config.from_env(variables)
+    assert (settings.workgroup, settings.database) == (wg["name"], db["name"])
+    assert settings.max_wait_seconds < fn["timeout"]
+    assert settings.parameter_style == (query_config.EMULATOR_PREPARE if env == "local"
+                                        else query_config.EXECUTION_PARAMETERS)
+    assert query_config.authorization(variables) == cfg.api.authorization
+    assert fn["handler"] == "app.handler"
+    assert set(query_config.ENVIRONMENT_VARIABLES) <= set(variables)
 
 
 @pytest.mark.parametrize("env", ENVS)
