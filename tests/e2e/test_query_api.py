@@ -18,6 +18,7 @@ import urllib.request
 import pytest
 
 from compose.serving import ROUTE_KEYS, token_secret_name
+from queries import kpi
 
 pytestmark = pytest.mark.e2e
 
@@ -101,7 +102,18 @@ def test_the_token_gets_the_kpis_as_json(api, token, host_form):
     assert status == 200, body
     assert headers.get("content-type", "").startswith("application/json")
     document = json.loads(body)
-    assert document, "an empty answer"
+    assert [k["name"] for k in document["kpis"]] == [k.name for k in kpi.kpis()]
+
+
+def test_query_strings_reach_the_function_and_bad_filters_are_a_4xx(api, token):
+    auth = {"Authorization": f"Bearer {token}"}
+    name = kpi.kpis()[0].name
+    for query in ("limit=0", "month_from=2026-13", "state=ZZ", "page_token=not-a-token"):
+        status, headers, body = call(api["endpoint"], api["id"], f"/kpis/{name}?{query}", auth)
+        assert status == 400, (query, status, body)
+        assert json.loads(body)["message"]
+    status, _, _ = call(api["endpoint"], api["id"], "/kpis/no_such_kpi", auth)
+    assert status == 404
 
 
 def test_the_openapi_document_is_served_to_an_authorized_caller(api, token):
@@ -110,6 +122,9 @@ def test_the_openapi_document_is_served_to_an_authorized_caller(api, token):
     document = json.loads(body)
     assert document.get("openapi", "").startswith("3.")
     assert "/kpis" in document.get("paths", {})
+    # The document describes how the deployed API is protected: a bearer token here (LAMBDA).
+    assert document["components"]["securitySchemes"] == {
+        "LAMBDA": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <the API's token>"}}
 
 
 def test_an_unknown_route_is_not_found(api, token):
