@@ -474,7 +474,8 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
         check(sw.s3_lake, "services.emr: needs s3_lake")
         check(not cfg.is_local, "services.emr: no emulator can create an EMR cluster; keep it off in local")
     if sw.query_api:
-        check(sw.s3_lake and sw.glue_catalog and sw.athena, "services.query_api: needs s3_lake, glue_catalog and athena")
+        check(sw.s3_lake and sw.glue_catalog and sw.athena,
+              "services.query_api: needs s3_lake, glue_catalog and athena")
         check(cfg.api.timeout_seconds * 1000 < INTEGRATION_TIMEOUT_MS,
               f"api.timeout_seconds: {cfg.api.timeout_seconds} s is not shorter than the API's integration timeout "
               f"({INTEGRATION_TIMEOUT_MS // 1000} s): the caller would get a 503 while the query still runs; lower it")
