@@ -7,18 +7,28 @@ included, which an ``AWS_IAM`` route of the emulator would let through) by the a
 Terraform generated into Secrets Manager gets the query function's JSON.
 
 Both addressing forms of the emulator are exercised: ``/_aws/execute-api/<api-id>/$default/<path>`` and the
-``Host: <api-id>.execute-api.localhost`` header.
+``Host: <api-id>.execute-api.localhost`` header. Finally the small gold rows of ``tests/kpi_gold_rows.py`` are put
+where the deployed catalog's gold tables are, and every KPI read through the deployed API, page by page, equals
+the independent computation: the stack's wiring (the function's workgroup, database and parameter style, the
+workgroup's encrypted results, the catalog from the table specs) works end to end.
 """
 from __future__ import annotations
 
+import io
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from compose.serving import ROUTE_KEYS, token_secret_name
+from lakehouse.gold_tables import GOLD_TABLES_BY_NAME
 from queries import kpi
+from tests.e2e.test_query_api_athena import CASES, _arrow_type
+from tests.kpi_gold_rows import ROWS, TABLES, expected
 
 pytestmark = pytest.mark.e2e
 
@@ -130,3 +140,42 @@ def test_the_openapi_document_is_served_to_an_authorized_caller(api, token):
 def test_an_unknown_route_is_not_found(api, token):
     status, _, _ = call(api["endpoint"], api["id"], "/admin", {"Authorization": f"Bearer {token}"})
     assert status == 404
+
+
+@pytest.fixture(scope="module")
+def gold_rows(deployed, aws):
+    """The KPI test rows as Parquet (Hive month partitions, as the gold jobs write them) under the deployed gold
+    tables' catalog locations."""
+    glue, s3 = aws("glue"), aws("s3")
+    database = deployed["outputs"]["glue_database_gold"]
+    for name in TABLES:
+        spec = GOLD_TABLES_BY_NAME[name]
+        location = glue.get_table(DatabaseName=database, Name=name)["Table"]["StorageDescriptor"]["Location"]
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        assert bucket == deployed["outputs"]["gold_bucket"]
+        schema = pa.schema([(c.name, _arrow_type(c.type)) for c in spec.columns])
+        for month in sorted({r["month"] for r in ROWS[name]}):
+            rows = [{c.name: r[c.name] for c in spec.columns} for r in ROWS[name] if r["month"] == month]
+            buf = io.BytesIO()
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+            s3.put_object(Bucket=bucket, Key=f"{prefix.rstrip('/')}/month={month}/part-0.parquet", Body=buf.getvalue())
+    return database
+
+
+@pytest.mark.parametrize("filters", CASES, ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all")
+@pytest.mark.parametrize("name", [k.name for k in kpi.kpis()])
+def test_every_kpi_through_the_deployed_api_equals_the_independent_computation(api, token, gold_rows, name,
+                                                                                filters):
+    auth = {"Authorization": f"Bearer {token}"}
+    rows, page_token = [], None
+    for _ in range(50):
+        query = dict(filters, limit="3") | ({"page_token": page_token} if page_token else {})
+        status, _, body = call(api["endpoint"], api["id"], f"/kpis/{name}?{urllib.parse.urlencode(query)}", auth)
+        assert status == 200, body
+        page = json.loads(body)
+        rows += page["rows"]
+        page_token = page["next_page_token"]
+        if not page_token:
+            break
+    assert rows == expected(name, filters)
+    assert rows or filters, "the unfiltered KPI must have rows (else this test proves nothing)"
