@@ -323,6 +323,12 @@ class EnvironmentConfig(Section):
         """Name of this environment's Terraform stack (``lakeforge-<env>``)."""
         return f"lakeforge-{self.name}"
 
+    @property
+    def api_token_secret_name(self) -> str:
+        """Secrets Manager name of the query API's bearer token (``[api] authorization = "LAMBDA"``): what the
+        stack creates and what a local client reads the token from."""
+        return f"{self.name_prefix}/api-token"
+
 
 # --------------------------------------------------------------------------------------------------
 # Generic strict loader

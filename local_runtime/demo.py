@@ -197,6 +197,26 @@ def _print_kpis(out, endpoint) -> None:
         _print_table(f"KPI via Athena: {query.title}", rows)
 
 
+def api_phase(out, endpoint) -> bool:
+    """The deployed query API called over plain HTTP: refused without the token, one KPI page with it, and the
+    example call a user can paste (it reads the token from Secrets Manager: no secret is printed)."""
+    from environments import load_environment
+    from local_runtime import query_api
+
+    config = load_environment("local")
+    api_id = out["api_id"]
+    print("\n---------------- query API ----------------")
+    print(f"API (through the emulator, plain HTTP): {query_api.base_url(endpoint, api_id)}")
+    anonymous, _ = query_api.get(endpoint, api_id, "/kpis")
+    status, body = query_api.get(endpoint, api_id, query_api.EXAMPLE_PATH, query_api.token(endpoint, config))
+    rows = body.get("rows", []) if isinstance(body, dict) else []
+    print(f"    GET /kpis without a token: {anonymous}")
+    print(f"    GET {query_api.EXAMPLE_PATH} with the token: {status}, {len(rows)} rows")
+    print("example call (paste it):")
+    print(f"    {query_api.example_call(config, out, endpoint)}")
+    return anonymous == 401 and status == 200
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=5000, help="records to generate (default 5000)")
@@ -224,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = stream_phase(args, out, emulator.endpoint)
     if not args.skip_batch:
         ok &= batch_phase(args, out, emulator.endpoint)
+        if out.get("api_id"):  # the API answers from gold: after the batch
+            ok &= api_phase(out, emulator.endpoint)
     print("\ntime per step:")
     for name, seconds in STEPS:
         print(f"    {name:74} {seconds:6.1f}s")

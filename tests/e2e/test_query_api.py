@@ -24,7 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from compose.serving import ROUTE_KEYS, token_secret_name
+from compose.serving import ROUTE_KEYS
+from environments import load_environment
+from local_runtime import query_api
 from lakehouse.gold_tables import GOLD_TABLES_BY_NAME
 from queries import kpi
 from tests.e2e.test_query_api_athena import CASES, _arrow_type
@@ -62,9 +64,9 @@ def api(deployed, emulator):
 
 
 @pytest.fixture(scope="module")
-def token(api, aws) -> str:
+def token(api) -> str:
     """The bearer token, read as an operator would: from Secrets Manager (it is in no output)."""
-    value = aws("secretsmanager").get_secret_value(SecretId=token_secret_name(api["prefix"]))["SecretString"]
+    value = query_api.token(api["endpoint"], load_environment("local"))
     assert len(value) >= 32
     return value
 
@@ -179,3 +181,22 @@ def test_every_kpi_through_the_deployed_api_equals_the_independent_computation(a
             break
     assert rows == expected(name, filters)
     assert rows or filters, "the unfiltered KPI must have rows (else this test proves nothing)"
+
+
+def test_the_example_call_the_demo_prints_works_as_pasted(api, deployed, token, gold_rows):
+    import os
+    import subprocess
+
+    from local_runtime.paths import ROOT
+
+    command = query_api.example_call(load_environment("local"), deployed["outputs"], api["endpoint"])
+    assert token not in command
+    proc = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, AWS_ENDPOINT_URL=api["endpoint"]))
+    assert proc.returncode == 0, proc.stderr
+    page = json.loads(proc.stdout)
+    assert page["kpi"] == "loss_ratio" and page["rows"] == expected("loss_ratio", {"month_from": "2025-01",
+                                                                                  "state": "SP"})[:5]
+    status, body = query_api.get(api["endpoint"], api["id"], "/kpis", token)
+    assert status == 200 and [k["name"] for k in body["kpis"]] == [k.name for k in kpi.kpis()]
+    assert query_api.get(api["endpoint"], api["id"], "/kpis")[0] == 401

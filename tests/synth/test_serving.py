@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from compose.serving import ROUTE_KEYS, function_names, token_secret_name
+from compose.serving import ROUTE_KEYS, function_names
 from modules.http_api_props import ACCESS_LOG_FORMAT, HttpApiProps, route_source_arn
 from modules.options import OptionError
 from queries import kpi
@@ -74,7 +74,7 @@ def test_local_api_uses_the_lambda_authorizer_with_a_generated_token(synth):
     assert auth["identity_sources"] == ["$request.header.Authorization"]
     assert auth["authorizer_result_ttl_in_seconds"] == cfg.api.authorizer_cache_seconds
     secret_name, secret = synth.one("local", "aws_secretsmanager_secret", "/api_token/secret")
-    assert secret["name"] == token_secret_name(cfg.name_prefix)
+    assert secret["name"] == cfg.api_token_secret_name == "lakeforge-local/api-token"
     assert secret["kms_key_id"] == kms_arn(synth, "local")
     assert fn["environment"]["variables"] == {
         "TOKEN_SECRET_ARN": ref("aws_secretsmanager_secret", secret_name, "arn")}
