@@ -212,10 +212,14 @@ def _filter_sets(expected_cells: list[dict]) -> list[dict]:
 
 def test_every_kpi_gives_one_answer_everywhere(lake, dataset, warehouse):
     """For every KPI and filters: Athena (the emulator's DuckDB, through the query function's own Athena run),
-    the warehouse (PostgreSQL loaded from the published gold) and an independent computation from the
-    generator's records agree exactly, row for row."""
+    the warehouse (PostgreSQL loaded from the published gold), the deployed query API (over HTTP, page by page)
+    and an independent computation from the generator's records agree exactly, row for row."""
+    import urllib.parse
+
     from data_contracts.reference import COMPANY_INSURER_CODE
+    from environments import load_environment
     from lambda_src.query_api import athena as query_athena
+    from local_runtime import query_api
     from lambda_src.query_api.config import EMULATOR_PREPARE, Settings
     from queries import kpi as kpis
     from tests.e2e.expected_gold import expected_kpi_rows
@@ -228,6 +232,20 @@ def test_every_kpi_gives_one_answer_everywhere(lake, dataset, warehouse):
     settings = Settings(out["athena_workgroup"], out["glue_database_gold"], 25, EMULATOR_PREPARE)
     athena = client("athena", endpoint)
     filter_sets = _filter_sets(expected_kpi_rows(payloads, COMPANY_INSURER_CODE)["loss_ratio"])
+    bearer = query_api.token(endpoint, load_environment("local"))
+
+    def from_api(name: str, filters: dict) -> list[dict]:
+        rows, page_token = [], None
+        while True:
+            query = dict(filters, limit="1000") | ({"page_token": page_token} if page_token else {})
+            status, page = query_api.get(endpoint, out["api_id"], f"/kpis/{name}?{urllib.parse.urlencode(query)}",
+                                         bearer)
+            assert status == 200, page
+            rows += page["rows"]
+            page_token = page["next_page_token"]
+            if not page_token:
+                return rows
+
     checked = 0
     with connect(PostgresSettings(**warehouse["server"].connection())) as wh:
         for filters in filter_sets:
@@ -237,6 +255,7 @@ def test_every_kpi_gives_one_answer_everywhere(lake, dataset, warehouse):
                     kpi, query_athena.run(athena, settings, kpi, values)))
                 from_warehouse = kpi_rows(wh, kpi.name, filters)
                 assert from_athena == from_warehouse == want[kpi.name], (kpi.name, filters)
+                assert from_api(kpi.name, filters) == want[kpi.name], (kpi.name, filters)
                 checked += len(want[kpi.name])
     assert checked > 0
 
