@@ -3,8 +3,10 @@
 ==================  ===========================================================================================
 ``provider.py``     the AWS provider (every endpoint at the emulator locally) and the state backend
 ``foundation.py``   naming, tags, account and partition, the KMS key, the lake's buckets
+``network.py``      the data services' private VPC (dev, prod), or an existing VPC's ids
 ``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping
 ``batch.py``        Glue Data Catalog, Athena workgroup (and its named queries), Glue jobs and workflow, EMR backfill
+``warehouse.py``    Redshift (Serverless by default) in the network, with the star schema's generated DDL
 ``serving.py``      the query API: HTTP API -> query Lambda -> Athena named queries (and locally its authorizer)
 ``inputs.py``       what comes from outside Terraform: Lambda zips, shared-code zip, scripts, tables, steps
 ``outputs.py``      stack outputs: each layer declares its own ``OUTPUTS``
@@ -21,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from compose import batch, foundation, serving, streaming
+from compose import batch, foundation, network, serving, streaming, warehouse
 from compose.inputs import BuildInputs, resolve
 from compose.outputs import Outputs, StackOutput
 from environments import ENVIRONMENTS, EnvironmentConfig, load_environment
 
-LAYERS = (foundation, streaming, batch, serving)
+LAYERS = (foundation, network, streaming, batch, warehouse, serving)
 """Layers in build order (the foundation first: every other layer builds on its key and buckets)."""
 
 STACK_OUTPUTS: tuple[StackOutput, ...] = tuple(o for layer in LAYERS for o in layer.OUTPUTS)
@@ -53,8 +55,10 @@ def build_stack(app, config: EnvironmentConfig, inputs: BuildInputs | None = Non
     names = foundation.naming(stack, config)
     users = [layer.key_users(config, names) for layer in LAYERS]
     base = foundation.build(stack, names, users, Outputs(stack, STACK_OUTPUTS))
+    network.build(base, inputs)
     streaming.build(base, inputs)
     batch.build(base, inputs)
+    warehouse.build(base, inputs)
     serving.build(base, inputs)
     foundation.finish(base)
     return stack

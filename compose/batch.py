@@ -228,7 +228,8 @@ def _emr_backfill(base: Foundation, inputs: BuildInputs) -> None:
                     content_type="text/x-python" if object_key.endswith(".py") else "application/zip", tags=tags))
         return
     emr = config.emr
-    subnet_id = emr.subnet_id or TerraformVariable(
+    network_subnets = base.network.private_subnet_ids if base.network is not None else []
+    subnet_id = emr.subnet_id or (network_subnets[0] if network_subnets else None) or TerraformVariable(
         stack, "emr_subnet_id", type="string",
         description="Private subnet of the EMR backfill cluster (tagged for-use-with-amazon-emr-managed-policies=true)",
         validation=[TerraformVariableValidationConfig(

@@ -68,6 +68,8 @@ class Foundation:
     lake: object
     """:class:`modules.s3_lake.DataLakeStorage`."""
     outputs: Outputs
+    network: object = None
+    """:class:`modules.network.Network` (set by the network layer)."""
 
 
 def naming(stack, config: EnvironmentConfig) -> Naming:

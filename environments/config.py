@@ -45,6 +45,8 @@ from modules.kinesis_ingest_props import KinesisEventSourceProps
 from modules.kinesis_props import KinesisStreamProps
 from modules.kms_props import KmsKeyProps
 from modules.lambda_function_props import PythonFunctionProps
+from modules.network_props import NetworkProps
+from modules.redshift_props import RedshiftWarehouseProps
 from modules.options import (
     Option, Props, at_least, broken_rules, check_values, matches, one_of, option, options, or_value,
 )
@@ -203,13 +205,42 @@ class ApiSettings(Section):
 
 
 @dataclass(frozen=True)
+class NetworkSettings(Section):
+    """``[network]``: the private network of the data services (:class:`modules.network.Network`)."""
+
+    cidr_block: str = feeds(NetworkProps, "cidr_block")
+    availability_zones: int = feeds(NetworkProps, "availability_zones")
+    interface_endpoints: tuple[str, ...] = feeds(NetworkProps, "interface_endpoints")
+    flow_log_traffic: str = feeds(NetworkProps, "flow_log_traffic")
+    existing_vpc_id: str = feeds(NetworkProps, "existing_vpc_id")
+    existing_vpc_cidr: str = feeds(NetworkProps, "existing_vpc_cidr")
+    existing_private_subnet_ids: tuple[str, ...] = feeds(NetworkProps, "existing_private_subnet_ids")
+    existing_data_security_group_id: str = feeds(NetworkProps, "existing_data_security_group_id")
+
+
+@dataclass(frozen=True)
+class RedshiftSettings(Section):
+    """``[redshift]``: the warehouse (:class:`modules.redshift.RedshiftWarehouse`)."""
+
+    deployment: str = feeds(RedshiftWarehouseProps, "deployment")
+    base_capacity_rpus: int = feeds(RedshiftWarehouseProps, "base_capacity_rpus")
+    max_capacity_rpus: int = feeds(RedshiftWarehouseProps, "max_capacity_rpus")
+    daily_rpu_hours_limit: int = feeds(RedshiftWarehouseProps, "daily_rpu_hours_limit")
+    usage_limit_breach_action: str = feeds(RedshiftWarehouseProps, "usage_limit_breach_action")
+    node_type: str = feeds(RedshiftWarehouseProps, "node_type")
+    number_of_nodes: int = feeds(RedshiftWarehouseProps, "number_of_nodes")
+    snapshot_retention_days: int = feeds(RedshiftWarehouseProps, "snapshot_retention_days")
+
+
+@dataclass(frozen=True)
 class EmrSettings(Section):
     """``[emr]``: the transient EMR cluster that runs the backfill steps (:class:`modules.emr.EmrCluster`)."""
 
     release_label: str = feeds(EmrClusterProps, "release_label")
     subnet_id: str = option(
         "", limit=or_value("", matches(SUBNET_ID_PATTERN, "a subnet id (subnet-...)")),
-        doc="Private subnet of the cluster (no public IPs). Empty = the stack gets a required Terraform variable "
+        doc="Private subnet of the cluster (no public IPs). Empty = the network's first private subnet when "
+            "``[services] network`` is on, else a required Terraform variable "
             "``emr_subnet_id`` (``-var emr_subnet_id=subnet-...`` or ``TF_VAR_emr_subnet_id``). The subnet must be "
             "tagged ``for-use-with-amazon-emr-managed-policies = true`` and reach S3 through a gateway VPC "
             "endpoint.")
@@ -270,12 +301,15 @@ class ServiceSwitches(Section):
     athena: bool = option(True, doc="Athena workgroup with enforced, KMS-encrypted results (needs s3_lake).")
     emr: bool = option(False, doc="The transient EMR backfill cluster (needs s3_lake; refused in local: no "
                                   "emulator creates clusters).")
+    network: bool = option(False, doc="The data services' private network (:class:`modules.network.Network`); "
+                                      "EMR's subnet comes from it. Off in local (no VPC-bound service runs there).")
+    redshift: bool = option(False, doc="The Redshift warehouse (needs network and s3_lake; refused in local: no "
+                                       "emulator creates Redshift, PostgreSQL stands in for it).")
     query_api: bool = option(False, doc="The query API over gold: HTTP API, query function and, with "
                                         "``[api] authorization = \"LAMBDA\"``, its authorizer and token (needs "
                                         "s3_lake, glue_catalog, athena).")
 
     NOT_BUILT: typing.ClassVar[dict[str, str]] = {
-        "redshift": "the Redshift warehouse",
         "msk": "MSK ingestion",
         "emr_serverless": "EMR Serverless",
         "quicksight": "QuickSight",
@@ -310,6 +344,8 @@ class EnvironmentConfig(Section):
     glue: GlueSettings = option(default_factory=GlueSettings, doc="``[glue]``.")
     athena: AthenaSettings = option(default_factory=AthenaSettings, doc="``[athena]``.")
     emr: EmrSettings = option(default_factory=EmrSettings, doc="``[emr]``.")
+    network: NetworkSettings = option(default_factory=NetworkSettings, doc="``[network]``.")
+    redshift: RedshiftSettings = option(default_factory=RedshiftSettings, doc="``[redshift]``.")
     api: ApiSettings = option(default_factory=ApiSettings, doc="``[api]``.")
     services: ServiceSwitches = option(default_factory=ServiceSwitches, doc="``[services]``.")
 
@@ -479,6 +515,12 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
     if sw.emr:
         check(sw.s3_lake, "services.emr: needs s3_lake")
         check(not cfg.is_local, "services.emr: no emulator can create an EMR cluster; keep it off in local")
+    if sw.network:
+        check(not cfg.is_local, "services.network: the local environment runs no VPC-bound service; keep it off")
+    if sw.redshift:
+        check(sw.s3_lake and sw.network, "services.redshift: needs s3_lake and network")
+        check(not cfg.is_local, "services.redshift: no emulator can create Redshift (PostgreSQL stands in locally); "
+                                "keep it off in local")
     if sw.query_api:
         check(sw.s3_lake and sw.glue_catalog and sw.athena,
               "services.query_api: needs s3_lake, glue_catalog and athena")

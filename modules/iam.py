@@ -122,8 +122,9 @@ def policy_document(statements: Iterable[Statement], *, resource_policy: bool = 
     return json.dumps(doc, separators=(",", ":"))
 
 
-def assume_role_policy(service: str, *, source_account: str | None = None, source_arn: str | None = None) -> str:
-    """Trust policy letting one AWS service (e.g. ``lambda.amazonaws.com``) assume a role, optionally only on
+def assume_role_policy(service: str | Sequence[str], *, source_account: str | None = None,
+                       source_arn: str | None = None) -> str:
+    """Trust policy letting an AWS service (e.g. ``lambda.amazonaws.com``; or several) assume a role, optionally only on
     behalf of this account (``aws:SourceAccount``) and of matching resources (``aws:SourceArn``, ``ArnLike``)."""
     conditions: tuple[Condition, ...] = ()
     if source_account:
@@ -134,7 +135,8 @@ def assume_role_policy(service: str, *, source_account: str | None = None, sourc
         "Version": POLICY_VERSION,
         "Statement": [statement_to_dict(Statement(
             sid="AllowServiceAssumeRole", actions=("sts:AssumeRole",), resources=("*",),
-            principals={"Service": (service,)}, conditions=conditions,
+            principals={"Service": (service,) if isinstance(service, str) else tuple(service)},
+            conditions=conditions,
         ))],
     }
     # A trust policy has no Resource element.

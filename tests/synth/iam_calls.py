@@ -63,6 +63,8 @@ EMR_INSTANCE_ROLE = "/emr/instance_role"
 EMR_SERVICE_ROLE = "/emr/service_role"
 QUERY_ROLE = "/query_function/role"
 AUTHORIZER_ROLE = "/api_authorizer/role"
+FLOW_LOG_ROLE = "/network/flow_log_role"
+COPY_ROLE = "/redshift/copy_role"
 
 
 def glue_role(job: str) -> str:
@@ -306,6 +308,10 @@ def stack_calls(r: StackResolver) -> StackCalls:
         out.allowed[QUERY_ROLE], out.denied[QUERY_ROLE] = _query_function(r, bucket, kms, logs)
     if has(AUTHORIZER_ROLE):
         out.allowed[AUTHORIZER_ROLE], out.denied[AUTHORIZER_ROLE] = _authorizer(r, bucket, kms, logs)
+    if has(FLOW_LOG_ROLE):
+        out.allowed[FLOW_LOG_ROLE], out.denied[FLOW_LOG_ROLE] = _flow_log(r, logs)
+    if has(COPY_ROLE):
+        out.allowed[COPY_ROLE], out.denied[COPY_ROLE] = _redshift_copy(r, bucket, kms)
     if has(EMR_INSTANCE_ROLE):
         out.allowed[EMR_INSTANCE_ROLE], out.denied[EMR_INSTANCE_ROLE] = _emr_instance(r, bucket, kms)
         service = [
@@ -567,3 +573,34 @@ def _authorizer(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
     bad = S3Calls("authorizer must not")
     bad.get(bucket("gold") + GOLD[0].location + PART, "read gold")
     return allowed, [*denied, *bad.out]
+
+
+def _flow_log(r, logs) -> tuple[list[Request], list[Request]]:
+    _, group = r.by_path("aws_cloudwatch_log_group", "/network/flow_log_group")
+    name = r.resolve(group["name"])
+    allowed = logs(name, ("logs:CreateLogStream", "logs:PutLogEvents"), "eni-0abc-all", "VPC flow log records")
+    arn = f"arn:{r.partition}:logs:{r.region}:{r.account}:log-group:{name}"
+    allowed.append(Request("logs:DescribeLogStreams", f"{arn}:log-stream:eni-0abc-all",
+                           why="the flow-log service looks up its streams"))
+    denied = logs("/aws/lambda/other", ("logs:PutLogEvents",), "x", "write another log group")
+    return allowed, denied
+
+
+def _redshift_copy(r, bucket, kms) -> tuple[list[Request], list[Request]]:
+    gold = bucket("gold")
+    io = S3Calls("Redshift COPY reads the published gold copy")
+    published = f"{gold}{publication.RUNS_PREFIX}g000002-{RUN}-0a1b2c3d/"
+    for spec in GOLD:
+        io.read(published + spec.location, f"month=2026-12/{PART}" if spec.partition_keys else PART,
+                "COPY ... FORMAT AS PARQUET of one published table")
+    allowed = [*io.out, *kms(COPY_ROLE, ("kms:Decrypt",), "s3", "reads SSE-KMS gold objects")]
+    bad = S3Calls("the COPY role must not")
+    bad.get(gold + GOLD[0].location + PART, "read gold outside the published copies")
+    bad.get(bucket("silver") + "erp/policy/" + PART, "read silver")
+    bad.get(bucket("bronze") + layout.bronze_partition_prefix("erp", "policy", DAY) + "x.jsonl", "read bronze")
+    bad.put(published + GOLD[0].location + PART, "write gold")
+    bad.delete(published + GOLD[0].location + PART, "delete gold")
+    denied = [*bad.out, *(Request("secretsmanager:GetSecretValue", r.attribute("aws_secretsmanager_secret", name, "arn"),
+                                  why="read the platform's secrets")
+                          for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {}))]
+    return allowed, denied

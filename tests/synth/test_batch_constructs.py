@@ -475,9 +475,10 @@ def test_emr_cluster(synth, env):
         assert jar["args"] == spark_submit_args(r) and jar["args"][0] == "spark-submit"
     # Private subnet from a variable, EMR-managed groups, no public access.
     ec2 = cluster["ec2_attributes"]
-    assert ec2["subnet_id"] == "${var.emr_subnet_id}"
-    var = synth.docs[env]["variable"]["emr_subnet_id"]
-    assert "default" not in var and "var.emr_subnet_id" in var["validation"][0]["condition"]
+    # Private subnet: the network's first (dev and prod create the network); without one, a required variable.
+    first_subnet, subnet = synth.one(env, "aws_subnet", "/network/private_0")
+    assert ec2["subnet_id"] == ref("aws_subnet", first_subnet, "id") and subnet["map_public_ip_on_launch"] is False
+    assert "emr_subnet_id" not in synth.docs[env].get("variable", {})
     groups = {k: synth.one(env, "aws_security_group", f"/emr/{k}_security_group")[0]
               for k in ("primary", "core", "service")}
     assert ec2["emr_managed_master_security_group"] == ref("aws_security_group", groups["primary"], "id")

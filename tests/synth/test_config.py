@@ -56,11 +56,19 @@ def test_cloud_specifics(env):
     assert all([s.s3_lake, s.kms, s.kinesis, s.ingest_lambda, s.emr])
 
 
-@pytest.mark.parametrize("switch", ["redshift", "msk", "emr_serverless", "quicksight"])
+@pytest.mark.parametrize("switch", ["msk", "emr_serverless", "quicksight"])
 def test_switches_of_constructs_not_built_yet_are_refused(switch):
     assert_config_rejected(lambda d: d["services"].update({switch: True}),
                            f"services.{switch}: ")
     assert_config_rejected(lambda d: d["services"].update({switch: False}), "has no construct yet")
+
+
+def test_the_warehouse_needs_the_network_and_neither_runs_locally():
+    assert_config_rejected(lambda d: d["services"].update({"network": False}),
+                           "services.redshift: needs s3_lake and network")
+    for switch in ("network", "redshift"):
+        assert_config_rejected(lambda d: d["services"].update({"network": True, "redshift": True}),
+                               f"services.{switch}: ", env="local")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -135,12 +143,12 @@ def test_prevent_destroy_only_in_prod():
         {"local": False, "dev": False, "prod": True}
 
 
-def assert_config_rejected(mutate, message: str) -> None:
-    """dev.toml changed by ``mutate`` is refused with an error that contains ``message``."""
-    data = copy.deepcopy(raw("dev"))
+def assert_config_rejected(mutate, message: str, env: str = "dev") -> None:
+    """``<env>.toml`` (dev by default) changed by ``mutate`` is refused with an error that contains ``message``."""
+    data = copy.deepcopy(raw(env))
     mutate(data)
     with pytest.raises(ConfigError) as err:
-        parse_environment(data, source="dev.toml", expected_name="dev")
+        parse_environment(data, source=f"{env}.toml", expected_name=env)
     assert message in str(err.value)
 
 
