@@ -29,7 +29,8 @@ from environments import load_environment
 from local_runtime import query_api
 from lakehouse.gold_tables import GOLD_TABLES_BY_NAME
 from queries import kpi
-from tests.e2e.test_query_api_athena import CASES, _arrow_type
+from tests.arrow_types import arrow_type
+from tests.e2e.test_query_api_athena import CASES
 from tests.kpi_gold_rows import ROWS, TABLES, expected
 
 pytestmark = pytest.mark.e2e
@@ -155,7 +156,7 @@ def gold_rows(deployed, aws):
         location = glue.get_table(DatabaseName=database, Name=name)["Table"]["StorageDescriptor"]["Location"]
         bucket, _, prefix = location.removeprefix("s3://").partition("/")
         assert bucket == deployed["outputs"]["gold_bucket"]
-        schema = pa.schema([(c.name, _arrow_type(c.type)) for c in spec.columns])
+        schema = pa.schema([(c.name, arrow_type(c.type)) for c in spec.columns])
         for month in sorted({r["month"] for r in ROWS[name]}):
             rows = [{c.name: r[c.name] for c in spec.columns} for r in ROWS[name] if r["month"] == month]
             buf = io.BytesIO()

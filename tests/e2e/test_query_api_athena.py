@@ -20,18 +20,12 @@ from lakehouse.gold_tables import GOLD_TABLES_BY_NAME
 from lambda_src.query_api import app, config
 from local_runtime.aws import client
 from queries import kpi as kpis
+from tests.arrow_types import arrow_type
 from tests.kpi_gold_rows import ROWS, TABLES, expected
 
 pytestmark = pytest.mark.e2e
 
 BUCKET, RESULTS, DATABASE, WORKGROUP = "kpi-gold", "kpi-results", "kpi_gold", "kpi_wg"
-
-
-def _arrow_type(glue: str) -> pa.DataType:
-    if glue.startswith("decimal("):
-        precision, scale = (int(p) for p in glue[len("decimal("):-1].split(","))
-        return pa.decimal128(precision, scale)
-    return {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}[glue]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def lake(emulator):
     glue.create_database(DatabaseInput={"Name": DATABASE})
     for name in TABLES:
         spec = GOLD_TABLES_BY_NAME[name]
-        schema = pa.schema([(c.name, _arrow_type(c.type)) for c in spec.columns])
+        schema = pa.schema([(c.name, arrow_type(c.type)) for c in spec.columns])
         months = sorted({r["month"] for r in ROWS[name]})
         for month in months:
             rows = [r for r in ROWS[name] if r["month"] == month]
@@ -71,7 +65,7 @@ def duck():
     for name in TABLES:
         spec = GOLD_TABLES_BY_NAME[name]
         columns = [*spec.columns, *spec.partition_keys]
-        schema = pa.schema([(c.name, _arrow_type(c.type)) for c in columns])
+        schema = pa.schema([(c.name, arrow_type(c.type)) for c in columns])
         table = pa.Table.from_pylist([{c.name: r[c.name] for c in columns} for r in ROWS[name]], schema=schema)
         con.register(f"{name}_arrow", table)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")

@@ -25,6 +25,7 @@ from local_runtime.paths import ROOT
 from local_runtime.services import free_port
 from local_runtime.services.postgres import PostgresServer, remove_data
 from local_runtime.warehouse_local import load_local_warehouse
+from tests.arrow_types import arrow_type
 from warehouse import load as wl
 from warehouse.connection import PostgresSettings, connect
 
@@ -63,17 +64,6 @@ def s3(emulator, aws):
 
 
 # --- a small, consistent star -------------------------------------------------------------------------
-
-_ARROW = {"int": pa.int32(), "bigint": pa.int64(), "string": pa.string(), "boolean": pa.bool_(),
-          "date": pa.date32(), "timestamp": pa.timestamp("us")}
-
-
-def _arrow_type(glue: str):
-    if glue.startswith("decimal("):
-        p, s = glue[8:-1].split(",")
-        return pa.decimal128(int(p), int(s))
-    return _ARROW[glue]
-
 
 def _filler(glue: str, i: int, name: str):
     if glue.startswith("decimal("):
@@ -142,7 +132,7 @@ def publish(s3, tables: dict[str, list[dict]], run_id: str, gold: str = GOLD,
         root = gen.location(gold, spec.location).split(f"s3://{bucket}/", 1)[1]
         for values, rows in groups.items():
             folder = root + "".join(f"{p}={v}/" for p, v in zip(parts, values))
-            schema = pa.schema([pa.field(c.name, _arrow_type(c.type)) for c in data_cols])
+            schema = pa.schema([pa.field(c.name, arrow_type(c.type)) for c in data_cols])
             table = pa.Table.from_pylist([{c.name: r[c.name] for c in data_cols} for r in rows], schema=schema)
             buf = io.BytesIO()
             pq.write_table(table, buf, use_deprecated_int96_timestamps=True)  # as Spark writes them
