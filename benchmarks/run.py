@@ -173,7 +173,7 @@ def bench_handler(runs: int, records: int = 10_000) -> list[dict]:
 
 def _serving(runs: int) -> list[dict]:
     from benchmarks.serving import bench_serving
-    return bench_serving(runs)
+    return bench_serving(runs, bring_up=os.environ.get("LAKEFORGE_BENCH_RUNNING") != "1")
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -1,7 +1,8 @@
 """Serving benchmarks on the demo data set: the warehouse load rate and the local query API's latency.
 
 The platform is brought up and filled exactly as ``make demo`` does (a subprocess running the demo: services,
-synth, apply, stream, batch, the warehouse load); then, on that running platform:
+synth, apply, stream, batch, the warehouse load; with ``LAKEFORGE_BENCH_RUNNING=1`` the platform a ``make demo``
+left running is measured as it is); then, on that running platform:
 
 * warehouse load: the published gold copy reloaded into the local PostgreSQL ``runs`` times
   (``load_published(force=True)``: staging, row checks, the swap in one transaction); rows per second =
@@ -27,7 +28,8 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def bench_serving(runs: int, requests: int = 40) -> list[dict]:
+def bench_serving(runs: int, requests: int = 40, bring_up: bool = True) -> list[dict]:
+    """The serving rows of BENCHMARKS.md; ``bring_up=False`` measures the platform ``make demo`` left running."""
     from environments import load_environment
     from local_runtime import query_api
     from local_runtime.services import ensure_emulator
@@ -35,9 +37,10 @@ def bench_serving(runs: int, requests: int = 40) -> list[dict]:
     from local_runtime.warehouse_local import load_local_warehouse
     from queries import kpi as kpis
 
-    print("[bench] serving: the demo brings the platform up and loads the warehouse", flush=True)
-    subprocess.run([sys.executable, "-m", "local_runtime.demo"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    if bring_up:
+        print("[bench] serving: the demo brings the platform up and loads the warehouse", flush=True)
+        subprocess.run([sys.executable, "-m", "local_runtime.demo"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
     endpoint = ensure_emulator().endpoint
     out = outputs(stack_dir("local"), local_env(endpoint))
     results = []
