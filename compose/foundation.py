@@ -70,6 +70,8 @@ class Foundation:
     outputs: Outputs
     network: object = None
     """:class:`modules.network.Network` (set by the network layer)."""
+    warehouse: object = None
+    """:class:`modules.redshift.RedshiftWarehouse` (set by the warehouse layer when Redshift is deployed)."""
 
 
 def naming(stack, config: EnvironmentConfig) -> Naming:

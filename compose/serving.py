@@ -37,6 +37,7 @@ OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("api_url", "query_api", "Base URL of the query API ($default stage)"),
     StackOutput("api_id", "query_api", "Id of the query API (locally: /_aws/execute-api/<id>/$default/...)"),
     StackOutput("query_function_name", "query_api", "Name of the query Lambda function"),
+    StackOutput("quicksight_dashboard_id", "quicksight", "Id of the QuickSight KPI dashboard"),
 )
 
 
@@ -101,8 +102,13 @@ def query_statements(*, partition: str, region: str, account_id: str, workgroup:
 
 def build(base: Foundation, inputs: BuildInputs) -> None:
     config = base.naming.config
-    if not config.services.query_api:
-        return
+    if config.services.query_api:
+        _query_api(base, inputs)
+    if config.services.quicksight:
+        _quicksight(base, inputs)
+
+
+def _query_api(base: Foundation, inputs: BuildInputs) -> None:
     from compose.batch import workgroup_name
     from modules.glue_catalog import database_name
     from modules.http_api import HttpApi
@@ -110,6 +116,7 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
     from modules.secrets_manager import GeneratedSecret
 
     stack, names, key, lake = base.stack, base.naming, base.key, base.lake
+    config = names.config
     prefix, tags, api = names.prefix, names.tags, config.api
     fn_names = function_names(prefix)
     gold_database = database_name(prefix, "gold")
@@ -160,3 +167,89 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
     base.outputs.emit("api_url", http.stage_invoke_url)
     base.outputs.emit("api_id", http.api_id)
     base.outputs.emit("query_function_name", query.function_name)
+
+
+# --- QuickSight ---------------------------------------------------------------------------------------------
+
+QUICKSIGHT_TYPES: dict[str, str] = {"string": "STRING", "int": "INTEGER", "bigint": "INTEGER", "smallint": "INTEGER"}
+"""Glue column type -> QuickSight column type (``decimal(p,s)`` -> ``DECIMAL``)."""
+
+
+def quicksight_type(glue_type: str) -> str:
+    if glue_type.startswith("decimal("):
+        return "DECIMAL"
+    try:
+        return QUICKSIGHT_TYPES[glue_type]
+    except KeyError:
+        raise ValueError(f"no QuickSight type for the Glue type {glue_type!r}") from None
+
+
+def kpi_data_sets(schema: str, source: str = "redshift") -> tuple:
+    """A QuickSight data set per KPI (``queries/kpi_*.sql``): its SQL with no filter and no paging
+    (:func:`queries.kpi.dataset_sql`) on the ``schema`` tables, the columns the SQL returns, typed from gold."""
+    from modules.quicksight_props import QuicksightColumn, QuicksightDataSetSpec
+    from queries import kpi as kpis
+
+    return tuple(QuicksightDataSetSpec(
+        key=k.name, name=k.query.title, sql=kpis.dataset_sql(k, schema), source=source,
+        columns=tuple(QuicksightColumn(c.name, quicksight_type(c.type)) for c in k.sql_columns))
+        for k in kpis.kpis())
+
+
+def dashboard_visuals() -> tuple:
+    """The dashboard's views (:data:`dashboard.views.VIEWS`, the same ``make dashboard`` draws) as QuickSight
+    visuals: a column series is summed, a ratio column is the ratio of its two sums."""
+    from dashboard.views import VIEWS
+    from modules.quicksight_props import QuicksightMeasure, QuicksightVisualSpec
+    from queries import kpi as kpis
+
+    out = []
+    for view in VIEWS:
+        k = kpis.get(view.kpi)
+        columns = {c.name: c for c in k.columns}
+        measures = tuple(QuicksightMeasure(label=legend, ratio=columns[name].ratio) if columns[name].ratio
+                         else QuicksightMeasure(label=legend, column=name) for name, legend in view.series)
+        out.append(QuicksightVisualSpec(key=view.key, title=k.query.title, subtitle=k.description,
+                                        data_set=view.kpi, category=view.category, measures=measures,
+                                        kind={"lines": "line", "bars": "bar"}[view.kind]))
+    return tuple(out)
+
+
+def _quicksight(base: Foundation, inputs: BuildInputs) -> None:
+    """QuickSight reads the warehouse through a VPC connection in the network's private subnets (the data
+    services' security group, which reaches Redshift) with the warehouse's managed admin secret, and gold
+    through Athena with the grants the query function has."""
+    from cdktf import TerraformVariable, TerraformVariableValidationConfig
+
+    from compose.batch import workgroup_name
+    from modules.glue_catalog import database_name
+    from modules.quicksight import QuicksightDashboards
+    from modules.quicksight_props import QuicksightDashboardsProps
+    from warehouse.schema import DEFAULT_SCHEMA
+
+    names, config, lake, wh, network = base.naming, base.naming.config, base.lake, base.warehouse, base.network
+    qs = config.quicksight
+    owners = qs.owner_arns or (TerraformVariable(
+        base.stack, "quicksight_owner_arn", type="string",
+        description="QuickSight user or group that owns the data sources, data sets and KPI dashboard",
+        validation=[TerraformVariableValidationConfig(
+            condition='${can(regex("^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/.+$", '
+                      'var.quicksight_owner_arn))}',
+            error_message="quicksight_owner_arn must be a QuickSight user or group ARN.")],
+    ).string_value,)
+    workgroup, gold_database = workgroup_name(names.prefix), database_name(names.prefix, "gold")
+    gold_locations = tuple(t.location for t in (inputs.tables or ()) if t.layer == "gold")
+    dashboards = QuicksightDashboards(base.stack, "quicksight", QuicksightDashboardsProps(
+        name_prefix=names.prefix, account_id=names.account_id, owner_arns=tuple(owners),
+        data_sets=kpi_data_sets(DEFAULT_SCHEMA), visuals=dashboard_visuals(), dashboard_title="KPIs",
+        **qs.values_for(QuicksightDashboardsProps),
+        redshift_host=wh.endpoint, redshift_port=wh.port, redshift_database=wh.database_name,
+        redshift_secret_arn=wh.admin_secret_arn, athena_workgroup=workgroup,
+        subnet_ids=tuple(network.private_subnet_ids), security_group_ids=(network.data_security_group_id,),
+        service_role_statements=query_statements(
+            partition=names.partition, region=config.region, account_id=names.account_id, workgroup=workgroup,
+            gold_database=gold_database, gold_arn=lake.bucket_arns["gold"],
+            results_arn=lake.bucket_arns["athena_results"], gold_locations=gold_locations),
+        kms_key_arn=base.key.arn, region=config.region, partition=names.partition, tags=names.tags,
+    ))
+    base.outputs.emit("quicksight_dashboard_id", dashboards.dashboard_id)

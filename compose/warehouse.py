@@ -43,6 +43,7 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
         **config.redshift.values_for(RedshiftWarehouseProps), ddl_statements=redshift_ddl(DEFAULT_SCHEMA),
         tags=names.tags,
     ))
+    base.warehouse = wh
     base.outputs.emit("redshift_endpoint", wh.endpoint)
     base.outputs.emit("redshift_database", wh.database_name)
     base.outputs.emit("redshift_workgroup", wh.workgroup_name or "")

@@ -28,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -46,9 +47,10 @@ from modules.kinesis_props import KinesisStreamProps
 from modules.kms_props import KmsKeyProps
 from modules.lambda_function_props import PythonFunctionProps
 from modules.network_props import NetworkProps
+from modules.quicksight_props import QuicksightDashboardsProps
 from modules.redshift_props import RedshiftWarehouseProps
 from modules.options import (
-    Option, Props, at_least, broken_rules, check_values, matches, one_of, option, options, or_value,
+    Limit, Option, Props, at_least, broken_rules, check_values, matches, one_of, option, options, or_value,
 )
 from modules.s3_lake_props import DataLakeStorageProps, LifecycleRule
 from modules.secrets_manager_props import GeneratedSecretProps
@@ -233,6 +235,21 @@ class RedshiftSettings(Section):
 
 
 @dataclass(frozen=True)
+class QuicksightSettings(Section):
+    """``[quicksight]``: data sources, data sets and the KPI dashboard (:class:`modules.quicksight.QuicksightDashboards`)."""
+
+    owner_arns: tuple[str, ...] = option(
+        (), limit=Limit("QuickSight user or group ARNs (arn:...:quicksight:...:user/... or group/...)",
+                        lambda v: all(re.fullmatch(r"arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+", a)
+                                      for a in v)),
+        doc="QuickSight users or groups that own the data sources, data sets and dashboard. Empty = a required "
+            "Terraform variable ``quicksight_owner_arn`` (``-var quicksight_owner_arn=arn:...`` or "
+            "``TF_VAR_quicksight_owner_arn``).")
+    reader_arns: tuple[str, ...] = feeds(QuicksightDashboardsProps, "reader_arns")
+    import_mode: str = feeds(QuicksightDashboardsProps, "import_mode")
+
+
+@dataclass(frozen=True)
 class EmrSettings(Section):
     """``[emr]``: the transient EMR cluster that runs the backfill steps (:class:`modules.emr.EmrCluster`)."""
 
@@ -308,11 +325,13 @@ class ServiceSwitches(Section):
     query_api: bool = option(False, doc="The query API over gold: HTTP API, query function and, with "
                                         "``[api] authorization = \"LAMBDA\"``, its authorizer and token (needs "
                                         "s3_lake, glue_catalog, athena).")
+    quicksight: bool = option(False, doc="QuickSight data sources (the warehouse, Athena), a data set per KPI and "
+                                         "the KPI dashboard (needs redshift and athena; refused in local: no emulator "
+                                         "runs QuickSight, ``make dashboard`` draws the same views).")
 
     NOT_BUILT: typing.ClassVar[dict[str, str]] = {
         "msk": "MSK ingestion",
         "emr_serverless": "EMR Serverless",
-        "quicksight": "QuickSight",
     }
     """Switches of constructs that do not exist yet: refused by name, never silently ignored."""
 
@@ -346,6 +365,7 @@ class EnvironmentConfig(Section):
     emr: EmrSettings = option(default_factory=EmrSettings, doc="``[emr]``.")
     network: NetworkSettings = option(default_factory=NetworkSettings, doc="``[network]``.")
     redshift: RedshiftSettings = option(default_factory=RedshiftSettings, doc="``[redshift]``.")
+    quicksight: QuicksightSettings = option(default_factory=QuicksightSettings, doc="``[quicksight]``.")
     api: ApiSettings = option(default_factory=ApiSettings, doc="``[api]``.")
     services: ServiceSwitches = option(default_factory=ServiceSwitches, doc="``[services]``.")
 
@@ -521,6 +541,11 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
         check(sw.s3_lake and sw.network, "services.redshift: needs s3_lake and network")
         check(not cfg.is_local, "services.redshift: no emulator can create Redshift (PostgreSQL stands in locally); "
                                 "keep it off in local")
+    if sw.quicksight:
+        check(sw.redshift and sw.athena and sw.glue_catalog,
+              "services.quicksight: needs redshift, athena and glue_catalog")
+        check(not cfg.is_local, "services.quicksight: no emulator runs QuickSight (make dashboard draws the same "
+                                "views locally); keep it off in local")
     if sw.query_api:
         check(sw.s3_lake and sw.glue_catalog and sw.athena,
               "services.query_api: needs s3_lake, glue_catalog and athena")

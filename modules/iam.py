@@ -34,6 +34,8 @@ RESOURCELESS_ACTIONS: frozenset[str] = frozenset({
     "xray:GetSamplingTargets",
     "xray:GetSamplingStatisticSummaries",
     "cloudwatch:PutMetricData",  # scope it with a cloudwatch:namespace condition
+    "ec2:DescribeSubnets",  # List/Describe actions of EC2 take no resource
+    "ec2:DescribeSecurityGroups",
 })
 """Actions that support no resource-level scoping, so ``Resource: "*"`` is the only valid form."""
 

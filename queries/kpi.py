@@ -56,7 +56,7 @@ from lakehouse.gold_tables import GOLD_TABLES_BY_NAME, NULLABLE
 from queries import Query, all_queries
 
 __all__ = [
-    "FILTERS", "PAGING", "Column", "Filter", "Kpi", "all_rows", "bind", "emulator_statement", "execution_parameters", "get",
+    "FILTERS", "PAGING", "Column", "Filter", "Kpi", "all_rows", "bind", "dataset_sql", "emulator_statement", "execution_parameters", "get",
     "kpis", "normalise", "numbered", "placeholders", "pyformat", "validate_filters",
 ]
 
@@ -326,6 +326,27 @@ def emulator_statement(kpi: Kpi, values: Sequence[str | int]) -> str:
         raise ValueError(f"{kpi.name} takes {len(kpi.parameters)} parameters, got {len(values)}")
     statement = f"{PREFIX}{kpi.name}"
     return f"PREPARE {statement} AS\n{kpi.sql};\nEXECUTE {statement}({', '.join(_literal(v) for v in values)})"
+
+
+def dataset_sql(kpi: Kpi, schema: str) -> str:
+    """``kpi`` for a BI tool's data set (QuickSight custom SQL), which takes no parameters: every filter bound
+    to its match-all value as a literal, no paging, and every gold table qualified with ``schema`` (the
+    warehouse schema, or the Athena database), since a data set cannot choose a search path. Its rows are
+    :func:`all_rows` of ``kpi`` with no filter, in the same order (the SQL is otherwise unchanged)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
+        raise ValueError(f"schema {schema!r} is not a plain identifier")
+    if kpi.parameters[-len(PAGING):] != PAGING:
+        raise ValueError(f"{kpi.name}: its last parameters are not {PAGING}")
+    paging = re.search(r"\s+OFFSET\s+\?\s+LIMIT\s+\?\s*;?\s*$", kpi.sql, re.IGNORECASE)
+    marks = placeholders(kpi.sql)
+    if paging is None or [m for m in marks if m >= paging.start()] != marks[-len(PAGING):]:
+        raise ValueError(f"{kpi.name}: its SQL does not end with OFFSET ? LIMIT ?")
+    sql = kpi.sql[:paging.start()]
+    values = [_literal(FILTERS_BY_NAME[name].unset) for name in kpi.parameters[:-len(PAGING)]]
+    for offset, value in reversed(list(zip(marks, values))):
+        sql = sql[:offset] + value + sql[offset + 1:]
+    tables = "|".join(sorted(map(re.escape, GOLD_TABLES_BY_NAME), key=len, reverse=True))
+    return re.sub(rf"\b(FROM|JOIN)(\s+)({tables})\b", rf"\1\2{schema}.\3", sql, flags=re.IGNORECASE)
 
 
 # --- results ------------------------------------------------------------------------------------------------

@@ -245,8 +245,19 @@ _NAMED: dict[str, tuple[str, dict[str, str]]] = {
     # AWS appends 6 random characters to a secret's ARN
     "aws_secretsmanager_secret": ("name", {"arn": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123",
                                            "id": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123"}),
+    # the admin password's secret that Redshift creates and manages (manage_admin_password)
+    "aws_redshiftserverless_namespace": ("namespace_name", {
+        "admin_password_secret_arn": "arn:{p}:secretsmanager:{r}:{a}:secret:redshift!{n}-admin-AbC123"}),
+    "aws_redshift_cluster": ("cluster_identifier", {
+        "master_password_secret_arn": "arn:{p}:secretsmanager:{r}:{a}:secret:redshift!{n}-admin-AbC123"}),
 }
 """Resources known by a name: (the attribute holding it, the other attributes as AWS formats them from it)."""
+
+_GENERATED_IDS: dict[str, str] = {"aws_subnet": "subnet", "aws_security_group": "sg", "aws_vpc": "vpc"}
+"""Resources whose id AWS generates: the id's prefix."""
+
+EXTERNAL_ROLE = "external:"
+"""Prefix of :meth:`StackResolver.role_policies` keys for roles the stack does not create (named literally)."""
 
 
 class StackResolver:
@@ -284,6 +295,8 @@ class StackResolver:
                 raise UnsupportedPolicy(f"{rtype}.{name} has no {key!r} to build {attr} from")
             return self.resolve(str(res[key]))
 
+        if rtype in _GENERATED_IDS and attr == "id":  # AWS generates these ids: a stable stand-in per resource
+            return f"{_GENERATED_IDS[rtype]}-{zlib.crc32(name.encode()):08x}"
         if rtype == "aws_kms_key" and attr in ("arn", "key_id", "id"):
             key_id = f"00000000-0000-4000-8000-{zlib.crc32(name.encode()):012d}"
             return key_id if attr != "arn" else f"arn:{p}:kms:{r}:{a}:key/{key_id}"
@@ -321,13 +334,19 @@ class StackResolver:
         return json.loads(self.resolve(text))
 
     def role_policies(self) -> dict[str, list[dict[str, Any]]]:
-        """Role resource name -> its inline policies (``aws_iam_role_policy``), resolved."""
+        """Role resource name -> its inline policies (``aws_iam_role_policy``), resolved. A policy on a role the
+        stack does not create (a literal role name, e.g. QuickSight's service role) is keyed
+        ``external:<role name>``."""
         out: dict[str, list[dict[str, Any]]] = {}
         for res in self.doc.get("resource", {}).get("aws_iam_role_policy", {}).values():
             m = re.fullmatch(r"\$\{aws_iam_role\.([^.]+)\.(id|name)\}", res["role"])
-            if not m:
+            if m:
+                key = m.group(1)
+            elif re.fullmatch(r"[\w+=,.@-]{1,64}", res["role"]):
+                key = EXTERNAL_ROLE + res["role"]
+            else:
                 raise UnsupportedPolicy(f"role policy attached to {res['role']!r}")
-            out.setdefault(m.group(1), []).append(self.policy(res["policy"]))
+            out.setdefault(key, []).append(self.policy(res["policy"]))
         return out
 
     def managed_policy_arns(self, role: str) -> list[str]:

@@ -46,7 +46,8 @@ from lakehouse import silver_journal
 from lakehouse.gold_tables import DIM_CUSTOMER
 from lakehouse.quality import report_path
 from lakehouse.tables import all_tables
-from security.policy_sim import Request, StackResolver, s3_bucket_arn, s3_object_arn, s3_uri
+from modules.quicksight_props import SERVICE_ROLE
+from security.policy_sim import EXTERNAL_ROLE, Request, StackResolver, s3_bucket_arn, s3_object_arn, s3_uri
 
 DAY = "2026-12-02"
 SHARD = "shardId-000000000000"
@@ -65,6 +66,10 @@ QUERY_ROLE = "/query_function/role"
 AUTHORIZER_ROLE = "/api_authorizer/role"
 FLOW_LOG_ROLE = "/network/flow_log_role"
 COPY_ROLE = "/redshift/copy_role"
+QUICKSIGHT_VPC_ROLE = "/quicksight/vpc_role"
+QUICKSIGHT_SERVICE_ROLE = EXTERNAL_ROLE + SERVICE_ROLE
+"""QuickSight's own service role (the account's, not the stack's): the stack adds an inline policy to it."""
+EXTERNAL_ROLE_PATHS = {QUICKSIGHT_SERVICE_ROLE: f"service-role/{SERVICE_ROLE}"}
 
 
 def glue_role(job: str) -> str:
@@ -271,11 +276,15 @@ def stack_calls(r: StackResolver) -> StackCalls:
     roles = {res["//"]["metadata"]["path"]: (name, r.attribute("aws_iam_role", name, "arn"))
              for name, res in r.doc["resource"].get("aws_iam_role", {}).items()}
 
+    external = {key for key in r.role_policies() if key.startswith(EXTERNAL_ROLE)}
+
     def role_arn(suffix: str) -> str:
+        if suffix in external:
+            return f"arn:{partition}:iam::{account}:role/{EXTERNAL_ROLE_PATHS[suffix]}"
         return next(arn for path, (_, arn) in roles.items() if path.endswith(suffix))
 
     def has(suffix: str) -> bool:
-        return any(path.endswith(suffix) for path in roles)
+        return suffix in external or any(path.endswith(suffix) for path in roles)
 
     def bucket(layer: str) -> str:
         name, _ = r.by_path("aws_s3_bucket", f"/lake/{layer}")
@@ -312,6 +321,10 @@ def stack_calls(r: StackResolver) -> StackCalls:
         out.allowed[FLOW_LOG_ROLE], out.denied[FLOW_LOG_ROLE] = _flow_log(r, logs)
     if has(COPY_ROLE):
         out.allowed[COPY_ROLE], out.denied[COPY_ROLE] = _redshift_copy(r, bucket, kms)
+    if has(QUICKSIGHT_VPC_ROLE):
+        out.allowed[QUICKSIGHT_VPC_ROLE], out.denied[QUICKSIGHT_VPC_ROLE] = _quicksight_vpc(r)
+    if has(QUICKSIGHT_SERVICE_ROLE):
+        out.allowed[QUICKSIGHT_SERVICE_ROLE], out.denied[QUICKSIGHT_SERVICE_ROLE] = _quicksight_service(r, bucket, kms)
     if has(EMR_INSTANCE_ROLE):
         out.allowed[EMR_INSTANCE_ROLE], out.denied[EMR_INSTANCE_ROLE] = _emr_instance(r, bucket, kms)
         service = [
@@ -504,6 +517,12 @@ def _function_basics(r, kms, logs, role: str, construct: str) -> list[Request]:
 
 
 def _query_function(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
+    allowed, denied = _athena_reader(r, bucket, kms, QUERY_ROLE, "query API")
+    return [*allowed, *_function_basics(r, kms, logs, QUERY_ROLE, "query_function")], denied
+
+
+def _athena_reader(r, bucket, kms, role: str, who: str) -> tuple[list[Request], list[Request]]:
+    """Running the KPI queries through Athena on gold (the query function, QuickSight's Athena source)."""
     _, workgroup = r.by_path("aws_athena_workgroup", "/athena/workgroup")
     wg_arn = f"arn:{r.partition}:athena:{r.region}:{r.account}:workgroup/{r.resolve(workgroup['name'])}"
     results = r.resolve(workgroup["configuration"]["result_configuration"]["output_location"])
@@ -511,12 +530,12 @@ def _query_function(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]
     db = r.attribute("aws_glue_catalog_database", db_name, "name")
     glue = f"arn:{r.partition}:glue:{r.region}:{r.account}"
     gold = bucket("gold")
-    io = S3Calls("query API: Athena reads gold with the function's credentials")
+    io = S3Calls(f"{who}: Athena reads gold with the caller's credentials")
     published = f"{gold}{publication.RUNS_PREFIX}g000002-{RUN}-0a1b2c3d/"
     for spec in GOLD:
         io.read(published + spec.location, f"month=2026-12/{PART}", "Athena reads a published gold table")
         io.read(gold + spec.location, PART, "Athena reads a gold table before its first publication")
-    out = S3Calls("query API: Athena writes the results with the function's credentials")
+    out = S3Calls(f"{who}: Athena writes the results with the caller's credentials")
     out.location(results)
     out.put(f"{results}0000-query.csv", "Athena writes the result file")
     out.put(f"{results}0000-query.csv.metadata", "Athena writes the result metadata")
@@ -532,15 +551,14 @@ def _query_function(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]
             ("glue:GetDatabase", f"{glue}:catalog"), ("glue:GetDatabase", f"{glue}:database/{db}"),
             ("glue:GetTable", f"{glue}:table/{db}/kpi_loss_ratio"),
             ("glue:GetPartitions", f"{glue}:table/{db}/kpi_loss_ratio"))),
-        *kms(QUERY_ROLE, ("kms:Decrypt",), "s3", "reads SSE-KMS gold objects and results"),
-        *kms(QUERY_ROLE, ("kms:GenerateDataKey",), "s3", "writes SSE-KMS results"),
-        *_function_basics(r, kms, logs, QUERY_ROLE, "query_function"),
+        *kms(role, ("kms:Decrypt",), "s3", "reads SSE-KMS gold objects and results"),
+        *kms(role, ("kms:GenerateDataKey",), "s3", "writes SSE-KMS results"),
     ]
     if r.doc.get("resource", {}).get("aws_glue_data_catalog_encryption_settings"):
-        allowed += kms(QUERY_ROLE, ("kms:Decrypt",), "glue", "the Data Catalog is encrypted with the key")
+        allowed += kms(role, ("kms:Decrypt",), "glue", "the Data Catalog is encrypted with the key")
     silver_db_name, _ = r.by_path("aws_glue_catalog_database", "/catalog/silver_database")
     silver_db = r.attribute("aws_glue_catalog_database", silver_db_name, "name")
-    bad = S3Calls("query API must not")
+    bad = S3Calls(f"{who} must not")
     bad.get(bucket("silver") + "erp/policy/" + PART, "read silver")
     bad.get(bucket("bronze") + layout.bronze_partition_prefix("erp", "policy", DAY) + "x.jsonl", "read bronze")
     bad.put(gold + f"{publication.RUNS_PREFIX}x/{PART}", "write gold")
@@ -555,6 +573,41 @@ def _query_function(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]
         *(Request("secretsmanager:GetSecretValue", r.attribute("aws_secretsmanager_secret", name, "arn"),
                   why="read the platform's secrets")
           for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {})),
+    ]
+    return allowed, denied
+
+
+def _quicksight_service(r, bucket, kms) -> tuple[list[Request], list[Request]]:
+    """QuickSight's service role: the Athena data source's queries, and the warehouse's admin secret the
+    Redshift data source connects with (and no other secret)."""
+    allowed, denied = _athena_reader(r, bucket, kms, QUICKSIGHT_SERVICE_ROLE, "QuickSight's Athena source")
+    name, _ = r.by_path("aws_redshiftserverless_namespace", "/redshift/namespace")
+    secret = r.attribute("aws_redshiftserverless_namespace", name, "admin_password_secret_arn")
+    allowed += [Request("secretsmanager:GetSecretValue", secret, why="the Redshift data source's credentials"),
+                *kms(QUICKSIGHT_SERVICE_ROLE, ("kms:Decrypt",), "secretsmanager", "the secret is encrypted with the key")]
+    denied = [d for d in denied if d.action != "secretsmanager:GetSecretValue" or d.resource != secret]
+    return allowed, denied
+
+
+def _quicksight_vpc(r) -> tuple[list[Request], list[Request]]:
+    """The role QuickSight assumes for its VPC connection: network interfaces in the connection's subnets."""
+    _, connection = r.by_path("aws_quicksight_vpc_connection", "/quicksight/vpc_connection")
+    ec2 = f"arn:{r.partition}:ec2:{r.region}:{r.account}"
+    subnets = [r.resolve(s) for s in connection["subnet_ids"]]
+    groups = [r.resolve(g) for g in connection["security_group_ids"]]
+    eni = f"{ec2}:network-interface/eni-0abc"
+    allowed = [
+        *(Request("ec2:CreateNetworkInterface", arn, why="an interface in a connection subnet and group")
+          for arn in (eni, *(f"{ec2}:subnet/{s}" for s in subnets), *(f"{ec2}:security-group/{g}" for g in groups))),
+        Request("ec2:ModifyNetworkInterfaceAttribute", eni, why="attaches its security groups"),
+        Request("ec2:DeleteNetworkInterface", eni, why="removes its interfaces"),
+        Request("ec2:DescribeSubnets", "*", why="checks the subnets"),
+        Request("ec2:DescribeSecurityGroups", "*", why="checks the groups"),
+    ]
+    denied = [
+        Request("ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0other", why="an interface in another subnet"),
+        Request("ec2:CreateNetworkInterface", f"{ec2}:security-group/sg-0other", why="with another group"),
+        Request("ec2:RunInstances", f"{ec2}:instance/*", why="start instances"),
     ]
     return allowed, denied
 

@@ -56,7 +56,7 @@ def test_cloud_specifics(env):
     assert all([s.s3_lake, s.kms, s.kinesis, s.ingest_lambda, s.emr])
 
 
-@pytest.mark.parametrize("switch", ["msk", "emr_serverless", "quicksight"])
+@pytest.mark.parametrize("switch", ["msk", "emr_serverless"])
 def test_switches_of_constructs_not_built_yet_are_refused(switch):
     assert_config_rejected(lambda d: d["services"].update({switch: True}),
                            f"services.{switch}: ")
@@ -69,6 +69,14 @@ def test_the_warehouse_needs_the_network_and_neither_runs_locally():
     for switch in ("network", "redshift"):
         assert_config_rejected(lambda d: d["services"].update({"network": True, "redshift": True}),
                                f"services.{switch}: ", env="local")
+
+
+def test_quicksight_needs_the_warehouse_never_runs_locally_and_takes_only_quicksight_arns():
+    assert_config_rejected(lambda d: d["services"].update({"redshift": False}),
+                           "services.quicksight: needs redshift, athena and glue_catalog")
+    assert_config_rejected(lambda d: d["services"].update({"quicksight": True}), "services.quicksight: ", env="local")
+    assert_config_rejected(lambda d: d.setdefault("quicksight", {}).update({"owner_arns": ["arn:aws:iam::1:user/x"]}),
+                           "quicksight.owner_arns")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

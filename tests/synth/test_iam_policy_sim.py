@@ -22,7 +22,9 @@ from collections import defaultdict
 
 import pytest
 
-from security.policy_sim import Request, StackResolver, evaluate, needed, s3_bucket_arn, s3_object_arn
+from security.policy_sim import (
+    EXTERNAL_ROLE, Request, StackResolver, evaluate, needed, s3_bucket_arn, s3_object_arn,
+)
 from tests.synth import iam_calls
 from tests.synth.iam_calls import KNOWN_GAPS, known_gap
 
@@ -39,6 +41,7 @@ def stacks(synth):
         for path, name in names.items():
             suffix = "/" + path.split("/", 1)[1]
             by_role[suffix] = policies.get(name, [])
+        by_role.update({key: found for key, found in policies.items() if key.startswith(EXTERNAL_ROLE)})
         out[env] = (r, by_role, iam_calls.stack_calls(r))
     return out
 
@@ -63,7 +66,7 @@ def test_every_role_is_simulated(stacks, env):
         expected.add(iam_calls.AUTHORIZER_ROLE)  # [api] authorization = "LAMBDA" locally
     else:
         expected |= {iam_calls.EMR_INSTANCE_ROLE, iam_calls.EMR_SERVICE_ROLE, iam_calls.FLOW_LOG_ROLE,
-                     iam_calls.COPY_ROLE}
+                     iam_calls.COPY_ROLE, iam_calls.QUICKSIGHT_VPC_ROLE, iam_calls.QUICKSIGHT_SERVICE_ROLE}
     assert set(policies) == expected
     assert all(policies[role] for role in policies), "a role without an inline policy"
 

@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "emr_steps": {"lakehouse", "data_contracts"},
     "bundling": {"modules", "glue_jobs", "emr_steps"},
     "compose": {"modules", "environments", "glue_jobs", "emr_steps", "lakehouse", "data_contracts", "bundling",
-                "queries", "lambda_src", "warehouse"},
+                "queries", "lambda_src", "warehouse", "dashboard"},
     "local_runtime": {"environments", "glue_jobs", "emr_steps", "lakehouse", "data_contracts", "lambda_src",
                       "sample_data", "queries", "bundling", "dashboard", "warehouse"},
     "benchmarks": {"local_runtime", "bundling", "glue_jobs", "emr_steps", "lakehouse", "data_contracts",

@@ -120,6 +120,30 @@ def test_pages_are_stable_and_cover_every_row_once(duck, postgres, name):
         assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 
+@pytest.mark.parametrize("name", KPI_NAMES)
+def test_the_data_set_sql_is_the_unfiltered_kpi_on_qualified_tables(duck, postgres, name):
+    """A BI data set per KPI (QuickSight custom SQL, :func:`queries.kpi.dataset_sql`) takes no parameters and
+    cannot choose a search path: with the tables qualified it gives exactly the KPI's unfiltered rows, on
+    PostgreSQL (the warehouse) and DuckDB (Athena's engine locally)."""
+    kpi = kpis.get(name)
+    sql = kpis.dataset_sql(kpi, "kpi_test")
+    assert kpis.placeholders(sql) == [] and "OFFSET" not in sql.upper()
+    with postgres.cursor() as cur:
+        cur.execute("SET search_path TO public")
+        try:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        finally:
+            cur.execute("SET search_path TO kpi_test")
+    assert kpis.normalise(kpi, rows) == expected(name, {})
+    assert kpis.normalise(kpi, duck.execute(kpis.dataset_sql(kpi, "main")).fetchall()) == expected(name, {})
+
+
+def test_the_data_set_sql_refuses_a_schema_that_is_not_an_identifier():
+    with pytest.raises(ValueError, match="not a plain identifier"):
+        kpis.dataset_sql(kpis.get("loss_ratio"), "x; DROP TABLE y")
+
+
 def test_a_value_with_quotes_or_percent_is_bound_not_spliced(duck, postgres):
     """The filters are validated before binding; below that, the engines bind whatever they are given, so
     a hostile string matches nothing instead of changing the SQL (psycopg's % included)."""
