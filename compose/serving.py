@@ -217,8 +217,8 @@ def dashboard_visuals() -> tuple:
 
 def _quicksight(base: Foundation, inputs: BuildInputs) -> None:
     """QuickSight reads the warehouse through a VPC connection in the network's private subnets (the data
-    services' security group, which reaches Redshift) with the warehouse's managed admin secret, and gold
-    through Athena with the grants the query function has."""
+    services' security group, which reaches Redshift) with ``[quicksight] redshift_secret_arn`` or else the
+    warehouse's managed admin secret, and gold through Athena with the grants the query function has."""
     from cdktf import TerraformVariable, TerraformVariableValidationConfig
 
     from compose.batch import workgroup_name
@@ -244,7 +244,7 @@ def _quicksight(base: Foundation, inputs: BuildInputs) -> None:
         data_sets=kpi_data_sets(DEFAULT_SCHEMA), visuals=dashboard_visuals(), dashboard_title="KPIs",
         **qs.values_for(QuicksightDashboardsProps),
         redshift_host=wh.endpoint, redshift_port=wh.port, redshift_database=wh.database_name,
-        redshift_secret_arn=wh.admin_secret_arn, athena_workgroup=workgroup,
+        redshift_secret_arn=qs.redshift_secret_arn or wh.admin_secret_arn, athena_workgroup=workgroup,
         subnet_ids=tuple(network.private_subnet_ids), security_group_ids=(network.data_security_group_id,),
         service_role_statements=query_statements(
             partition=names.partition, region=config.region, account_id=names.account_id, workgroup=workgroup,

@@ -247,6 +247,12 @@ class QuicksightSettings(Section):
             "``TF_VAR_quicksight_owner_arn``).")
     reader_arns: tuple[str, ...] = feeds(QuicksightDashboardsProps, "reader_arns")
     import_mode: str = feeds(QuicksightDashboardsProps, "import_mode")
+    redshift_secret_arn: str = option(
+        "", limit=or_value("", matches(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+",
+                                       "a Secrets Manager secret ARN")),
+        doc="Secret (``username``, ``password``, encrypted with the lake key) QuickSight connects to the warehouse "
+            "with. Empty = the warehouse's managed admin secret; for least privilege, create a user that may only "
+            "read the star schema and put its secret here.")
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ def test_quicksight_needs_the_warehouse_never_runs_locally_and_takes_only_quicks
     assert_config_rejected(lambda d: d["services"].update({"quicksight": True}), "services.quicksight: ", env="local")
     assert_config_rejected(lambda d: d.setdefault("quicksight", {}).update({"owner_arns": ["arn:aws:iam::1:user/x"]}),
                            "quicksight.owner_arns")
+    assert_config_rejected(lambda d: d["quicksight"].update({"redshift_secret_arn": "my-secret"}),
+                           "quicksight.redshift_secret_arn")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
