@@ -116,7 +116,7 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
         assert result.returncode == 0, result.log.read_text()[-3000:]
         return recorder.requests[before:]
 
-    b2s, s2g = glue_jobs.WORKFLOW
+    b2s, s2g = glue_jobs.WORKFLOW[:2]  # the Spark jobs (the warehouse load reads with boto3, not s3a)
     recorder = S3Recorder(emulator.endpoint)
     with recorder as endpoint:
         calls = {b2s.name: run(b2s, recorder)}
