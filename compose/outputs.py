@@ -1,5 +1,6 @@
 """Stack outputs: each layer declares the outputs it creates (name, the ``[services]`` switch that creates
-them and any further condition, description) in its own ``OUTPUTS``; :class:`Outputs` emits them, refusing a name no layer declared."""
+them and any further condition, description) in its own ``OUTPUTS``; :class:`Outputs` emits them, refusing a
+name no layer declared."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -66,17 +66,16 @@ class LoadTarget:
 def load_target(base: Foundation) -> LoadTarget | None:
     """The warehouse load job's connection in this environment; ``None`` = no warehouse (no job)."""
     config = base.naming.config
-    if config.services.redshift:
-        wh = base.warehouse
-        where = ({"--workgroup": wh.workgroup_name} if wh.workgroup_name
-                 else {"--cluster_identifier": wh.cluster_identifier})
-        return LoadTarget(
-            arguments={"--target": "redshift-data", **where, "--database": wh.database_name,
-                       "--iam_role": wh.copy_role_arn},
-            secrets={WAREHOUSE_CREDENTIALS: wh.admin_secret_arn}, data_api_resources=(wh.data_api_target_arn,))
-    if config.is_local:
+    if not has_warehouse(config):
+        return None
+    if not config.services.redshift:  # locally: the PostgreSQL stand-in, its connection given per run
         return LoadTarget(arguments={"--target": "postgres"})
-    return None
+    wh = base.warehouse
+    where = {"--workgroup": wh.workgroup_name} if wh.workgroup_name else {"--cluster_identifier": wh.cluster_identifier}
+    return LoadTarget(
+        arguments={"--target": "redshift-data", **where, "--database": wh.database_name,
+                   "--iam_role": wh.copy_role_arn},
+        secrets={WAREHOUSE_CREDENTIALS: wh.admin_secret_arn}, data_api_resources=(wh.data_api_target_arn,))
 
 
 def build(base: Foundation, inputs: BuildInputs) -> None:

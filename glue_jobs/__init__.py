@@ -1,7 +1,7 @@
 """Glue 5.0 job scripts (Spark 3.5, Python 3.11): thin entrypoints that parse their arguments and do the I/O;
-the transformations live in :mod:`lakehouse`, the warehouse load in :mod:`warehouse.load`. Each script declares its ``CONTRACT`` (arguments, the S3
-prefixes it reads and writes, the catalog layers it uses), from which the composition derives the
-job's default arguments and its IAM grants.
+the transformations live in :mod:`lakehouse`, the warehouse load in :mod:`warehouse.load`. Each script declares
+its ``CONTRACT`` (arguments, the S3 prefixes it reads and writes, the catalog layers it uses), from which the
+composition derives the job's default arguments and its IAM grants.
 
 Glue runs each script on its own (``<job>.py`` as ``__main__``, the shared code on ``--extra-py-files``);
 this package only lists them for the composition.

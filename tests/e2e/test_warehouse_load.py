@@ -306,7 +306,8 @@ def test_the_deployed_job_loads_what_the_deployed_stack_published(postgres, s3, 
     job = aws("glue").get_job(JobName=out["glue_job_warehouse_load"])["Job"]
     deployed_args = job["DefaultArguments"]
     assert deployed_args["--target"] == "postgres"
-    assert not {"--host", "--port", "--database", "--user", "--passfile"} & set(deployed_args)  # the run's, not deployed
+    # the connection is the run's, never deployed
+    assert not {"--host", "--port", "--database", "--user", "--passfile"} & set(deployed_args)
     assert deployed_args["--gold_path"] == f"s3://{out['gold_bucket']}/"
     tables = star()
     gen = publish(s3, tables, "deployed", gold=deployed_args["--gold_path"], state=deployed_args["--state_path"])
