@@ -4,9 +4,10 @@ The platform is brought up and filled exactly as ``make demo`` does (a subproces
 synth, apply, stream, batch, the warehouse load; with ``LAKEFORGE_BENCH_RUNNING=1`` the platform a ``make demo``
 left running is measured as it is); then, on that running platform:
 
-* warehouse load: the published gold copy reloaded into the local PostgreSQL ``runs`` times
-  (``load_published(force=True)``: staging, row checks, the swap in one transaction); rows per second =
-  rows in the star / seconds of one reload;
+* warehouse load: the published gold copy reloaded into the local PostgreSQL ``runs`` times by the deployed
+  Glue job ``warehouse_load`` (``--force true``: staging, row checks, the swap in one transaction), run as
+  the workflow runs it (:func:`local_runtime.warehouse_local.load_local_warehouse`: spark-submit of the
+  deployed script, its start included); rows per second = rows in the star / seconds of one reload;
 * query API: ``requests`` sequential calls of each KPI's first page (100 rows, no filter, then the demo's
   example filters) through the deployed HTTP API over plain HTTP, with the bearer token, as a client calls it
   (API Gateway -> Lambda authorizer -> query function -> Athena in the emulator); latency median and 99th
@@ -54,8 +55,9 @@ def bench_serving(runs: int, requests: int = 40, bring_up: bool = True) -> list[
     rates = [rows / s for s in seconds]
     results.append({"name": "warehouse load (demo gold)", "unit": "rows/s", "runs": rates,
                     "median": statistics.median(rates),
-                    "what": f"{rows:,} rows in 11 tables from the emulator's S3 into PostgreSQL: staging (COPY FROM "
-                            f"STDIN), row checks, swap in one transaction; median {statistics.median(seconds):.1f}s"})
+                    "what": f"{rows:,} rows in 11 tables from the emulator's S3 into PostgreSQL by the deployed "
+                            f"Glue job (spark-submit start included): staging (COPY FROM STDIN), row checks, swap "
+                            f"in one transaction; median {statistics.median(seconds):.1f}s"})
 
     config = load_environment("local")
     token = query_api.token(endpoint, config)

@@ -4,9 +4,11 @@
 ``provider.py``     the AWS provider (every endpoint at the emulator locally) and the state backend
 ``foundation.py``   naming, tags, account and partition, the KMS key, the lake's buckets
 ``network.py``      the data services' private VPC (dev, prod), or an existing VPC's ids
+``warehouse.py``    Redshift (Serverless by default) in the network, with the star schema's generated DDL, and
+                    the warehouse load job's connection per environment (Data API on AWS, PostgreSQL locally)
 ``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping
-``batch.py``        Glue Data Catalog, Athena workgroup (and its named queries), Glue jobs and workflow, EMR backfill
-``warehouse.py``    Redshift (Serverless by default) in the network, with the star schema's generated DDL
+``batch.py``        Glue Data Catalog, Athena workgroup (and its named queries), Glue jobs (bronze -> silver ->
+                    gold -> the warehouse load) and their workflow, EMR backfill
 ``serving.py``      the query API: HTTP API -> query Lambda -> Athena named queries (and locally its authorizer)
 ``inputs.py``       what comes from outside Terraform: Lambda zips, shared-code zip, scripts, tables, steps
 ``outputs.py``      stack outputs: each layer declares its own ``OUTPUTS``
@@ -28,8 +30,9 @@ from compose.inputs import BuildInputs, resolve
 from compose.outputs import Outputs, StackOutput
 from environments import ENVIRONMENTS, EnvironmentConfig, load_environment
 
-LAYERS = (foundation, network, streaming, batch, warehouse, serving)
-"""Layers in build order (the foundation first: every other layer builds on its key and buckets)."""
+LAYERS = (foundation, network, warehouse, streaming, batch, serving)
+"""Layers in build order (the foundation first: every other layer builds on its key and buckets; the network
+before the warehouse, which runs in it; the warehouse before the batch layer, whose load job talks to it)."""
 
 STACK_OUTPUTS: tuple[StackOutput, ...] = tuple(o for layer in LAYERS for o in layer.OUTPUTS)
 OUTPUT_NAMES: tuple[str, ...] = tuple(o.name for o in STACK_OUTPUTS)
@@ -39,8 +42,8 @@ __all__ = ["LAYERS", "OUTPUT_NAMES", "STACK_OUTPUTS", "BuildInputs", "build_app"
 
 
 def expected_outputs(config: EnvironmentConfig) -> tuple[str, ...]:
-    """The outputs a stack has for its ``[services]`` switches."""
-    return tuple(o.name for o in STACK_OUTPUTS if o.switch is None or getattr(config.services, o.switch))
+    """The outputs a stack has for its ``[services]`` switches (and their further conditions)."""
+    return tuple(o.name for o in STACK_OUTPUTS if o.expected(config))
 
 
 def build_stack(app, config: EnvironmentConfig, inputs: BuildInputs | None = None):
@@ -56,9 +59,9 @@ def build_stack(app, config: EnvironmentConfig, inputs: BuildInputs | None = Non
     users = [layer.key_users(config, names) for layer in LAYERS]
     base = foundation.build(stack, names, users, Outputs(stack, STACK_OUTPUTS))
     network.build(base, inputs)
+    warehouse.build(base, inputs)
     streaming.build(base, inputs)
     batch.build(base, inputs)
-    warehouse.build(base, inputs)
     serving.build(base, inputs)
     foundation.finish(base)
     return stack

@@ -71,7 +71,8 @@ class Foundation:
     network: object = None
     """:class:`modules.network.Network` (set by the network layer)."""
     warehouse: object = None
-    """:class:`modules.redshift.RedshiftWarehouse` (set by the warehouse layer when Redshift is deployed)."""
+    """:class:`modules.redshift.RedshiftWarehouse` (set by the warehouse layer, before the batch layer, whose
+    warehouse load job uses it); ``None`` where Redshift is off."""
 
 
 def naming(stack, config: EnvironmentConfig) -> Naming:

@@ -1,8 +1,11 @@
 """Stack outputs: each layer declares the outputs it creates (name, the ``[services]`` switch that creates
-them, description) in its own ``OUTPUTS``; :class:`Outputs` emits them, refusing a name no layer declared."""
+them and any further condition, description) in its own ``OUTPUTS``; :class:`Outputs` emits them, refusing a
+name no layer declared."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,15 @@ class StackOutput:
     """The ``[services]`` switch that creates it; ``None`` = always present."""
 
     description: str
+
+    when: Callable[[Any], bool] | None = None
+    """A further condition on the environment (``EnvironmentConfig -> bool``) where the switch alone does not
+    decide (e.g. the warehouse load job: only where there is a warehouse); ``None`` = the switch decides."""
+
+    def expected(self, config) -> bool:
+        """Whether a stack of ``config`` (an ``EnvironmentConfig``) has this output."""
+        return ((self.switch is None or bool(getattr(config.services, self.switch)))
+                and (self.when is None or self.when(config)))
 
 
 class Outputs:

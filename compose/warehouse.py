@@ -1,14 +1,31 @@
 """The warehouse layer: Amazon Redshift (:class:`modules.redshift.RedshiftWarehouse`, Serverless by default) in
 the network layer's private subnets, its star schema created through the Data API from the DDL generated from
 the gold table specs (:func:`warehouse.schema.redshift_ddl`), and a COPY role that reads only the published
-gold copies (``runs/``). Locally PostgreSQL stands in (``make up``; :mod:`local_runtime.services.postgres`)."""
+gold copies (``runs/``). Locally PostgreSQL stands in (``make up``; :mod:`local_runtime.services.postgres`).
+
+Built before the batch layer: the warehouse load (:mod:`warehouse.load`), the workflow's step after
+silver -> gold, is deployed there as a Glue job, and :func:`load_target` says how it reaches the warehouse in
+this environment:
+
+* Redshift on (dev, prod): ``--target redshift-data`` with the Serverless workgroup (or the provisioned
+  cluster), the database, the Redshift-managed admin secret (``--secret_arn``, which the job's role may read)
+  and the COPY role (``--iam_role``); the role may run statements on that workgroup or cluster only;
+* locally: ``--target postgres`` and nothing else: the connection (host, port, database, user, password file)
+  is not part of the deployed definition (the port may be set per machine, the password file is a local path);
+  the local runner passes it as the run's arguments (:mod:`local_runtime.warehouse_local`);
+* no warehouse at all (Redshift off outside local): nothing to load into, so the job is not deployed and the
+  workflow ends with silver -> gold.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from compose.foundation import Foundation, KeyUsers, Naming
 from compose.inputs import BuildInputs
 from compose.outputs import StackOutput
 from environments import EnvironmentConfig
 from lakehouse.gold_publication import RUNS_PREFIX
+from lakehouse.job import WAREHOUSE_CREDENTIALS
 from modules.redshift_props import RedshiftWarehouseProps
 from warehouse.schema import DEFAULT_SCHEMA, redshift_ddl
 
@@ -27,6 +44,38 @@ def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
     if not config.services.redshift:
         return KeyUsers()
     return KeyUsers(via_services=("redshift", "redshift-serverless", "secretsmanager"))
+
+
+def has_warehouse(config: EnvironmentConfig) -> bool:
+    """Whether the environment has a warehouse to load: Redshift, or locally the PostgreSQL stand-in."""
+    return config.services.redshift or config.is_local
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    """How the warehouse load job reaches the warehouse of one environment (see the module docstring)."""
+
+    arguments: dict[str, str]
+    """The job's deployed connection arguments (``--target`` ...)."""
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Platform secret (``lakehouse.job.WAREHOUSE_CREDENTIALS``) -> ARN, for the job's secret arguments."""
+    data_api_resources: tuple[str, ...] = ()
+    """Workgroup or cluster ARNs the job may run SQL on through the Redshift Data API."""
+
+
+def load_target(base: Foundation) -> LoadTarget | None:
+    """The warehouse load job's connection in this environment; ``None`` = no warehouse (no job)."""
+    config = base.naming.config
+    if not has_warehouse(config):
+        return None
+    if not config.services.redshift:  # locally: the PostgreSQL stand-in, its connection given per run
+        return LoadTarget(arguments={"--target": "postgres"})
+    wh = base.warehouse
+    where = {"--workgroup": wh.workgroup_name} if wh.workgroup_name else {"--cluster_identifier": wh.cluster_identifier}
+    return LoadTarget(
+        arguments={"--target": "redshift-data", **where, "--database": wh.database_name,
+                   "--iam_role": wh.copy_role_arn},
+        secrets={WAREHOUSE_CREDENTIALS: wh.admin_secret_arn}, data_api_resources=(wh.data_api_target_arn,))
 
 
 def build(base: Foundation, inputs: BuildInputs) -> None:

@@ -319,7 +319,9 @@ class ServiceSwitches(Section):
                                            "kinesis).")
     glue_catalog: bool = option(True, doc="Lake databases, silver/gold tables (partition projection), bronze "
                                           "crawler, catalog encryption (needs s3_lake).")
-    glue_jobs: bool = option(True, doc="The bronze -> silver and silver -> gold Glue 5.0 jobs (needs glue_catalog).")
+    glue_jobs: bool = option(True, doc="The bronze -> silver and silver -> gold Glue 5.0 jobs, and the warehouse "
+                                       "load where there is a warehouse (``redshift``, or locally PostgreSQL) "
+                                       "(needs glue_catalog).")
     glue_workflow: bool = option(True, doc="Glue workflow chaining the jobs (needs glue_jobs).")
     athena: bool = option(True, doc="Athena workgroup with enforced, KMS-encrypted results (needs s3_lake).")
     emr: bool = option(False, doc="The transient EMR backfill cluster (needs s3_lake; refused in local: no "

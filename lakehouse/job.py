@@ -73,6 +73,11 @@ PSEUDONYMIZATION_KEY = "pseudonymization_key"
 """The platform secret holding the HMAC key of personal fields (created by the composition, read by the jobs
 that declare it in a :class:`JobArgument`)."""
 
+WAREHOUSE_CREDENTIALS = "warehouse_credentials"
+"""The secret with the warehouse's database credentials: on AWS the admin secret Redshift creates and manages
+(``manage_admin_password``), which the warehouse load passes to the Redshift Data API (``SecretArn``); none
+locally, where the PostgreSQL stand-in's password file is a run argument."""
+
 
 @dataclass(frozen=True)
 class S3Grant:

@@ -4,8 +4,10 @@ Glue: the job's definition is read from the emulator's Glue API (``GetJob``: scr
 default arguments, ``--extra-py-files``), the script and the shared code are fetched from the
 artifacts bucket, and the script runs under ``spark-submit`` with local Spark 3.5 (``local[2]``) and
 the merged arguments (defaults overridden by the run's arguments), exactly as Glue merges them.
-``s3://`` paths go to the emulator's S3 through s3a. The emulator itself only marks Spark job runs
-as succeeded without running anything, which is why this runner exists.
+``s3://`` paths go to the emulator's S3 through s3a (and boto3 clients to the emulator's endpoint). The
+emulator itself only marks Spark job runs as succeeded without running anything, which is why this runner
+exists. A job that starts no Spark session (the warehouse load) runs the same way: spark-submit runs its script
+as the driver.
 
 EMR: the step list (``emr_steps/steps.py``, the same data the EMR Terraform module declares) is
 rendered for the deployed buckets and each step runs with ``spark-submit``.

@@ -5,11 +5,12 @@ generate an insurer data set with bad records, split it as a company would feed 
 installments as historical ERP exports, everything else as events), send the events through Kinesis
 (the deployed event source mapping invokes the deployed Lambda), drop unstructured documents into
 bronze, wait until every record is accounted for; then the batch lakehouse: the EMR backfill steps
-turn the exports into bronze, the Glue jobs run bronze -> silver -> gold with local Spark from the job
-definitions Terraform deployed, and the summary shows per-layer counts, the data-quality reports and
-the top rows of the KPI tables; then serving: the published gold copy is loaded into the warehouse
-(PostgreSQL standing in for Redshift, :mod:`warehouse.load`), the dashboard's KPI tables are printed from
-it and the dashboard page is written (``build/dashboard.html``). The platform stays up afterwards (``make
+turn the exports into bronze, the three jobs of the Glue workflow run from the job definitions Terraform
+deployed: bronze -> silver and silver -> gold with local Spark, then the warehouse load, which loads the
+published gold copy into the warehouse (PostgreSQL standing in for Redshift, :mod:`warehouse.load`; the local
+connection given as the run's arguments); the summary shows per-layer counts, the data-quality reports and
+the top rows of the KPI tables; then serving: the dashboard's KPI tables are printed from the warehouse and
+the dashboard page is written (``build/dashboard.html``). The platform stays up afterwards (``make
 down`` stops it).
 
 Where things are comes from their one definition: object keys from :mod:`data_contracts.layout`, the
@@ -128,7 +129,7 @@ def batch_phase(args, out, endpoint) -> bool:
         run_glue_job(out["glue_job_bronze_to_silver"], endpoint)
     with step("Glue job silver -> gold (data-quality gate before writing)"):
         run_glue_job(out["glue_job_silver_to_gold"], endpoint)
-    with step("load the published gold into the warehouse (PostgreSQL standing in for Redshift)"):
+    with step("Glue job warehouse load (published gold -> PostgreSQL for Redshift)"):
         loaded = load_local_warehouse(endpoint, out, log=lambda line: print(f"    {line}"))
 
     print("\n---------------- batch lakehouse ----------------")
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     with step("deploy the local stack (terraform apply)"):
         out = stacks.deploy_local()
         for name in ("bronze_bucket", "quarantine_bucket", "ingest_stream_name", "ingest_function_name",
-                     "glue_job_bronze_to_silver", "glue_job_silver_to_gold"):
+                     "glue_job_bronze_to_silver", "glue_job_silver_to_gold", "glue_job_warehouse_load"):
             print(f"    {name:26} {out.get(name)}")
     ok = stream_phase(args, out, emulator.endpoint)
     if not args.skip_batch:

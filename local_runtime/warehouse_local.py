@@ -1,56 +1,57 @@
-"""The warehouse load against the local stand-ins, for the demo and the benchmarks: the published gold copy
-in the emulator's S3 -> the PostgreSQL service (:mod:`local_runtime.services.postgres`).
+"""The warehouse load against the local stand-ins, for the demo, the tests and the benchmarks: the deployed Glue
+job ``warehouse_load`` (:mod:`glue_jobs.warehouse_load`, :mod:`warehouse.load`) run by the local Glue runner
+(:func:`local_runtime.batch.run_glue_job`: its definition from the emulator's Glue API, its script and the shared
+code from the artifacts bucket), reading the published gold copy in the emulator's S3 and loading the
+PostgreSQL service (:mod:`local_runtime.services.postgres`).
 
-:func:`load_local_warehouse` takes the deployed stack's outputs (bucket names) and passes the load exactly
-the arguments the deployed job would get (:data:`warehouse.load.CONTRACT`), so the publication record is read
-where silver->gold writes it. :mod:`lakehouse.objects` reads that record with boto3's default client, which
-takes its endpoint from the environment: the emulator's variables are set for the duration of the call and
-restored afterwards.
+The deployed definition says ``--target postgres`` and where gold and its publication record are; the
+connection is not in it (the port may be set per machine, the password file is a local path): it is passed as
+the run's arguments (:func:`run_arguments`, the one mapping from the local PostgreSQL to the job's arguments),
+which override the defaults exactly as a Glue job run's ``Arguments`` do. One path, the workflow's.
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
-from lakehouse import objects
-from local_runtime.aws import client, environment
+from local_runtime.batch import run_glue_job
 from local_runtime.services.postgres import PostgresServer
-from warehouse.connection import PostgresSettings, connect
-from warehouse.load import CONTRACT, LoadResult, load_published
+from warehouse.load import CONTRACT, JOB, RESULT_MARK, LoadResult, parse_result
 from warehouse.schema import DEFAULT_SCHEMA
 
-__all__ = ["emulator_environment", "load_local_warehouse"]
+__all__ = ["OUTPUT", "load_local_warehouse", "run_arguments"]
+
+OUTPUT = f"glue_job_{CONTRACT.name}"
+"""The stack output naming the deployed job."""
 
 
-@contextmanager
-def emulator_environment(endpoint: str) -> Iterator[None]:
-    """This process's boto3 default clients go to the emulator at ``endpoint`` inside the block."""
-    wanted = environment(endpoint)
-    saved = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    objects._s3.__dict__.pop("client", None)
-    try:
-        yield
-    finally:
-        objects._s3.__dict__.pop("client", None)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def run_arguments(server: PostgresServer, *, schema: str = DEFAULT_SCHEMA, force: bool = False) -> dict[str, str]:
+    """The run arguments of the deployed warehouse load job for the local PostgreSQL ``server``: its connection
+    (:meth:`PostgresServer.connection`: host, port, database, user, password file; the password itself is
+    never an argument), the schema and ``force``."""
+    connection = server.connection()
+    names = set(CONTRACT.argument_names)
+    missing = {"host", "port", "database", "user", "passfile"} - set(connection)
+    if missing:
+        raise ValueError(f"the PostgreSQL connection lacks {sorted(missing)}")
+    args = {f"--{name}": str(value) for name, value in connection.items() if name in names}
+    args.update({"--schema": schema, "--force": "true" if force else "false"})
+    return args
 
 
 def load_local_warehouse(endpoint: str, outputs: Mapping[str, str], *, schema: str = DEFAULT_SCHEMA,
                          force: bool = False, server: PostgresServer | None = None, log=print) -> LoadResult:
-    """Load the published gold copy of the stack deployed to the emulator at ``endpoint`` (``outputs``: the
-    stack outputs, ``<bucket>_bucket`` names) into the local PostgreSQL (started if it is not running).
-    Returns the rows per table in the warehouse (``.counts``)."""
+    """Run the warehouse load job of the stack deployed to the emulator at ``endpoint`` (``outputs``: its stack
+    outputs; the job's name is :data:`OUTPUT`) against the local PostgreSQL (started if it is not running).
+    ``log`` gets the job's own lines; returns its result (rows per table in the warehouse: ``.counts``;
+    ``.skipped`` when the warehouse already held the published generation)."""
     server = server or PostgresServer()
     server.start()
-    buckets = {name[:-len("_bucket")]: value for name, value in outputs.items() if name.endswith("_bucket")}
-    args = {name.lstrip("-"): value for name, value in CONTRACT.deployed_arguments(buckets).items()}
-    s3 = client("s3", endpoint)
-    with emulator_environment(endpoint), connect(PostgresSettings(**server.connection()), s3=s3) as warehouse:
-        return load_published(warehouse, args["gold_path"], args["state_path"], schema=schema, force=force, s3=s3,
-                              log=log)
+    if OUTPUT not in outputs:
+        raise KeyError(f"the stack has no {OUTPUT} output: deploy the current local stack (make synth, deploy)")
+    result = run_glue_job(outputs[OUTPUT], endpoint, run_arguments(server, schema=schema, force=force),
+                          stream=False)
+    output = result.log.read_text(encoding="utf-8", errors="replace")
+    for line in output.splitlines():
+        if line.startswith(f"[{JOB}]") and not line.startswith(RESULT_MARK):
+            log(line)
+    return parse_result(output)

@@ -17,8 +17,10 @@ What it creates:
   inline policy: read its own script and the shared zip, read/write its ``--TempDir``
   (``glue/temp/<key>/``), the data grants of its :class:`GlueJobSpec` (:class:`modules.iam.S3Access`),
   Glue Data Catalog read + partition updates on the named lake databases and their tables only, logs on
-  the job log groups (prefix-scoped), the lake key, and ``cloudwatch:PutMetricData`` restricted to the
-  ``Glue`` namespace (that action has no resource type);
+  the job log groups (prefix-scoped), the lake key, ``cloudwatch:PutMetricData`` restricted to the
+  ``Glue`` namespace (that action has no resource type), ``secretsmanager:GetSecretValue`` on its
+  ``secret_arns`` only, and with ``redshift_data_resources`` the Redshift Data API on those workgroups or
+  clusters (its follow-up calls limited to the role's own statements);
 * per job: ``aws_glue_job`` (``glueetl``, ``glue_version`` 5.0, Python 3, worker type and count,
   timeout, retries, one concurrent run, job bookmarks enabled, ``--enable-metrics``, the security
   configuration), whose ``default_arguments`` are the Glue service arguments above plus the job's own
@@ -34,7 +36,9 @@ from modules.glue_catalog import security_configuration
 from modules.glue_jobs_props import (
     GLUE_SERVICE_ARGUMENTS, OUTPUTS, WORKER_TYPES, GlueJobSpec, GlueJobsProps, job_name, role_name,
 )
-from modules.iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from modules.iam import (
+    Condition, S3Access, Statement, assume_role_policy, policy_document, policy_variable, s3_statements,
+)
 from modules.s3_artifact import S3Artifact, S3ArtifactProps
 
 __all__ = ["CATALOG_ACTIONS", "PUBLISH_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
@@ -142,6 +146,18 @@ class GlueJobs(Construct):
             if spec.secret_arns:
                 statements.append(Statement(sid="ReadJobSecrets", actions=("secretsmanager:GetSecretValue",),
                                             resources=tuple(spec.secret_arns)))
+            if spec.redshift_data_resources:
+                statements.append(Statement(
+                    sid="RunWarehouseStatements",
+                    actions=("redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement"),
+                    resources=tuple(spec.redshift_data_resources)))
+                statements.append(Statement(
+                    sid="FollowOwnWarehouseStatements",
+                    actions=("redshift-data:CancelStatement", "redshift-data:DescribeStatement",
+                             "redshift-data:GetStatementResult"),
+                    resources=("*",),
+                    conditions=(Condition("StringEquals", "redshift-data:statement-owner-iam-userid",
+                                          (policy_variable("aws:userid"),)),)))
             if p.kms_key_arn:
                 statements.append(Statement(sid="UseLakeKey",
                                             actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),

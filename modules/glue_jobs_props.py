@@ -62,6 +62,14 @@ class GlueJobSpec(Props):
         (),
         doc="Secrets Manager secrets (ARNs, token allowed) this job may read with ``GetSecretValue``, e.g. the "
             "pseudonymization key.")
+    redshift_data_resources: tuple[str, ...] = option(
+        (),
+        doc="Redshift Serverless workgroup or provisioned cluster ARNs (token allowed) this job may run SQL on through "
+            "the Redshift Data API (``ExecuteStatement``, ``BatchExecuteStatement``); it may then also follow its "
+            "own statements (``DescribeStatement``, ``GetStatementResult``, ``CancelStatement``: no resource-level "
+            "scoping exists for them, so ``Resource: *`` limited to the statements of the caller, "
+            "``redshift-data:statement-owner-iam-userid = ${aws:userid}``, as AWS's AmazonRedshiftDataFullAccess "
+            "does). Its credentials: a secret of ``secret_arns``.")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ class GlueWorkflowProps(Props):
     name: str = option(doc="Workflow name, e.g. ``lakeforge-dev-batch``.")
     job_names: tuple[str, ...] = option(
         limit=non_empty("at least one job"),
-        doc="Jobs in run order (tokens allowed): ``(bronze_to_silver, silver_to_gold)``.")
+        doc="Jobs in run order (tokens allowed): ``(bronze_to_silver, silver_to_gold, warehouse_load)``.")
     schedule: str = option(
         "cron(0 3 * * ? *)", limit=glue_cron(),
         doc="Glue cron expression of the first job's trigger (UTC).")

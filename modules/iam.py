@@ -36,8 +36,19 @@ RESOURCELESS_ACTIONS: frozenset[str] = frozenset({
     "cloudwatch:PutMetricData",  # scope it with a cloudwatch:namespace condition
     "ec2:DescribeSubnets",  # List/Describe actions of EC2 take no resource
     "ec2:DescribeSecurityGroups",
+    # the Redshift Data API's follow-up calls: scope them with redshift-data:statement-owner-iam-userid
+    "redshift-data:DescribeStatement",
+    "redshift-data:GetStatementResult",
+    "redshift-data:CancelStatement",
 })
 """Actions that support no resource-level scoping, so ``Resource: "*"`` is the only valid form."""
+
+
+def policy_variable(key: str) -> str:
+    """An IAM policy variable (``${aws:userid}``) as a synthesized policy must hold it: ``$${...}``, Terraform's
+    escape for a literal ``${`` (Terraform would otherwise read it as an interpolation); AWS receives
+    ``${aws:userid}``."""
+    return "$${" + key + "}"
 
 
 class PolicyError(ValueError):

@@ -44,6 +44,7 @@ class RedshiftWarehouse(Construct):
         self.namespace_name: str | None = None
         self.cluster_identifier: str | None = None
         self.admin_secret_arn: str | None = None
+        self.data_api_target_arn: str | None = None
         self.copy_role_arn: str | None = None
         if not props.create:
             return
@@ -106,6 +107,7 @@ class RedshiftWarehouse(Construct):
                                      breach_action=p.usage_limit_breach_action)
         self.namespace_name, self.workgroup_name = namespace.namespace_name, workgroup.workgroup_name
         self.admin_secret_arn = namespace.admin_password_secret_arn
+        self.data_api_target_arn = workgroup.arn
         self.endpoint = workgroup.endpoint.get(0).address
         return {"workgroup_name": workgroup.workgroup_name}
 
@@ -146,6 +148,7 @@ class RedshiftWarehouse(Construct):
                            breach_action=p.usage_limit_breach_action)
         self.cluster_identifier = cluster.cluster_identifier
         self.admin_secret_arn = cluster.master_password_secret_arn
+        self.data_api_target_arn = cluster.arn
         self.endpoint = cluster.dns_name
         return {"cluster_identifier": cluster.cluster_identifier}
 

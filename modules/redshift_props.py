@@ -78,5 +78,8 @@ OUTPUTS = outputs(
     ("namespace_name", "Serverless: namespace name."),
     ("cluster_identifier", "Provisioned: cluster identifier (the Data API's ``ClusterIdentifier``)."),
     ("admin_secret_arn", "ARN of the admin password's secret (managed by Redshift in Secrets Manager)."),
+    ("data_api_target_arn", "ARN of the workgroup (Serverless) or the cluster (provisioned): the resource of the "
+                            "Redshift Data API's ``ExecuteStatement``/``BatchExecuteStatement``, for a caller's "
+                            "IAM policy."),
     ("copy_role_arn", "ARN of the role Redshift assumes to COPY from gold."),
 )

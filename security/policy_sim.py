@@ -18,9 +18,12 @@ What is evaluated, as AWS documents it for a single account:
   of one key are OR-ed, several keys and operators AND-ed. A key missing from the request fails a
   positive operator and satisfies a negated one (``...IfExists`` is satisfied). An unknown operator
   raises :class:`UnsupportedPolicy`, so a policy the evaluator cannot read fails its test instead of
-  passing silently.
+  passing silently;
+* policy variables in condition values (``${aws:userid}``): replaced by the request's value of that key; a
+  value whose variable the request lacks matches nothing (the special characters ``${*}``, ``${?}``, ``${$}``
+  raise :class:`UnsupportedPolicy`).
 
-Not modelled: policy variables (``${aws:username}``), permission boundaries, SCPs, session policies.
+Not modelled: policy variables in ``Resource``, permission boundaries, SCPs, session policies.
 
 Synthesized policies hold Terraform references (``${aws_s3_bucket.x.arn}``); :class:`StackResolver`
 replaces them with the ARNs and names the resources will have (a fixed test account and the stack's
@@ -128,6 +131,30 @@ _BASE_OPERATORS = {
 """Operator -> (does one policy value match one request value, is the operator negated)."""
 
 
+_VARIABLE = re.compile(r"\$\{([^{}]+)\}")
+
+
+def _substitute(value: Any, context: Mapping[str, Any]) -> Any:
+    """A condition value with its policy variables replaced from the request context; None when one of them
+    has no value in the request (the value then matches nothing)."""
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    missing = False
+
+    def one(m: re.Match) -> str:
+        nonlocal missing
+        name = m.group(1)
+        if name in ("*", "?", "$"):
+            raise UnsupportedPolicy(f"the policy variable ${{{name}}} (a literal {name!r} in a pattern)")
+        if context.get(name) is None or isinstance(context[name], (list, tuple)):
+            missing = True
+            return ""
+        return str(context[name])
+
+    out = _VARIABLE.sub(one, value)
+    return None if missing else out
+
+
 def _condition_holds(operator: str, key: str, policy_values: Any, context: Mapping[str, Any]) -> bool:
     op, set_op = operator, ""
     if ":" in op:
@@ -138,6 +165,7 @@ def _condition_holds(operator: str, key: str, policy_values: Any, context: Mappi
     if if_exists:
         op = op[: -len("IfExists")]
     values = [str(v).lower() if isinstance(v, bool) else v for v in _as_list(policy_values)]
+    values = [v for v in (_substitute(v, context) for v in values) if v is not None]
     present = key in context and context[key] is not None
     if op == "Null":
         wants_absent = str(values[0]).lower() == "true"
@@ -245,11 +273,8 @@ _NAMED: dict[str, tuple[str, dict[str, str]]] = {
     # AWS appends 6 random characters to a secret's ARN
     "aws_secretsmanager_secret": ("name", {"arn": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123",
                                            "id": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123"}),
-    # the admin password's secret that Redshift creates and manages (manage_admin_password)
-    "aws_redshiftserverless_namespace": ("namespace_name", {
-        "admin_password_secret_arn": "arn:{p}:secretsmanager:{r}:{a}:secret:redshift!{n}-admin-AbC123"}),
-    "aws_redshift_cluster": ("cluster_identifier", {
-        "master_password_secret_arn": "arn:{p}:secretsmanager:{r}:{a}:secret:redshift!{n}-admin-AbC123"}),
+    "aws_redshiftserverless_namespace": ("namespace_name", {"id": "{n}"}),
+    "aws_redshift_cluster": ("cluster_identifier", {"id": "{n}", "arn": "arn:{p}:redshift:{r}:{a}:cluster:{n}"}),
 }
 """Resources known by a name: (the attribute holding it, the other attributes as AWS formats them from it)."""
 
@@ -300,6 +325,19 @@ class StackResolver:
         if rtype == "aws_kms_key" and attr in ("arn", "key_id", "id"):
             key_id = f"00000000-0000-4000-8000-{zlib.crc32(name.encode()):012d}"
             return key_id if attr != "arn" else f"arn:{p}:kms:{r}:{a}:key/{key_id}"
+        if rtype == "aws_redshiftserverless_workgroup":  # its ARN holds the workgroup's id, not its name
+            if attr == "workgroup_name":
+                return own("workgroup_name")
+            if attr in ("arn", "workgroup_id"):
+                workgroup_id = f"00000000-0000-4000-9000-{zlib.crc32(name.encode()):012d}"
+                return workgroup_id if attr != "arn" else (
+                    f"arn:{p}:redshift-serverless:{r}:{a}:workgroup/{workgroup_id}")
+        # the admin secret Redshift manages: redshift!<namespace or cluster>-<admin user>, plus AWS's 6 characters
+        if (rtype, attr) in (("aws_redshiftserverless_namespace", "admin_password_secret_arn"),
+                             ("aws_redshift_cluster", "master_password_secret_arn")):
+            owner = own("namespace_name" if rtype == "aws_redshiftserverless_namespace" else "cluster_identifier")
+            user = own("admin_username" if rtype == "aws_redshiftserverless_namespace" else "master_username")
+            return f"arn:{p}:secretsmanager:{r}:{a}:secret:redshift!{owner}-{user}-AbC123"
         if rtype in _NAMED:
             name_key, forms = _NAMED[rtype]
             if attr == name_key:

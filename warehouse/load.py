@@ -29,15 +29,18 @@ Fault point (:mod:`lakehouse.faults`): ``warehouse_during_swap``, inside the swa
 live table was emptied and the first one refilled.
 
 Entrypoint: ``python -m warehouse.load --gold_path s3://<gold>/ [--state_path ...] --target postgres|redshift-data
-...`` (:data:`CONTRACT`; ``--help`` lists the arguments).
+...`` (:data:`CONTRACT`; ``--help`` lists the arguments); deployed as the Glue job ``warehouse_load``
+(``glue_jobs/warehouse_load.py``), the batch workflow's step after silver->gold. Its last line is the result
+as JSON (:data:`RESULT_MARK`, :func:`parse_result`).
 """
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
@@ -45,14 +48,14 @@ from lakehouse import faults
 from lakehouse import gold_publication as publication
 from lakehouse.catalog_spec import TableSpec
 from lakehouse.gold_tables import GOLD_TABLES
-from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, resolve_options
+from lakehouse.job import WAREHOUSE_CREDENTIALS, JobArgument, JobContract, LakePath, S3Grant, resolve_options
 from lakehouse.objects import join_uri
 from warehouse import schema as ddl
 from warehouse.connection import (DataApiSettings, ParquetSource, PostgresSettings, Warehouse, connect, list_parquet,
                                   quote_literal)
 
 __all__ = ["CONTRACT", "SWAP_FAULT", "CountMismatch", "LoadResult", "NothingPublished", "load_published", "main",
-           "published_files", "staging_name"]
+           "parse_result", "published_files", "staging_name"]
 
 JOB = "warehouse_load"
 SWAP_FAULT = "warehouse_during_swap"
@@ -73,7 +76,8 @@ CONTRACT = JobContract(
         JobArgument("workgroup", "Redshift Serverless workgroup (redshift-data)", default=""),
         JobArgument("cluster_identifier", "provisioned Redshift cluster, instead of a workgroup (redshift-data)",
                     default=""),
-        JobArgument("secret_arn", "Secrets Manager secret with the database credentials (redshift-data)", default=""),
+        JobArgument("secret_arn", "Secrets Manager secret with the database credentials (redshift-data)", default="",
+                    secret=WAREHOUSE_CREDENTIALS),
         JobArgument("db_user", "provisioned cluster only, instead of secret_arn: temporary credentials of this user",
                     default=""),
         JobArgument("iam_role", "role ARN Redshift assumes to read gold in COPY, or 'default' (redshift-data)",
@@ -87,7 +91,7 @@ CONTRACT = JobContract(
         JobArgument("force", "true: reload even when the load log says this generation is loaded", default="false"),
     ),
     grants=(
-        S3Grant("ReadGold", "gold"),
+        S3Grant("ReadPublishedGold", "gold", (publication.RUNS_PREFIX,)),
         S3Grant("ReadPublication", publication.STATE.bucket, (publication.STATE.prefix,)),
     ),
 )
@@ -308,8 +312,23 @@ def main(argv: list[str] | None = None) -> LoadResult:
     if args["s3_endpoint"]:
         os.environ["AWS_ENDPOINT_URL"] = args["s3_endpoint"]  # boto3 (and lakehouse.objects) read it
     with connect(settings_from_args(args)) as warehouse:
-        return load_published(warehouse, args["gold_path"], args["state_path"], schema=args["schema"],
-                              force=args["force"] == "true")
+        result = load_published(warehouse, args["gold_path"], args["state_path"], schema=args["schema"],
+                                force=args["force"] == "true")
+    print(RESULT_MARK + json.dumps(asdict(result)), flush=True)  # counts in table order, as loaded
+    return result
+
+
+RESULT_MARK = f"[{JOB}] result: "
+"""Starts the last line :func:`main` prints: the :class:`LoadResult` as JSON (the job's log says what it did;
+the local runner reads the result back from it, :func:`parse_result`)."""
+
+
+def parse_result(output: str) -> LoadResult:
+    """The :class:`LoadResult` of a run, from its output (the last :data:`RESULT_MARK` line)."""
+    lines = [line for line in output.splitlines() if line.startswith(RESULT_MARK)]
+    if not lines:
+        raise ValueError(f"no {RESULT_MARK!r} line in the output: the load did not finish")
+    return LoadResult(**json.loads(lines[-1][len(RESULT_MARK):]))
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 the local stack gives them (``make synth``): a call the role's policy refuses is a missing grant AWS would
 hit and the emulator never does (it does not enforce IAM).
 
-Bronze comes from the real ingest code; the two jobs run with ``spark-submit`` exactly as the local Glue
-runner runs them (``local_runtime.batch``: the synthesized default arguments), s3a going through the TLS
-front and a recording front (tests/e2e/s3_recorder.py) to a private emulator. bronze->silver runs a second
-time with the same run id after its manifest is lost (the retry of a run that died before its manifest
+Bronze comes from the real ingest code; the three jobs of the workflow run with ``spark-submit`` exactly as
+the local Glue runner runs them (``local_runtime.batch``: the synthesized default arguments), s3a (the Spark
+jobs) and boto3 (the warehouse load, into a throw-away PostgreSQL given as the run's arguments) going through
+the TLS front and a recording front (tests/e2e/s3_recorder.py) to a private emulator. bronze->silver runs a
+second time with the same run id after its manifest is lost (the retry of a run that died before its manifest
 commit), which is when it overwrites its quarantine objects.
 """
 from __future__ import annotations
@@ -84,6 +85,9 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     from lambda_src.ingest import app
     from local_runtime.aws import client
     from local_runtime.batch import glue_job_command, spark_submit
+    from local_runtime.services import free_port
+    from local_runtime.services.postgres import PostgresServer, remove_data
+    from local_runtime.warehouse_local import run_arguments
     from sample_data import generate, to_kinesis_event
 
     r, policies = local_stack
@@ -103,33 +107,43 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     key_arn = client("secretsmanager", emulator.endpoint).create_secret(
         Name=r.resolve(secret["name"]), SecretString=os.urandom(32).hex())["ARN"]
 
-    def run(job, recorder) -> list:
+    def run(job, recorder, run_args=None) -> list:
         _, res = r.by_path("aws_glue_job", f"/glue_jobs/{job.name}_job")
         arguments = {k: r.resolve(v) for k, v in res["default_arguments"].items()}
         if "--pseudonymization_secret" in arguments:
             arguments["--pseudonymization_secret"] = key_arn
         definition = {"Name": r.resolve(res["name"]), "Command": {"ScriptLocation": r.resolve(res["command"]["script_location"])},
                       "DefaultArguments": arguments}
-        _, script_args, _ = glue_job_command(definition)
+        _, script_args, _ = glue_job_command(definition, run_args)
         before = len(recorder.requests)
         result = spark_submit(f"iam-{job.name}", glue_jobs.script(job), script_args, [libs], endpoint, stream=False)
         assert result.returncode == 0, result.log.read_text()[-3000:]
         return recorder.requests[before:]
 
-    b2s, s2g = glue_jobs.WORKFLOW
+    b2s, s2g, load = glue_jobs.WORKFLOW
     recorder = S3Recorder(emulator.endpoint)
-    with recorder as endpoint:
-        calls = {b2s.name: run(b2s, recorder)}
-        state = r.resolve(r.by_path("aws_glue_job", "/glue_jobs/bronze_to_silver_job")[1]["default_arguments"]
-                          ["--state_path"])
-        bucket, _, prefix = state[len("s3://"):].partition("/")
-        for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-            s3.delete_object(Bucket=bucket, Key=obj["Key"])   # the manifest is lost: the retry redoes the run
-        calls[b2s.name] += run(b2s, recorder)
-        calls[s2g.name] = run(s2g, recorder)
+    port = free_port()
+    warehouse = PostgresServer(port)
+    warehouse.start()
+    try:
+        with recorder as endpoint:
+            calls = {b2s.name: run(b2s, recorder)}
+            state = r.resolve(r.by_path("aws_glue_job", "/glue_jobs/bronze_to_silver_job")[1]["default_arguments"]
+                              ["--state_path"])
+            bucket, _, prefix = state[len("s3://"):].partition("/")
+            for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=obj["Key"])   # the manifest is lost: the retry redoes the run
+            calls[b2s.name] += run(b2s, recorder)
+            calls[s2g.name] = run(s2g, recorder)
+            # the published gold into the warehouse, the run's connection as the local runner gives it
+            calls[load.name] = run(load, recorder, run_arguments(warehouse))
+    finally:
+        warehouse.stop()
+        remove_data(port)
     assert not recorder.unmapped, recorder.unmapped
     # bronze->silver read the pseudonymization key (twice: the run and its retry); silver->gold read and
-    # switched every gold table's location (its publication); nothing else was called.
+    # switched every gold table's location (its publication); nothing else was called (the warehouse load,
+    # locally, reads S3 only: the Data API and its secret are AWS's, simulated in tests/synth).
     assert sorted(set(recorder.other_calls)) == ["AWSGlue.GetTable", "AWSGlue.UpdateTable",
                                                  "secretsmanager.GetSecretValue"], recorder.other_calls
     assert recorder.other_calls.count("secretsmanager.GetSecretValue") == 2
@@ -144,7 +158,7 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     assert not glue_refused, glue_refused
 
     problems, gap_hits = [], []
-    for job in (b2s, s2g):
+    for job in (b2s, s2g, load):
         role = iam_calls.glue_role(job.name)
         assert calls[job.name], job.name
         refused = [req for req in calls[job.name] if not evaluate(policies[role], req).allowed]
@@ -156,5 +170,7 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
                             if (req.action, req.resource.split("/", 1)[0]) not in declared})
     assert not problems, "\n".join(problems)
     assert not gap_hits, gap_hits
+    # The load read the published copy (its footers, then its rows into PostgreSQL).
+    assert any(req.action == "s3:GetObject" and "/runs/g" in req.resource for req in calls[load.name])
     # The retry with the same run id rewrote its quarantine objects (allowed: checked above).
     assert any(req.action == "s3:DeleteObject" and "/silver_rules/" in req.resource for req in calls[b2s.name])

@@ -2,7 +2,9 @@
 (its S3 holding a small published gold copy, written with pyarrow under the layout and publication record of
 lakehouse.gold_publication; no Spark): counts and values equal, a rerun changes nothing, a new generation
 replaces the star, and a failure in the middle of the swap (in-process and a killed process) leaves the
-previous star whole."""
+previous star whole. And the load as the batch workflow runs it: the Glue job ``warehouse_load`` of the local
+stack deployed to that emulator, run by the local Glue runner from its deployed definition with the local
+PostgreSQL's connection as the run's arguments."""
 from __future__ import annotations
 
 import io
@@ -147,11 +149,11 @@ def publish(s3, tables: dict[str, list[dict]], run_id: str, gold: str = GOLD,
     return gen
 
 
-def warehouse_rows(postgres, table: str) -> list[tuple]:
+def warehouse_rows(postgres, table: str, schema: str = SCHEMA) -> list[tuple]:
     spec = GOLD_TABLES_BY_NAME[table]
     cols = column_names(spec)
     with psycopg.connect(**postgres.connect_kwargs()) as conn:
-        return conn.execute(f"SELECT {', '.join(cols)} FROM {SCHEMA}.{table} "
+        return conn.execute(f"SELECT {', '.join(cols)} FROM {schema}.{table} "
                             f"ORDER BY {', '.join(spec.primary_key)}").fetchall()
 
 
@@ -296,18 +298,29 @@ def test_the_count_guard_inside_the_swap_rolls_it_back(postgres, s3):
     assert {spec.name: warehouse_rows(postgres, spec.name) for spec in GOLD_TABLES} == before
 
 
-def test_the_demo_hook_loads_what_the_deployed_stack_published(postgres, s3, emulator):
-    """local_runtime.warehouse_local: bucket names from the stack outputs, the job's deployed arguments."""
-    outputs = {"gold_bucket": "lf-gold-demo", "artifacts_bucket": "lf-artifacts-demo", "ingest_stream_name": "x"}
-    for name in ("lf-gold-demo", "lf-artifacts-demo"):
-        s3.create_bucket(Bucket=name)
+def test_the_deployed_job_loads_what_the_deployed_stack_published(postgres, s3, emulator, deployed, aws):
+    """The workflow's third job as Terraform deployed it (local_runtime.warehouse_local: its definition from the
+    emulator's Glue API, its script and the shared-code zip from the artifacts bucket, spark-submit): the
+    published gold of the deployed buckets lands in PostgreSQL row for row, and a rerun skips it."""
+    out = deployed["outputs"]
+    job = aws("glue").get_job(JobName=out["glue_job_warehouse_load"])["Job"]
+    deployed_args = job["DefaultArguments"]
+    assert deployed_args["--target"] == "postgres"
+    # the connection is the run's, never deployed
+    assert not {"--host", "--port", "--database", "--user", "--passfile"} & set(deployed_args)
+    assert deployed_args["--gold_path"] == f"s3://{out['gold_bucket']}/"
     tables = star()
-    gen = publish(s3, tables, "demo", gold="s3://lf-gold-demo/",
-                  state=publication.STATE.uri({"artifacts": "lf-artifacts-demo"}))
-    result = load_local_warehouse(emulator.endpoint, outputs, schema="demo", server=postgres)
-    assert result.generation == gen.generation
+    gen = publish(s3, tables, "deployed", gold=deployed_args["--gold_path"], state=deployed_args["--state_path"])
+    lines = []
+    result = load_local_warehouse(emulator.endpoint, out, schema="deployed", server=postgres, log=lines.append)
+    assert not result.skipped and (result.generation, result.prefix) == (gen.generation, gen.prefix)
     assert result.counts == {name: len(rows) for name, rows in tables.items()}
-    assert load_local_warehouse(emulator.endpoint, outputs, schema="demo", server=postgres).skipped
+    for spec in GOLD_TABLES:  # the rows themselves, not only their counts
+        assert warehouse_rows(postgres, spec.name, "deployed") == expected_rows(tables, spec.name), spec.name
+    assert any(f"loaded generation {gen.generation}" in line for line in lines), lines
+    again = load_local_warehouse(emulator.endpoint, out, schema="deployed", server=postgres, log=lines.append)
+    assert again.skipped and again.counts == result.counts
+    assert any("nothing to do" in line for line in lines), lines
 
 
 def test_a_published_copy_that_is_gone_is_an_error_not_an_empty_star(postgres, s3):

@@ -8,8 +8,9 @@ Derived from the definitions the components themselves use, never copied from th
 * the Glue jobs: their deployed arguments (the synthesized ``default_arguments``: script, shared code,
   ``--TempDir``, the path arguments of their ``CONTRACT``), the table locations (``lakehouse.tables``),
   the report and manifest names, and what each job does at each path (read, a Spark write, a
-  single-object write through the Hadoop FileSystem): :data:`JOB_IO`, one entry per job, written from
-  the job's code;
+  single-object write through the Hadoop FileSystem, a boto3 read): :data:`JOB_IO`, one entry per job,
+  written from the job's code; the warehouse load's Redshift Data API calls on the synthesized workgroup or
+  cluster (``--target redshift-data``) with the secret its ``--secret_arn`` names;
 * the EMR backfill: the synthesized cluster's log URI and step arguments, and the backfill's own key
   layout (``layout.backfill_tmp_prefix``, ``backfill_object_name``);
 * the crawler: its synthesized S3 targets, database and security configuration;
@@ -41,6 +42,7 @@ from emr_steps import backfill_erp
 from glue_jobs import WORKFLOW
 from glue_jobs import bronze_to_silver as b2s
 from glue_jobs import silver_to_gold as s2g
+from glue_jobs import warehouse_load
 from lakehouse import gold_publication as publication
 from lakehouse import silver_journal
 from lakehouse.gold_tables import DIM_CUSTOMER
@@ -237,9 +239,20 @@ def _silver_to_gold(io: S3Calls, a: dict[str, str]) -> None:
                   "writes the data-quality report (write_text)")
 
 
+def _warehouse_load(io: S3Calls, a: dict[str, str]) -> None:
+    gold = a["--gold_path"]
+    io.get(a["--state_path"] + publication.RECORD_NAME, "reads the publication record (objects.get)")
+    published = f"{gold}{publication.RUNS_PREFIX}g{2:06d}-{RUN}-0a1b2c3d/"
+    for spec in GOLD:
+        io.read(published + spec.location, f"month=2026-12/{PART}" if spec.partition_keys else PART,
+                "lists each table's Parquet files in the published copy (list_parquet) and reads their footers "
+                "(ranged GetObject); locally also their rows (COPY FROM STDIN)")
+
+
 JOB_IO: dict[str, Callable[[S3Calls, dict[str, str]], None]] = {
     "bronze_to_silver": _bronze_to_silver,
     "silver_to_gold": _silver_to_gold,
+    warehouse_load.CONTRACT.name: _warehouse_load,
 }
 """Job key -> its S3 I/O, given its deployed ``default_arguments``. Keep in step with the job's code."""
 
@@ -446,32 +459,75 @@ def _glue_job(r, job, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
                                  "job logs (continuous and Glue 5 real-time); Glue associates the security "
                                  "configuration's key with the group")]
     secrets = []
+    given = set()  # the secrets the deployment gives the job (the warehouse credentials only where Redshift is)
     for argument in job.arguments:
-        if argument.secret is not None:
+        if argument.secret is not None and f"--{argument.name}" in args:
+            given.add(args[f"--{argument.name}"])
             secrets += [Request("secretsmanager:GetSecretValue", args[f"--{argument.name}"],
                                 why=f"reads the {argument.secret} (--{argument.name})"),
                         *kms(glue_role(job.name), ("kms:Decrypt",), "secretsmanager",
                              f"Secrets Manager decrypts the {argument.secret}")]
+    data_api, data_api_denied = _data_api(r, args) if args.get("--target") == "redshift-data" else ([], [])
     allowed = [
-        *io.out, *catalog, *log_calls, *secrets,
+        *io.out, *catalog, *log_calls, *secrets, *data_api,
         Request("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "Glue"}, why="--enable-metrics"),
         *kms(glue_role(job.name), ("kms:GenerateDataKey", "kms:Decrypt"), "s3", "SSE-KMS objects"),
         *kms(glue_role(job.name), ("kms:Encrypt", "kms:Decrypt"), None, "client-side encrypted job bookmarks"),
     ]
     bad = S3Calls(f"{job.name} must not")
-    written = {s3_uri(a)[0] for a in (args.get("--silver_path"), args.get("--gold_path")) if a}
+    written = {grant.bucket for grant in job.grants if grant.write}  # the layers its contract writes
     for layer in ("bronze", "silver", "gold"):
-        if s3_uri(bucket(layer))[0] not in written:
+        if layer not in written:
             bad.put(bucket(layer) + "x/part-0.parquet", f"write {layer}")
     bad.put(bucket("artifacts") + "glue/scripts/other.py", "replace job code")
     bad.put(bucket("bronze") + layout.landing_prefix("policy") + "x.csv", "write the landing zone")
-    forbidden = list(bad.out)
-    if not job.secrets:  # only the jobs that declare a secret may read one
-        for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {}):
-            forbidden.append(Request("secretsmanager:GetSecretValue",
-                                     r.attribute("aws_secretsmanager_secret", name, "arn"),
-                                     why=f"{job.name} must not read the platform's secrets"))
+    if job.name == warehouse_load.CONTRACT.name:
+        bad.get(bucket("gold") + GOLD[0].location + PART, "read gold outside the published copies")
+        bad.get(bucket("silver") + "erp/policy/" + PART, "read silver")
+        bad.delete(f"{bucket('gold')}{publication.RUNS_PREFIX}x/{PART}", "delete a published copy")
+    forbidden = [*bad.out, *data_api_denied]
+    for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {}):  # only the secrets it is given
+        arn = r.attribute("aws_secretsmanager_secret", name, "arn")
+        if arn not in given:
+            forbidden.append(Request("secretsmanager:GetSecretValue", arn,
+                                     why=f"{job.name} must not read the platform's other secrets"))
     return allowed, forbidden
+
+
+GLUE_SESSION = "AROAEXAMPLEGLUEJOBROLE:GlueJobRunnerSession"
+"""``aws:userid`` of a Glue job's role session (role id : session name)."""
+
+
+def _data_api(r, args: dict[str, str]) -> tuple[list[Request], list[Request]]:
+    """The warehouse load through the Redshift Data API (warehouse.connection.DataApiWarehouse): statements and
+    batches on the deployed workgroup (or cluster), then polling and reading its own statements."""
+    p, region, account = r.partition, r.region, r.account
+    if args.get("--workgroup"):
+        (target,) = [r.attribute("aws_redshiftserverless_workgroup", name, "arn") for name, res in
+                     r.doc["resource"].get("aws_redshiftserverless_workgroup", {}).items()
+                     if r.resolve(res["workgroup_name"]) == args["--workgroup"]]
+        other = f"arn:{p}:redshift-serverless:{region}:{account}:workgroup/00000000-0000-4000-9000-000000000000"
+    else:
+        target = f"arn:{p}:redshift:{region}:{account}:cluster:{args['--cluster_identifier']}"
+        other = f"arn:{p}:redshift:{region}:{account}:cluster:another-cluster"
+    mine = {"redshift-data:statement-owner-iam-userid": GLUE_SESSION, "aws:userid": GLUE_SESSION}
+    theirs = {"redshift-data:statement-owner-iam-userid": "AROAEXAMPLEOTHERROLE:someone", "aws:userid": GLUE_SESSION}
+    allowed = [
+        Request("redshift-data:ExecuteStatement", target, why="DDL, queries and counts (Warehouse.execute/query)"),
+        Request("redshift-data:BatchExecuteStatement", target,
+                why="one transaction: staging, the COPY batches, the swap (Warehouse.run_transaction)"),
+        *(Request(action, "*", mine, why=f"{action.split(':')[1]} of its own statements")
+          for action in ("redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
+                         "redshift-data:CancelStatement")),
+    ]
+    denied = [
+        Request("redshift-data:ExecuteStatement", other, why="run SQL on another warehouse"),
+        Request("redshift-data:DescribeStatement", "*", theirs, why="follow another principal's statements"),
+        Request("redshift-data:GetStatementResult", "*", theirs, why="read another principal's results"),
+        Request("redshift-data:GetStatementResult", "*", {"aws:userid": GLUE_SESSION},
+                why="a statement whose owner is not known"),
+    ]
+    return allowed, denied
 
 
 def _emr_instance(r, bucket, kms) -> tuple[list[Request], list[Request]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ENVS = ("local", "dev", "prod")
 CLOUD = ("dev", "prod")
 LAYERS = ("bronze", "silver", "gold")
-JOBS = ("bronze_to_silver", "silver_to_gold")
+JOBS = ("bronze_to_silver", "silver_to_gold", "warehouse_load")
+SPARK_JOBS = JOBS[:2]
+"""The jobs that use Spark and the catalog (the warehouse load reads gold's files and talks to the warehouse)."""
 
 
 def ref(rtype: str, name: str, attr: str) -> str:
@@ -298,7 +301,7 @@ def test_code_is_uploaded_by_terraform_with_its_hash(synth, env):
 def test_glue_job_roles_are_least_privilege(synth, env):
     cfg = synth.configs[env]
     a = {k: bucket_arn(synth, env, k) for k in ("bronze", "silver", "gold", "quarantine", "artifacts")}
-    for key in JOBS:
+    for key in SPARK_JOBS:
         _, role = synth.one(env, "aws_iam_role", f"/glue_jobs/{key}_role")
         assert role["name"] == f"{cfg.name_prefix}-glue-{key.replace('_', '-')}"
         (trust,) = json.loads(role["assume_role_policy"])["Statement"]
@@ -353,6 +356,87 @@ def test_glue_job_roles_are_least_privilege(synth, env):
         assert sids["WriteDqReports"]["Resource"] == f"{a['artifacts']}/dq-reports/*"
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_warehouse_load_job_arguments(synth, env):
+    """The third job: the published gold and its publication record; on AWS the Redshift Data API with the
+    Serverless workgroup, the database, the Redshift-managed admin secret and the COPY role; locally only
+    ``--target postgres``: the connection is the run's (local_runtime.warehouse_local), never deployed."""
+    b = {k: bucket_ref(synth, env, k) for k in ("gold", "artifacts")}
+    _, job = synth.one(env, "aws_glue_job", "/glue_jobs/warehouse_load_job")
+    args = job["default_arguments"]
+    assert job["command"]["name"] == "glueetl" and job["glue_version"] == "5.0"
+    assert args["--gold_path"] == f"s3://{b['gold']}/"
+    assert args["--state_path"] == f"s3://{b['artifacts']}/state/silver_to_gold/"  # where silver -> gold writes it
+    connection = ("--host", "--port", "--user", "--passfile", "--database", "--workgroup", "--cluster_identifier",
+                  "--secret_arn", "--iam_role", "--db_user")
+    if env == "local":
+        assert args["--target"] == "postgres"
+        assert not [a for a in connection if a in args], args
+        return
+    workgroup, wg = synth.one(env, "aws_redshiftserverless_workgroup", "/redshift/workgroup")
+    namespace, ns = synth.one(env, "aws_redshiftserverless_namespace", "/redshift/namespace")
+    copy_role, _ = synth.one(env, "aws_iam_role", "/redshift/copy_role")
+    assert {a: args[a] for a in connection if a in args} == {
+        "--workgroup": ref("aws_redshiftserverless_workgroup", workgroup, "workgroup_name"),
+        "--database": ns["db_name"],
+        "--secret_arn": ref("aws_redshiftserverless_namespace", namespace, "admin_password_secret_arn"),
+        "--iam_role": ref("aws_iam_role", copy_role, "arn"),
+    }
+    assert args["--target"] == "redshift-data"
+    assert synth.docs[env]["output"]["glue_job_warehouse_load"]["value"] == ref(
+        "aws_glue_job", synth.one(env, "aws_glue_job", "/glue_jobs/warehouse_load_job")[0], "name")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_warehouse_load_role_reads_published_gold_and_runs_sql_on_its_warehouse_only(synth, env):
+    a = {k: bucket_arn(synth, env, k) for k in ("bronze", "silver", "gold", "quarantine", "artifacts")}
+    sids = policy_of(synth, env, "/glue_jobs/warehouse_load_role_policy")
+    assert sids["ReadPublishedGold"]["Action"] == "s3:GetObject"
+    assert sids["ReadPublishedGold"]["Resource"] == f"{a['gold']}/runs/*"
+    assert sids["ReadPublication"]["Resource"] == f"{a['artifacts']}/state/silver_to_gold/*"
+    everything = json.dumps(list(sids.values()))
+    assert a["bronze"] not in everything and a["silver"] not in everything and a["quarantine"] not in everything
+    assert "LakeCatalog" not in sids and "PublishTables" not in sids
+    writes = [st for st in sids.values() if {"s3:PutObject", "s3:DeleteObject"} & set(as_list(st["Action"]))]
+    assert [st["Sid"] for st in writes] == ["GlueTempDir"]  # Glue's own temp dir, nothing of the lake
+    if env == "local":
+        assert not [sid for sid in sids if "Warehouse" in sid or sid == "ReadJobSecrets"], sorted(sids)
+        assert "redshift-data" not in everything
+        return
+    workgroup, _ = synth.one(env, "aws_redshiftserverless_workgroup", "/redshift/workgroup")
+    namespace, _ = synth.one(env, "aws_redshiftserverless_namespace", "/redshift/namespace")
+    run = sids["RunWarehouseStatements"]
+    assert sorted(as_list(run["Action"])) == ["redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement"]
+    assert run["Resource"] == ref("aws_redshiftserverless_workgroup", workgroup, "arn")
+    follow = sids["FollowOwnWarehouseStatements"]
+    assert sorted(as_list(follow["Action"])) == ["redshift-data:CancelStatement", "redshift-data:DescribeStatement",
+                                                 "redshift-data:GetStatementResult"]
+    # no resource-level scoping exists for these: only the role's own statements ($$ = Terraform's escape)
+    assert follow["Resource"] == "*"
+    assert follow["Condition"] == {"StringEquals": {"redshift-data:statement-owner-iam-userid": "$${aws:userid}"}}
+    assert sids["ReadJobSecrets"] == {
+        "Sid": "ReadJobSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+        "Resource": ref("aws_redshiftserverless_namespace", namespace, "admin_password_secret_arn")}
+    for sid, st in sids.items():  # "*" only where AWS offers no resource type, always with its condition
+        if "*" in as_list(st["Resource"]):
+            assert sid in ("PublishGlueMetrics", "FollowOwnWarehouseStatements") and st["Condition"], sid
+
+
+def test_no_warehouse_no_load_job(tmp_path):
+    """Outside local with Redshift off there is nothing to load into: the workflow ends with silver -> gold."""
+    from compose.batch import workflow_jobs
+    from compose import expected_outputs
+    from environments import load_environment
+
+    dev = load_environment("dev")
+    off = replace(dev, services=replace(dev.services, redshift=False))
+    assert [job.name for job in workflow_jobs(off)] == list(SPARK_JOBS)
+    assert "glue_job_warehouse_load" not in expected_outputs(off)
+    for cfg in (dev, load_environment("local")):
+        assert [job.name for job in workflow_jobs(cfg)] == list(JOBS)
+        assert "glue_job_warehouse_load" in expected_outputs(cfg)
+
+
 # ==================================================================================================
 # Glue workflow, Athena
 # ==================================================================================================
@@ -370,12 +454,17 @@ def test_workflow_schedule_and_conditional_trigger(synth, env):
     assert start["start_on_creation"] is (env != "local")
     assert start["workflow_name"] == ref("aws_glue_workflow", wf_name, "name")
     assert start["actions"] == [{"job_name": ref("aws_glue_job", b2s, "name")}]
-    _, then = synth.one(env, "aws_glue_trigger", "/glue_workflow/after_1")
-    assert then["type"] == "CONDITIONAL" and then["start_on_creation"] is True
-    assert then["predicate"] == {"logical": "AND", "conditions": [
-        {"job_name": ref("aws_glue_job", b2s, "name"), "state": "SUCCEEDED", "logical_operator": "EQUALS"}]}
-    assert then["actions"] == [{"job_name": ref("aws_glue_job", s2g, "name")}]
-    assert len(synth.resources(env, "aws_glue_trigger")) == 2
+    load, _ = synth.one(env, "aws_glue_job", "/glue_jobs/warehouse_load_job")
+    # each next job when the previous one SUCCEEDED: silver -> gold after bronze -> silver, the warehouse load
+    # after silver -> gold
+    for i, (previous, job) in enumerate(((b2s, s2g), (s2g, load)), start=1):
+        _, then = synth.one(env, "aws_glue_trigger", f"/glue_workflow/after_{i}")
+        assert then["type"] == "CONDITIONAL" and then["start_on_creation"] is True
+        assert then["workflow_name"] == ref("aws_glue_workflow", wf_name, "name")
+        assert then["predicate"] == {"logical": "AND", "conditions": [
+            {"job_name": ref("aws_glue_job", previous, "name"), "state": "SUCCEEDED", "logical_operator": "EQUALS"}]}
+        assert then["actions"] == [{"job_name": ref("aws_glue_job", job, "name")}]
+    assert len(synth.resources(env, "aws_glue_trigger")) == 3
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -538,7 +627,7 @@ def test_key_policy_lets_the_batch_roles_use_the_key(synth, env):
 def test_no_batch_role_allows_everything(synth, env):
     policies = [r for r in synth.resources(env, "aws_iam_role_policy").values()
                 if any(x in r["//"]["metadata"]["path"] for x in ("/catalog/", "/glue_jobs/", "/emr/"))]
-    assert len(policies) == (3 if env == "local" else 5)
+    assert len(policies) == (4 if env == "local" else 6)  # crawler, three jobs (and the EMR roles' two)
     for rp in policies:
         doc = json.loads(rp["policy"])
         assert find_violations(doc) == []

@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "dashboard": {"queries", "lakehouse", "data_contracts"},
     "warehouse": {"lakehouse", "data_contracts", "queries"},
     "environments": {"modules"},
-    "glue_jobs": {"lakehouse", "data_contracts"},
+    "glue_jobs": {"lakehouse", "data_contracts", "warehouse"},
     "emr_steps": {"lakehouse", "data_contracts"},
     "bundling": {"modules", "glue_jobs", "emr_steps"},
     "compose": {"modules", "environments", "glue_jobs", "emr_steps", "lakehouse", "data_contracts", "bundling",

@@ -145,17 +145,15 @@ def test_relative_name_of_bronze_uris():
     assert job.relative_name("s3://bronze/landing/erp/policy/p.csv") is None
 
 
-def test_a_secret_the_composition_does_not_create_is_an_error(monkeypatch):
+def test_a_secret_the_composition_does_not_create_is_an_error():
     """A job declaring a platform secret the composition has no recipe for fails the synth, by name."""
     from dataclasses import replace
     from types import SimpleNamespace
 
-    import glue_jobs
     from compose import batch
     from lakehouse.job import JobArgument
 
     odd = replace(job.CONTRACT, arguments=(*job.CONTRACT.arguments, JobArgument("api_token", "x", default="",
                                                                                  secret="api_token")))
-    monkeypatch.setattr(glue_jobs, "WORKFLOW", (odd,))
     with pytest.raises(ValueError, match=r"secrets the composition does not create: \['api_token'\]"):
-        batch._job_secrets(SimpleNamespace(naming=SimpleNamespace(config=None)))
+        batch._job_secrets(SimpleNamespace(naming=SimpleNamespace(config=None)), (odd,), {})

@@ -100,6 +100,39 @@ def test_bool_grant_condition_and_principals():
     assert not evaluate([key_policy], Request("kms:CreateGrant", "k", {"kms:GrantIsForAWSResource": True}, other)).allowed
 
 
+def test_policy_variables_in_conditions_come_from_the_request():
+    """``${aws:userid}`` (as AWS's AmazonRedshiftDataFullAccess scopes the Data API's follow-up calls)."""
+    p = policy(allow("redshift-data:DescribeStatement", "*",
+                     StringEquals={"redshift-data:statement-owner-iam-userid": "${aws:userid}"}))
+    me = "AROAEXAMPLE:session"
+    assert evaluate([p], Request("redshift-data:DescribeStatement", "*",
+                                 {"redshift-data:statement-owner-iam-userid": me, "aws:userid": me})).allowed
+    assert not evaluate([p], Request("redshift-data:DescribeStatement", "*",
+                                     {"redshift-data:statement-owner-iam-userid": "AROAOTHER:x",
+                                      "aws:userid": me})).allowed
+    # the variable's key missing from the request: the value matches nothing (not the literal text)
+    assert not evaluate([p], Request("redshift-data:DescribeStatement", "*",
+                                     {"redshift-data:statement-owner-iam-userid": "${aws:userid}"})).allowed
+    literal = policy(allow("s3:ListBucket", B, StringLike={"s3:prefix": "a${*}b*"}))
+    with pytest.raises(UnsupportedPolicy, match="literal"):
+        evaluate([literal], Request("s3:ListBucket", B, {"s3:prefix": "a*bc"}))
+
+
+def test_resolver_knows_the_redshift_attributes_policies_and_job_arguments_use():
+    doc = {"provider": {"aws": [{"region": "sa-east-1"}]},
+           "resource": {"aws_redshiftserverless_workgroup": {"w": {"workgroup_name": "lf-dev"}},
+                        "aws_redshiftserverless_namespace": {"n": {"namespace_name": "lf-dev",
+                                                                   "admin_username": "admin"}},
+                        "aws_redshift_cluster": {"c": {"cluster_identifier": "lf-prod", "master_username": "admin"}}}}
+    r = StackResolver(doc, account="123456789012")
+    assert r.resolve("${aws_redshiftserverless_workgroup.w.workgroup_name}") == "lf-dev"
+    assert r.resolve("${aws_redshiftserverless_workgroup.w.arn}").startswith(
+        "arn:aws:redshift-serverless:sa-east-1:123456789012:workgroup/")  # the workgroup's id, not its name
+    assert r.resolve("${aws_redshiftserverless_namespace.n.admin_password_secret_arn}") == (
+        "arn:aws:secretsmanager:sa-east-1:123456789012:secret:redshift!lf-dev-admin-AbC123")
+    assert r.resolve("${aws_redshift_cluster.c.arn}") == "arn:aws:redshift:sa-east-1:123456789012:cluster:lf-prod"
+
+
 def test_unknown_operator_is_an_error_not_a_pass():
     p = policy(allow("s3:GetObject", "*", DateGreaterThan={"aws:CurrentTime": "2020-01-01T00:00:00Z"}))
     with pytest.raises(UnsupportedPolicy, match="DateGreaterThan"):

@@ -57,3 +57,42 @@ def test_bad_arguments_are_clear_errors():
         wl.main([])
     with pytest.raises(SystemExit, match="--force 'yes'"):
         wl.main(["--gold_path", "s3://g/", "--force", "yes"])
+
+
+def test_the_result_line_round_trips_and_a_run_without_it_is_an_error(capsys, monkeypatch):
+    """main's last line is the result as JSON (the local runner reads it back from the job's log)."""
+    result = wl.LoadResult(3, "run-x", "runs/g000003-run-x-0a1b2c3d/", {"dim_date": 3, "fact_premium": 7})
+
+    class Fake:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+    monkeypatch.setattr(wl, "connect", lambda settings: Fake())
+    monkeypatch.setattr(wl, "load_published", lambda *a, **k: result)
+    wl.main(["--gold_path", "s3://g/", "--target", "postgres", "--passfile", "/x/pgpass"])
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith(wl.RESULT_MARK)
+    parsed = wl.parse_result("Spark says hello\n" + out)
+    assert parsed == result and list(parsed.counts) == ["dim_date", "fact_premium"]  # table order kept
+    with pytest.raises(ValueError, match="did not finish"):
+        wl.parse_result("[warehouse_load] staged dim_date: 3 rows\nTraceback ...")
+
+
+def test_the_local_postgres_becomes_the_load_jobs_run_arguments(tmp_path):
+    """One mapping: the local PostgreSQL's connection -> the job's arguments (never its password)."""
+    from local_runtime.services.postgres import PostgresServer
+    from local_runtime.warehouse_local import run_arguments
+
+    server = PostgresServer(6543, state=tmp_path)
+    args = run_arguments(server, schema="demo", force=True)
+    connection = server.connection()
+    assert args == {"--host": connection["host"], "--port": "6543", "--database": connection["database"],
+                    "--user": connection["user"], "--passfile": connection["passfile"], "--schema": "demo",
+                    "--force": "true"}
+    assert set(a[2:] for a in args) <= set(wl.CONTRACT.argument_names)
+    settings = wl.settings_from_args({**wl.CONTRACT.defaults, **{k[2:]: v for k, v in args.items()},
+                                      "target": "postgres"})
+    assert (settings.host, settings.port, settings.passfile) == (connection["host"], 6543, connection["passfile"])
