@@ -3,9 +3,9 @@ in the emulator's S3 -> the PostgreSQL service (:mod:`local_runtime.services.pos
 
 :func:`load_local_warehouse` takes the deployed stack's outputs (bucket names) and passes the load exactly
 the arguments the deployed job would get (:data:`warehouse.load.CONTRACT`), so the publication record is read
-where silver->gold writes it. :mod:`lakehouse.objects` reads that record with boto3's default client, which
-takes its endpoint from the environment: the emulator's variables are set for the duration of the call and
-restored afterwards.
+where silver->gold writes it. :mod:`lakehouse.objects` reads that record with its S3 client
+(:func:`lakehouse.objects.s3_client`), which takes its endpoint from the environment: the emulator's variables
+are set for the duration of the call and restored afterwards.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from lakehouse import objects
 from local_runtime.aws import client, environment
 from local_runtime.services.postgres import PostgresServer
 from warehouse.connection import PostgresSettings, connect
@@ -29,11 +28,9 @@ def emulator_environment(endpoint: str) -> Iterator[None]:
     wanted = environment(endpoint)
     saved = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
-    objects._s3.__dict__.pop("client", None)
     try:
         yield
     finally:
-        objects._s3.__dict__.pop("client", None)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

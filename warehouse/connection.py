@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from lakehouse.objects import s3_client
 from queries.kpi import numbered, pyformat
 from warehouse.schema import validate_name
 
@@ -150,12 +151,7 @@ class PostgresWarehouse(Warehouse):
     @property
     def s3(self):
         if self._s3 is None:
-            import boto3
-            from botocore.config import Config
-
-            # AWS_ENDPOINT_URL (the emulator) is honoured by boto3 itself
-            self._s3 = boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"},
-                                                        s3={"addressing_style": "path"}))
+            self._s3 = s3_client()  # AWS_ENDPOINT_URL (the emulator) is honoured
         return self._s3
 
     def execute(self, sql: str) -> None:

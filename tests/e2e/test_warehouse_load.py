@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse import faults, objects
+from lakehouse import faults
 from lakehouse import gold_publication as publication
 from lakehouse.gold_tables import GOLD_TABLES, GOLD_TABLES_BY_NAME, column_names
 from local_runtime.aws import environment
@@ -51,11 +51,9 @@ def postgres():
 def s3(emulator, aws):
     saved = {k: os.environ.get(k) for k in environment(emulator.endpoint)}
     os.environ.update(environment(emulator.endpoint))
-    objects._s3.__dict__.pop("client", None)  # lakehouse.objects: a client for this emulator
     client = aws("s3")
     client.create_bucket(Bucket=BUCKET)
     yield client
-    objects._s3.__dict__.pop("client", None)
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
