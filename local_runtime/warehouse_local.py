@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from local_runtime.aws import client, environment
 from local_runtime.services.postgres import PostgresServer
-from warehouse.connection import PostgresSettings, connect
+from warehouse.connection import connect
 from warehouse.load import CONTRACT, LoadResult, load_published
 from warehouse.schema import DEFAULT_SCHEMA
 
@@ -48,6 +48,6 @@ def load_local_warehouse(endpoint: str, outputs: Mapping[str, str], *, schema: s
     buckets = {name[:-len("_bucket")]: value for name, value in outputs.items() if name.endswith("_bucket")}
     args = {name.lstrip("-"): value for name, value in CONTRACT.deployed_arguments(buckets).items()}
     s3 = client("s3", endpoint)
-    with emulator_environment(endpoint), connect(PostgresSettings(**server.connection()), s3=s3) as warehouse:
+    with emulator_environment(endpoint), connect(server.settings(), s3=s3) as warehouse:
         return load_published(warehouse, args["gold_path"], args["state_path"], schema=schema, force=force, s3=s3,
                               log=log)

@@ -134,6 +134,14 @@ class PostgresSettings:
     """A libpq password file (``host:port:database:user:password``); the password is never an argument."""
     connect_timeout: int = 5
 
+    def psycopg_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect`` (the password comes from the password file)."""
+        kwargs: dict[str, Any] = {"host": self.host, "port": self.port, "dbname": self.database, "user": self.user,
+                                  "connect_timeout": self.connect_timeout}
+        if self.passfile:
+            kwargs["passfile"] = self.passfile
+        return kwargs
+
 
 class PostgresWarehouse(Warehouse):
     dialect = "postgres"
@@ -141,11 +149,7 @@ class PostgresWarehouse(Warehouse):
     def __init__(self, settings: PostgresSettings, s3=None):
         import psycopg
 
-        kwargs: dict[str, Any] = {"host": settings.host, "port": settings.port, "dbname": settings.database,
-                                  "user": settings.user, "connect_timeout": settings.connect_timeout}
-        if settings.passfile:
-            kwargs["passfile"] = settings.passfile
-        self.conn = psycopg.connect(**kwargs, autocommit=True)
+        self.conn = psycopg.connect(**settings.psycopg_kwargs(), autocommit=True)
         self._s3 = s3
 
     @property

@@ -223,7 +223,7 @@ def test_every_kpi_gives_one_answer_everywhere(lake, dataset, warehouse):
     from lambda_src.query_api.config import EMULATOR_PREPARE, Settings
     from queries import kpi as kpis
     from tests.e2e.expected_gold import expected_kpi_rows
-    from warehouse.connection import PostgresSettings, connect
+    from warehouse.connection import connect
     from warehouse.kpis import kpi_rows
 
     out, endpoint = lake["out"], lake["endpoint"]
@@ -247,7 +247,7 @@ def test_every_kpi_gives_one_answer_everywhere(lake, dataset, warehouse):
                 return rows
 
     checked = 0
-    with connect(PostgresSettings(**warehouse["server"].connection())) as wh:
+    with connect(warehouse["server"].settings()) as wh:
         for filters in filter_sets:
             want = expected_kpi_rows(payloads, COMPANY_INSURER_CODE, filters)
             for kpi in kpis.kpis():

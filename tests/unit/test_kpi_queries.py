@@ -51,7 +51,7 @@ def postgres():
     server = PostgresServer(port)
     server.start()
     try:
-        con = psycopg.connect(**server.connect_kwargs(), autocommit=True)
+        con = psycopg.connect(**server.settings().psycopg_kwargs(), autocommit=True)
         con.execute("CREATE SCHEMA kpi_test")
         con.execute("SET search_path TO kpi_test")
         with con.cursor() as cur:
