@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from lakehouse.objects import s3_client
-from queries.kpi import numbered, pyformat
+from queries.kpi import numbered, pyformat, quote_literal
 from warehouse.schema import validate_name
 
 __all__ = ["DataApiSettings", "DataApiWarehouse", "ParquetSource", "PostgresSettings", "PostgresWarehouse",
@@ -57,11 +57,6 @@ class ParquetSource:
 
     uri: str
     constants: tuple[tuple[str, str], ...] = ()
-
-
-def quote_literal(value: str) -> str:
-    """A SQL string literal (single quotes doubled; the same in Redshift and PostgreSQL)."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _split_s3(uri: str) -> tuple[str, str]:

@@ -159,6 +159,9 @@ def test_bound_values_and_athena_literals():
     assert values == ["0000-00", "9999-99", "", "", "SP", "SP", 20, 11]
     assert kpis.execution_parameters(values) == ["'0000-00'", "'9999-99'", "''", "''", "'SP'", "'SP'", "20", "11"]
     assert kpis.execution_parameters(["it's"]) == ["'it''s'"]
+    for other in (True, 1.5, None):
+        with pytest.raises(TypeError, match="strings or integers"):
+            kpis.quote_literal(other)
     statement = kpis.emulator_statement(kpi, values)
     assert statement.startswith("PREPARE kpi_loss_ratio_by_line_of_business AS\n" + kpi.sql + ";\n")
     assert statement.endswith("EXECUTE kpi_loss_ratio_by_line_of_business('0000-00', '9999-99', '', '', 'SP', 'SP', 20, 11)")
