@@ -17,11 +17,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-__all__ = ["ConcurrentUpdate", "Stored", "delete", "get", "is_precondition", "join_uri", "list_versions", "put"]
+__all__ = ["ConcurrentUpdate", "Stored", "delete", "get", "is_precondition", "join_uri", "list_versions", "put",
+           "s3_client"]
 
 _S3_SCHEMES = ("s3", "s3a", "s3n")
 
@@ -36,16 +38,27 @@ class Stored:
     etag: str
 
 
-def _s3():
-    import boto3
-    from botocore.config import Config
+_CLIENTS: dict[tuple[str, str, str], object] = {}
+_CLIENTS_LOCK = threading.Lock()
 
-    cache = _s3.__dict__
-    if "client" not in cache:
-        style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "auto"
-        cache["client"] = boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"},
-                                                           s3={"addressing_style": style}))
-    return cache["client"]
+
+def s3_client():
+    """boto3's S3 client for the environment as it is now: one per (``AWS_ENDPOINT_URL``, access key id,
+    region), so a process that points the environment at another emulator (tests, the local load) gets a
+    client for it without resetting anything. Standard retries; path-style addressing when an endpoint is set
+    (the emulator), boto3's choice otherwise."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    key = (endpoint, os.environ.get("AWS_ACCESS_KEY_ID", ""),
+           os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", ""))
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            import boto3
+            from botocore.config import Config
+
+            style = "path" if endpoint else "auto"
+            _CLIENTS[key] = boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"},
+                                                             s3={"addressing_style": style}))
+        return _CLIENTS[key]
 
 
 def _split(uri: str) -> tuple[str, str, str]:
@@ -83,7 +96,7 @@ def get(uri: str) -> Stored | None:
         except FileNotFoundError:
             return None
         return Stored(data.decode("utf-8"), _etag(data))
-    client = _s3()
+    client = s3_client()
     try:
         resp = client.get_object(Bucket=bucket, Key=key)
     except client.exceptions.NoSuchKey:
@@ -101,7 +114,7 @@ def put(uri: str, text: str, *, if_match: str | None = None, create_only: bool =
     if scheme != "file":
         extra = {"IfNoneMatch": "*"} if create_only else {"IfMatch": f'"{if_match}"'} if if_match else {}
         try:
-            resp = _s3().put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json", **extra)
+            resp = s3_client().put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json", **extra)
         except Exception as exc:  # botocore ClientError
             if is_precondition(exc):
                 state = "exists" if create_only else f"is no longer version {if_match}"
@@ -156,7 +169,7 @@ def delete(uri: str) -> None:
     if scheme == "file":
         Path(key).unlink(missing_ok=True)
     else:
-        _s3().delete_object(Bucket=bucket, Key=key)
+        s3_client().delete_object(Bucket=bucket, Key=key)
 
 
 def list_versions(root: str, suffix: str = "") -> dict[str, str]:
@@ -173,7 +186,7 @@ def list_versions(root: str, suffix: str = "") -> dict[str, str]:
                 out[f"file://{path}"] = _etag(path.read_bytes())
         return out
     prefix = key if not key or key.endswith("/") else key + "/"
-    for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             if obj["Key"].endswith(suffix):
                 out[f"{scheme}://{bucket}/{obj['Key']}"] = obj["ETag"].strip('"')

@@ -15,7 +15,7 @@ from dashboard.render import render_page
 from dashboard.views import VIEWS, charts
 from local_runtime.paths import ROOT
 from local_runtime.services.postgres import PostgresServer
-from warehouse.connection import PostgresSettings, connect
+from warehouse.connection import connect
 from warehouse.kpis import kpi_rows
 from warehouse.schema import DEFAULT_SCHEMA
 
@@ -29,7 +29,7 @@ def warehouse_kpis(server: PostgresServer | None = None, *, schema: str = DEFAUL
     server = server or PostgresServer()
     if server.health() is None:
         raise RuntimeError("the local warehouse (PostgreSQL) is not running: `make demo` starts and loads it")
-    with connect(PostgresSettings(**server.connection())) as warehouse:
+    with connect(server.settings()) as warehouse:
         return {view.kpi: kpi_rows(warehouse, view.kpi, schema=schema) for view in VIEWS}
 
 

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Mapping
 from data_contracts import layout
 from lakehouse.job import LakePath
 from lakehouse.quality import REPORT_NAME, REPORTS, report_prefix
+from lambda_src.query_api import athena as query_athena
 from local_runtime.aws import client, wrangler
 import queries
 
@@ -145,24 +146,12 @@ def read_parquet(endpoint: str, uri: str):
 
 def athena_query(endpoint: str, sql: str, database: str, workgroup: str, timeout: float = 60.0) -> list[dict]:
     """Run SQL through Athena (ministack executes it with DuckDB over the Glue Data Catalog tables) and
-    return the rows as dicts of strings."""
+    return the rows as dicts of strings. The query API's Athena calls (:mod:`lambda_src.query_api.athena`):
+    its ``QueryFailed`` when the query fails, ``QueryTimedOut`` when it still runs after ``timeout``."""
     athena = client("athena", endpoint)
-    qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": database},
-                                       WorkGroup=workgroup)["QueryExecutionId"]
-    deadline = time.monotonic() + timeout
-    while True:
-        status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
-        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Athena query {qid} still {status['State']} after {timeout:.0f}s")
-        time.sleep(0.25)
-    if status["State"] != "SUCCEEDED":
-        raise RuntimeError(f"Athena query {qid} {status['State']}: {status.get('StateChangeReason')}")
-    rows = []
-    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=qid):
-        rows += [[c.get("VarCharValue") for c in r["Data"]] for r in page["ResultSet"]["Rows"]]
-    header, body = rows[0], rows[1:]
+    query_id = query_athena.submit(athena, sql, database, workgroup)
+    query_athena.wait(athena, query_id, timeout)
+    header, *body = query_athena.rows(athena, query_id)
     return [dict(zip(header, r)) for r in body]
 
 

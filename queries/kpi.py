@@ -57,7 +57,7 @@ from queries import Query, all_queries
 
 __all__ = [
     "FILTERS", "PAGING", "Column", "Filter", "Kpi", "all_rows", "bind", "dataset_sql", "emulator_statement", "execution_parameters", "get",
-    "kpis", "normalise", "numbered", "placeholders", "pyformat", "validate_filters",
+    "kpis", "normalise", "numbered", "placeholders", "pyformat", "quote_literal", "validate_filters",
 ]
 
 PREFIX = "kpi_"
@@ -304,9 +304,11 @@ def all_rows(kpi: Kpi, filters: Mapping[str, str], run_page: Callable[[list[str 
             return rows
 
 
-def _literal(value: str | int) -> str:
+def quote_literal(value: str | int) -> str:
+    """A SQL literal, the same in Athena, Redshift and PostgreSQL: a string in single quotes (quotes inside
+    doubled), an integer as its digits; anything else is refused."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise TypeError(f"parameters are strings or integers, got {type(value).__name__}")
+        raise TypeError(f"SQL literals are strings or integers, got {type(value).__name__}")
     if isinstance(value, int):
         return str(value)
     return "'" + value.replace("'", "''") + "'"
@@ -315,7 +317,7 @@ def _literal(value: str | int) -> str:
 def execution_parameters(values: Iterable[str | int]) -> list[str]:
     """Athena's ``ExecutionParameters`` for bound values: Athena reads each as a SQL literal, so a
     string is given quoted (``'SP'``, quotes doubled inside) and an integer as its digits."""
-    return [_literal(v) for v in values]
+    return [quote_literal(v) for v in values]
 
 
 def emulator_statement(kpi: Kpi, values: Sequence[str | int]) -> str:
@@ -325,7 +327,7 @@ def emulator_statement(kpi: Kpi, values: Sequence[str | int]) -> str:
     if len(values) != len(kpi.parameters):
         raise ValueError(f"{kpi.name} takes {len(kpi.parameters)} parameters, got {len(values)}")
     statement = f"{PREFIX}{kpi.name}"
-    return f"PREPARE {statement} AS\n{kpi.sql};\nEXECUTE {statement}({', '.join(_literal(v) for v in values)})"
+    return f"PREPARE {statement} AS\n{kpi.sql};\nEXECUTE {statement}({', '.join(quote_literal(v) for v in values)})"
 
 
 def dataset_sql(kpi: Kpi, schema: str) -> str:
@@ -342,7 +344,7 @@ def dataset_sql(kpi: Kpi, schema: str) -> str:
     if paging is None or [m for m in marks if m >= paging.start()] != marks[-len(PAGING):]:
         raise ValueError(f"{kpi.name}: its SQL does not end with OFFSET ? LIMIT ?")
     sql = kpi.sql[:paging.start()]
-    values = [_literal(FILTERS_BY_NAME[name].unset) for name in kpi.parameters[:-len(PAGING)]]
+    values = [quote_literal(FILTERS_BY_NAME[name].unset) for name in kpi.parameters[:-len(PAGING)]]
     for offset, value in reversed(list(zip(marks, values))):
         sql = sql[:offset] + value + sql[offset + 1:]
     tables = "|".join(sorted(map(re.escape, GOLD_TABLES_BY_NAME), key=len, reverse=True))

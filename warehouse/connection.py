@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from queries.kpi import numbered, pyformat
+from lakehouse.objects import s3_client
+from queries.kpi import numbered, pyformat, quote_literal
 from warehouse.schema import validate_name
 
 __all__ = ["DataApiSettings", "DataApiWarehouse", "ParquetSource", "PostgresSettings", "PostgresWarehouse",
@@ -56,11 +57,6 @@ class ParquetSource:
 
     uri: str
     constants: tuple[tuple[str, str], ...] = ()
-
-
-def quote_literal(value: str) -> str:
-    """A SQL string literal (single quotes doubled; the same in Redshift and PostgreSQL)."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -133,6 +129,14 @@ class PostgresSettings:
     """A libpq password file (``host:port:database:user:password``); the password is never an argument."""
     connect_timeout: int = 5
 
+    def psycopg_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect`` (the password comes from the password file)."""
+        kwargs: dict[str, Any] = {"host": self.host, "port": self.port, "dbname": self.database, "user": self.user,
+                                  "connect_timeout": self.connect_timeout}
+        if self.passfile:
+            kwargs["passfile"] = self.passfile
+        return kwargs
+
 
 class PostgresWarehouse(Warehouse):
     dialect = "postgres"
@@ -140,22 +144,13 @@ class PostgresWarehouse(Warehouse):
     def __init__(self, settings: PostgresSettings, s3=None):
         import psycopg
 
-        kwargs: dict[str, Any] = {"host": settings.host, "port": settings.port, "dbname": settings.database,
-                                  "user": settings.user, "connect_timeout": settings.connect_timeout}
-        if settings.passfile:
-            kwargs["passfile"] = settings.passfile
-        self.conn = psycopg.connect(**kwargs, autocommit=True)
+        self.conn = psycopg.connect(**settings.psycopg_kwargs(), autocommit=True)
         self._s3 = s3
 
     @property
     def s3(self):
         if self._s3 is None:
-            import boto3
-            from botocore.config import Config
-
-            # AWS_ENDPOINT_URL (the emulator) is honoured by boto3 itself
-            self._s3 = boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"},
-                                                        s3={"addressing_style": "path"}))
+            self._s3 = s3_client()  # AWS_ENDPOINT_URL (the emulator) is honoured
         return self._s3
 
     def execute(self, sql: str) -> None:

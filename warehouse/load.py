@@ -49,7 +49,7 @@ from lakehouse import gold_publication as publication
 from lakehouse.catalog_spec import TableSpec
 from lakehouse.gold_tables import GOLD_TABLES
 from lakehouse.job import WAREHOUSE_CREDENTIALS, JobArgument, JobContract, LakePath, S3Grant, resolve_options
-from lakehouse.objects import join_uri
+from lakehouse.objects import join_uri, s3_client
 from warehouse import schema as ddl
 from warehouse.connection import (DataApiSettings, ParquetSource, PostgresSettings, Warehouse, connect, list_parquet,
                                   quote_literal)
@@ -230,7 +230,7 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
     if gen is None:
         raise NothingPublished(f"[{JOB}] {pub.uri} names no published gold copy: run silver->gold first")
     if s3 is None:
-        s3 = _default_s3()
+        s3 = s3_client()
     create = ddl.redshift_ddl(schema) if warehouse.dialect == "redshift" else ddl.postgres_ddl(schema)
     warehouse.run_transaction(create)
     live = {spec.name: f"{schema}.{spec.name}" for spec in GOLD_TABLES}
@@ -263,15 +263,6 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
     log(f"[{JOB}] loaded generation {gen.generation} ({gen.prefix}) into {schema}: {sum(counts.values())} rows "
         f"in {len(counts)} tables")
     return LoadResult(gen.generation, gen.run_id, gen.prefix, counts)
-
-
-def _default_s3():
-    import boto3
-    from botocore.config import Config
-
-    style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "auto"
-    return boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"},
-                                            s3={"addressing_style": style}))
 
 
 # --- entrypoint --------------------------------------------------------------------------------------

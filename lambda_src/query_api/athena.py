@@ -4,6 +4,9 @@ Athena, wait for it, read every result page.
 Only the SQL of a KPI definition (:mod:`queries.kpi`) is ever sent; the values go as ``ExecutionParameters``
 (or, for the local emulator, through :func:`queries.kpi.emulator_statement`; see
 :mod:`lambda_src.query_api.config`).
+
+:func:`submit`, :func:`wait` and :func:`rows` take any SQL: the local runtime runs its queries with them too
+(:func:`local_runtime.lake.athena_query`).
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any, Callable
 from lambda_src.query_api.config import EMULATOR_PREPARE, Settings
 from queries import kpi as kpis
 
-__all__ = ["QueryFailed", "QueryTimedOut", "run"]
+__all__ = ["QueryFailed", "QueryTimedOut", "rows", "run", "submit", "wait"]
 
 DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
 
@@ -26,15 +29,20 @@ class QueryTimedOut(Exception):
     """The query was still running at the deadline (it has been asked to stop)."""
 
 
-def start(athena: Any, settings: Settings, kpi: kpis.Kpi, values: list[str | int]) -> str:
-    request: dict[str, Any] = {"QueryExecutionContext": {"Database": settings.database},
-                               "WorkGroup": settings.workgroup}
-    if settings.parameter_style == EMULATOR_PREPARE:
-        request["QueryString"] = kpis.emulator_statement(kpi, values)
-    else:
-        request["QueryString"] = kpi.sql
-        request["ExecutionParameters"] = kpis.execution_parameters(values)
+def submit(athena: Any, sql: str, database: str, workgroup: str, parameters: list[str] | None = None) -> str:
+    """Start ``sql`` in the Glue ``database`` in ``workgroup``, with Athena's ``ExecutionParameters`` when
+    ``parameters`` is given; the query's id."""
+    request: dict[str, Any] = {"QueryString": sql, "QueryExecutionContext": {"Database": database},
+                               "WorkGroup": workgroup}
+    if parameters is not None:
+        request["ExecutionParameters"] = parameters
     return athena.start_query_execution(**request)["QueryExecutionId"]
+
+
+def start(athena: Any, settings: Settings, kpi: kpis.Kpi, values: list[str | int]) -> str:
+    if settings.parameter_style == EMULATOR_PREPARE:
+        return submit(athena, kpis.emulator_statement(kpi, values), settings.database, settings.workgroup)
+    return submit(athena, kpi.sql, settings.database, settings.workgroup, kpis.execution_parameters(values))
 
 
 def wait(athena: Any, query_id: str, max_wait: float, *, clock: Callable[[], float] = time.monotonic,
@@ -58,25 +66,27 @@ def wait(athena: Any, query_id: str, max_wait: float, *, clock: Callable[[], flo
         delay = min(delay * 2, 1.0)
 
 
-def results(athena: Any, query_id: str, kpi: kpis.Kpi) -> list[list[str | None]]:
-    """Every result row as strings (None for null), without Athena's header row (the first row of the first
-    page when it repeats the column names: SELECT results have it, the emulator's EXECUTE results do not;
-    a data row never equals them, since the first column of every KPI is a key of months or codes)."""
-    names = [c.name for c in kpi.sql_columns]
-    rows: list[list[str | None]] = []
+def rows(athena: Any, query_id: str) -> list[list[str | None]]:
+    """Every result row of a finished query as strings (None for null), page by page, as Athena gives them:
+    with its header row of column names where it gives one."""
+    out: list[list[str | None]] = []
     token = None
-    first = True
     while True:
         page = athena.get_query_results(QueryExecutionId=query_id, MaxResults=1000,
                                         **({"NextToken": token} if token else {}))
-        data = [[d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"]]
-        if first and data and data[0] == names:
-            data = data[1:]
-        first = False
-        rows += data
+        out += [[d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"]]
         token = page.get("NextToken")
         if not token:
-            return rows
+            return out
+
+
+def results(athena: Any, query_id: str, kpi: kpis.Kpi) -> list[list[str | None]]:
+    """Every result row as strings (None for null), without Athena's header row (the first row when it
+    repeats the column names: SELECT results have it, the emulator's EXECUTE results do not; a data row
+    never equals them, since the first column of every KPI is a key of months or codes)."""
+    names = [c.name for c in kpi.sql_columns]
+    data = rows(athena, query_id)
+    return data[1:] if data and data[0] == names else data
 
 
 def run(athena: Any, settings: Settings, kpi: kpis.Kpi, values: list[str | int], **wait_options: Any) -> list[list]:

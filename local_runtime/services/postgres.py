@@ -8,8 +8,9 @@ unless ``LAKEFORGE_POSTGRES_PORT`` says otherwise (tests use a free port).
 
 Credentials: no secret in code. ``initdb`` gets a password generated at the first start (``secrets``),
 password authentication (SCRAM) for every connection, TCP and socket alike; the password is kept only in a
-libpq password file, ``.state/postgres-<port>/pgpass`` (mode 0600), whose path :meth:`connection` gives
-(``passfile``): clients (psycopg, ``psql``) read it from there, and ``status`` never prints the password.
+libpq password file, ``.state/postgres-<port>/pgpass`` (mode 0600), whose path :meth:`settings` gives (the
+``passfile`` of a :class:`warehouse.connection.PostgresSettings`): clients (psycopg, ``psql``) read it from
+there, and ``status`` never prints the password.
 The user (:data:`USER`) owns the database :data:`DATABASE`.
 
 ``initdb`` and ``pg_ctl`` refuse to run as root: when this runs as root they run as the ``postgres`` system
@@ -22,11 +23,13 @@ import os
 import secrets
 import shutil
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from local_runtime.paths import STATE
 from local_runtime.services.base import LocalService, pid_alive, port_free
+from warehouse.connection import PostgresSettings
 
 DEFAULT_PORT = 5439
 PORT_ENV = "LAKEFORGE_POSTGRES_PORT"
@@ -70,6 +73,13 @@ def _chown_to_server_user(*paths: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only (mode 0600 from the start, never wider)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
 def _run(cmd: list[str], what: str) -> None:
     proc = subprocess.run(_as_server_user(cmd), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -92,14 +102,13 @@ class PostgresServer(LocalService):
 
     # --- the interface -----------------------------------------------------------------------------
 
-    def connection(self) -> dict[str, Any]:
-        return {"host": HOST, "port": self.port, "database": DATABASE, "user": USER,
-                "passfile": str(self.dirs["passfile"])}
+    def settings(self, database: str = DATABASE) -> PostgresSettings:
+        """How to reach ``database`` on this server (``psycopg_kwargs()`` for ``psycopg.connect``; the password
+        comes from the password file)."""
+        return PostgresSettings(HOST, self.port, database, USER, str(self.dirs["passfile"]))
 
-    def connect_kwargs(self, database: str = DATABASE) -> dict[str, Any]:
-        """Keyword arguments for ``psycopg.connect`` (the password comes from the password file)."""
-        return {"host": HOST, "port": self.port, "dbname": database, "user": USER,
-                "passfile": str(self.dirs["passfile"]), "connect_timeout": 3}
+    def connection(self) -> dict[str, Any]:
+        return asdict(self.settings())
 
     def health(self) -> dict | None:
         if port_free(self.port, HOST) or not self.dirs["passfile"].exists():
@@ -107,7 +116,7 @@ class PostgresServer(LocalService):
         try:
             import psycopg
 
-            with psycopg.connect(**self.connect_kwargs()) as conn:
+            with psycopg.connect(**self.settings().psycopg_kwargs()) as conn:
                 version = conn.execute("SHOW server_version").fetchone()[0]
         except Exception:  # noqa: BLE001 - anything that is not a healthy answer
             return None
@@ -153,19 +162,15 @@ class PostgresServer(LocalService):
         os.chmod(data, 0o700)
         password = secrets.token_urlsafe(24)
         pwfile = base / ".initdb-password"
-        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(password + "\n")
+        _write_private(pwfile, password + "\n")
         _chown_to_server_user(data, self.dirs["run"], pwfile)
         try:
             _run(["initdb", "-D", str(data), "-U", USER, f"--pwfile={pwfile}", "--auth=scram-sha-256",
                   "--encoding=UTF8", "--locale=C.UTF-8"], "initdb")
         finally:
             pwfile.unlink(missing_ok=True)
-        passfile = self.dirs["passfile"]
-        fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:  # libpq format: host:port:database:user:password, for any database
-            fh.write(f"{HOST}:{self.port}:*:{USER}:{password}\n")
+        # libpq format: host:port:database:user:password, for any database
+        _write_private(self.dirs["passfile"], f"{HOST}:{self.port}:*:{USER}:{password}\n")
 
     def _start_server(self) -> None:
         log = self.dirs["log"]
@@ -179,7 +184,7 @@ class PostgresServer(LocalService):
     def _create_database(self) -> None:
         import psycopg
 
-        with psycopg.connect(**self.connect_kwargs("postgres"), autocommit=True) as conn:
+        with psycopg.connect(**self.settings("postgres").psycopg_kwargs(), autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
                 conn.execute(f"CREATE DATABASE {DATABASE}")
         if self.health() is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse import faults, gold_publication, objects
+from lakehouse import faults, gold_publication
 from lakehouse.gold_tables import GOLD_TABLES
 from lakehouse.silver_tables import SILVER_TABLES
 from local_runtime.aws import client
@@ -77,7 +77,6 @@ def _gold_clean(endpoint, out, monkeypatch) -> dict:
     from local_runtime.aws import environment
     for name, value in environment(endpoint).items():
         monkeypatch.setenv(name, value)
-    objects._s3.__dict__.pop("client", None)  # a client for this emulator
     pub = gold_publication.load(f"s3://{out['artifacts_bucket']}/state/{CLEAN}/silver_to_gold/")
     return {t.name: _frame(endpoint, gold_publication.table_location(pub, f"s3://{out['gold_bucket']}/{CLEAN}/",
                                                                      t.location)) for t in GOLD_TABLES}

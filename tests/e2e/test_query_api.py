@@ -49,7 +49,7 @@ def call(endpoint: str, api_id: str, path: str, headers: dict[str, str] | None =
         url = f"{endpoint}{path}"
         headers["Host"] = f"{api_id}.execute-api.localhost"
     else:
-        url = f"{endpoint}/_aws/execute-api/{api_id}/$default{path}"
+        url = query_api.base_url(endpoint, api_id) + path
     request = urllib.request.Request(url, headers=headers, method="GET")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

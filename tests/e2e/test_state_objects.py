@@ -15,10 +15,8 @@ pytestmark = pytest.mark.e2e
 def s3_state(emulator, aws, monkeypatch):
     for name, value in environment(emulator.endpoint).items():
         monkeypatch.setenv(name, value)
-    objects._s3.__dict__.pop("client", None)  # a client for this emulator
     aws("s3").create_bucket(Bucket="state-test")
     yield "s3://state-test"
-    objects._s3.__dict__.pop("client", None)
 
 
 def test_s3_conditional_writes(s3_state):

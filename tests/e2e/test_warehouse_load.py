@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse import faults, objects
+from lakehouse import faults
 from lakehouse import gold_publication as publication
 from lakehouse.gold_tables import GOLD_TABLES, GOLD_TABLES_BY_NAME, column_names
 from local_runtime.aws import environment
@@ -29,7 +29,7 @@ from local_runtime.services.postgres import PostgresServer, remove_data
 from local_runtime.warehouse_local import load_local_warehouse
 from tests.arrow_types import arrow_type
 from warehouse import load as wl
-from warehouse.connection import PostgresSettings, connect
+from warehouse.connection import connect
 
 pytestmark = pytest.mark.e2e
 
@@ -53,11 +53,9 @@ def postgres():
 def s3(emulator, aws):
     saved = {k: os.environ.get(k) for k in environment(emulator.endpoint)}
     os.environ.update(environment(emulator.endpoint))
-    objects._s3.__dict__.pop("client", None)  # lakehouse.objects: a client for this emulator
     client = aws("s3")
     client.create_bucket(Bucket=BUCKET)
     yield client
-    objects._s3.__dict__.pop("client", None)
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
@@ -152,7 +150,7 @@ def publish(s3, tables: dict[str, list[dict]], run_id: str, gold: str = GOLD,
 def warehouse_rows(postgres, table: str, schema: str = SCHEMA) -> list[tuple]:
     spec = GOLD_TABLES_BY_NAME[table]
     cols = column_names(spec)
-    with psycopg.connect(**postgres.connect_kwargs()) as conn:
+    with psycopg.connect(**postgres.settings().psycopg_kwargs()) as conn:
         return conn.execute(f"SELECT {', '.join(cols)} FROM {schema}.{table} "
                             f"ORDER BY {', '.join(spec.primary_key)}").fetchall()
 
@@ -165,12 +163,12 @@ def expected_rows(tables, table: str) -> list[tuple]:
 
 
 def load(postgres, s3, **kwargs) -> wl.LoadResult:
-    with connect(PostgresSettings(**postgres.connection()), s3=s3) as warehouse:
+    with connect(postgres.settings(), s3=s3) as warehouse:
         return wl.load_published(warehouse, GOLD, STATE, schema=SCHEMA, s3=s3, **kwargs)
 
 
 def load_log(postgres) -> list[tuple]:
-    with psycopg.connect(**postgres.connect_kwargs()) as conn:
+    with psycopg.connect(**postgres.settings().psycopg_kwargs()) as conn:
         return conn.execute(f"SELECT generation, prefix, total_rows FROM {SCHEMA}.load_log "
                             f"ORDER BY loaded_at, generation").fetchall()
 
@@ -180,7 +178,7 @@ def test_postgres_service_is_reused_and_password_protected(postgres):
     assert pid and postgres.health()["server_version"].startswith("15.")
     PostgresServer(postgres.port).start()  # idempotent: the running server is reused
     assert postgres.started_pid() == pid
-    assert oct(os.stat(postgres.connection()["passfile"]).st_mode & 0o777) == "0o600"
+    assert oct(os.stat(postgres.settings().passfile).st_mode & 0o777) == "0o600"
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(host="127.0.0.1", port=postgres.port, dbname="lakeforge", user="lakeforge",
                         password="wrong", connect_timeout=3)
@@ -199,7 +197,7 @@ def test_load_rerun_new_generation_and_failures(postgres, s3, monkeypatch):
     assert result.counts == {name: len(rows) for name, rows in first.items()}
     for spec in GOLD_TABLES:  # values equal, nulls where gold has them
         assert warehouse_rows(postgres, spec.name) == expected_rows(first, spec.name), spec.name
-    with psycopg.connect(**postgres.connect_kwargs()) as conn:
+    with psycopg.connect(**postgres.settings().psycopg_kwargs()) as conn:
         assert conn.execute(f"SELECT birth_year, city FROM {SCHEMA}.dim_customer WHERE customer_key = 11"
                             ).fetchone() == (None, "São Paulo")
         assert conn.execute(f"SELECT count(*) FROM {SCHEMA}.fact_premium WHERE customer_key IS NULL").fetchone() == (1,)
@@ -242,10 +240,10 @@ def test_load_rerun_new_generation_and_failures(postgres, s3, monkeypatch):
     assert warehouse_rows(postgres, "dim_policy") == expected_rows(second, "dim_policy")
 
     # the process killed in the middle of the swap (the entrypoint, as a job runs it): still generation 2
-    conn = postgres.connection()
+    conn = postgres.settings()
     argv = [sys.executable, "-m", "warehouse.load", "--gold_path", GOLD, "--state_path", STATE, "--schema", SCHEMA,
-            "--target", "postgres", "--host", conn["host"], "--port", str(conn["port"]), "--database",
-            conn["database"], "--user", conn["user"], "--passfile", conn["passfile"],
+            "--target", "postgres", "--host", conn.host, "--port", str(conn.port), "--database",
+            conn.database, "--user", conn.user, "--passfile", conn.passfile,
             "--s3_endpoint", s3.meta.endpoint_url]
     env = {**os.environ, faults.ENV: f"{wl.SWAP_FAULT}:exit"}
     killed = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -279,12 +277,12 @@ def test_the_count_guard_inside_the_swap_rolls_it_back(postgres, s3):
     before = {spec.name: warehouse_rows(postgres, spec.name) for spec in GOLD_TABLES}
     counts = {name: len(rows) for name, rows in before.items()}
     gen = publication.load(STATE).published
-    with psycopg.connect(**postgres.connect_kwargs(), autocommit=True) as conn:
+    with psycopg.connect(**postgres.settings().psycopg_kwargs(), autocommit=True) as conn:
         for spec in GOLD_TABLES:
             conn.execute(f"CREATE TABLE {wl.staging_name(SCHEMA, spec.name)} AS SELECT * FROM {SCHEMA}.{spec.name}")
     wrong = {**counts, "fact_claim": counts["fact_claim"] + 1}
     try:
-        with connect(PostgresSettings(**postgres.connection()), s3=s3) as warehouse:
+        with connect(postgres.settings(), s3=s3) as warehouse:
             log_rows = len(load_log(postgres))
             with pytest.raises(psycopg.errors.DivisionByZero):
                 warehouse.run_transaction(wl.swap_statements(SCHEMA, wrong, gen, datetime.now()))
@@ -292,7 +290,7 @@ def test_the_count_guard_inside_the_swap_rolls_it_back(postgres, s3):
             warehouse.run_transaction(wl.swap_statements(SCHEMA, counts, gen, datetime.now()))  # right counts: fine
             assert len(load_log(postgres)) == log_rows + 1
     finally:
-        with psycopg.connect(**postgres.connect_kwargs(), autocommit=True) as conn:
+        with psycopg.connect(**postgres.settings().psycopg_kwargs(), autocommit=True) as conn:
             for spec in GOLD_TABLES:
                 conn.execute(f"DROP TABLE IF EXISTS {wl.staging_name(SCHEMA, spec.name)}")
     assert {spec.name: warehouse_rows(postgres, spec.name) for spec in GOLD_TABLES} == before
@@ -329,7 +327,7 @@ def test_a_published_copy_that_is_gone_is_an_error_not_an_empty_star(postgres, s
     pub = publication.load(state)
     pub.published = publication.Generation.new(1, "gone")  # recorded, never written
     pub.save()
-    with connect(PostgresSettings(**postgres.connection()), s3=s3) as warehouse:
+    with connect(postgres.settings(), s3=s3) as warehouse:
         with pytest.raises(publication.BrokenPublication, match="has no Parquet files"):
             wl.load_published(warehouse, "s3://lf-gold-gone/", state, schema="gone", s3=s3)
         assert warehouse.query("SELECT count(*) FROM gone.load_log") == [(0,)]

@@ -138,6 +138,31 @@ def test_local_conditional_writes(tmp_path):
         objects.put(uri, "d", if_match=second)
 
 
+def test_one_s3_client_per_endpoint(monkeypatch):
+    """lakehouse.objects' S3 client follows the environment: another AWS_ENDPOINT_URL gets a client of its own
+    (path-style, standard retries), the same one gets the same client back. No request is sent."""
+    from lakehouse import objects
+
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    clients = {}
+    for endpoint in ("http://127.0.0.1:4566", "http://127.0.0.1:4567", "http://127.0.0.1:4566"):
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        client = clients.setdefault(endpoint, objects.s3_client())
+        assert objects.s3_client() is client
+        assert client.meta.endpoint_url == endpoint
+        assert client.meta.config.s3["addressing_style"] == "path"
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 6}  # 5 retries
+    assert clients["http://127.0.0.1:4566"] is not clients["http://127.0.0.1:4567"]
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    aws = objects.s3_client()
+    assert aws not in clients.values() and aws.meta.config.s3["addressing_style"] == "auto"
+    assert aws.meta.endpoint_url == "https://s3.amazonaws.com"
+
+
 def test_relative_name_of_bronze_uris():
     rel = "source=erp/entity=policy/ingest_date=2024-06-01/kinesis-shardId-000000000000-1-9.jsonl"
     assert job.relative_name("s3://bronze/" + rel) == rel

@@ -51,7 +51,7 @@ def postgres():
     server = PostgresServer(port)
     server.start()
     try:
-        con = psycopg.connect(**server.connect_kwargs(), autocommit=True)
+        con = psycopg.connect(**server.settings().psycopg_kwargs(), autocommit=True)
         con.execute("CREATE SCHEMA kpi_test")
         con.execute("SET search_path TO kpi_test")
         with con.cursor() as cur:
@@ -183,6 +183,9 @@ def test_bound_values_and_athena_literals():
     assert values == ["0000-00", "9999-99", "", "", "SP", "SP", 20, 11]
     assert kpis.execution_parameters(values) == ["'0000-00'", "'9999-99'", "''", "''", "'SP'", "'SP'", "20", "11"]
     assert kpis.execution_parameters(["it's"]) == ["'it''s'"]
+    for other in (True, 1.5, None):
+        with pytest.raises(TypeError, match="strings or integers"):
+            kpis.quote_literal(other)
     statement = kpis.emulator_statement(kpi, values)
     assert statement.startswith("PREPARE kpi_loss_ratio_by_line_of_business AS\n" + kpi.sql + ";\n")
     assert statement.endswith("EXECUTE kpi_loss_ratio_by_line_of_business('0000-00', '9999-99', '', '', 'SP', 'SP', 20, 11)")

@@ -362,3 +362,31 @@ def test_random_requests_never_get_a_5xx():
         assert response["statusCode"] in (200, 400, 404, 405), (query, response)
         assert "message" in json.loads(response["body"]) or response["statusCode"] == 200
     assert {200, 400, 404, 405} <= seen
+
+
+def test_the_local_runtime_runs_its_sql_through_the_same_athena_calls(stubbed, monkeypatch):
+    """local_runtime.lake.athena_query (the demo's and the end-to-end tests' queries): any SQL, no
+    ExecutionParameters, every page read, the header row giving the keys; a failed query is QueryFailed."""
+    from local_runtime import lake
+
+    client, stub = stubbed
+    monkeypatch.setattr(lake, "client", lambda service, endpoint: client)
+
+    def started(query_id: str, state: str) -> None:
+        stub.add_response("start_query_execution", {"QueryExecutionId": query_id},
+                          {"QueryString": "SELECT 1", "QueryExecutionContext": {"Database": "silver_db"},
+                           "WorkGroup": "wg"})
+        stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": state}}},
+                          {"QueryExecutionId": query_id})
+
+    started("q1", "SUCCEEDED")
+    for i, page in enumerate([[["table_name", "row_count"], ["a", "1"]], [["b", None]]]):
+        body = {"ResultSet": {"Rows": [{"Data": [{} if v is None else {"VarCharValue": v} for v in r]} for r in page]},
+                **({} if i else {"NextToken": "t1"})}
+        stub.add_response("get_query_results", body,
+                          {"QueryExecutionId": "q1", "MaxResults": 1000, **({"NextToken": "t1"} if i else {})})
+    assert lake.athena_query("http://emulator", "SELECT 1", "silver_db", "wg") == [
+        {"table_name": "a", "row_count": "1"}, {"table_name": "b", "row_count": None}]
+    started("q2", "FAILED")
+    with pytest.raises(athena.QueryFailed, match="q2 FAILED"):
+        lake.athena_query("http://emulator", "SELECT 1", "silver_db", "wg")

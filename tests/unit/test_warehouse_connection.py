@@ -162,3 +162,23 @@ def test_settings_are_checked():
         settings_from_args({**base, "secret_arn": ""})
     with pytest.raises(SystemExit, match="--target 'mysql'"):
         settings_from_args({**base, "target": "mysql"})
+
+
+def test_postgres_settings_are_psycopg_connection_options(tmp_path):
+    """The one mapping from PostgresSettings to psycopg (libpq parses the options: an unknown one is refused),
+    and the local server's settings: its port, the project's database and user, its password file."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from local_runtime.services.postgres import DATABASE, HOST, USER, PostgresServer
+    from warehouse.connection import PostgresSettings
+
+    settings = PostgresSettings("db.example", 5439, "dev", "loader", "/run/pgpass", connect_timeout=7)
+    assert conninfo_to_dict(make_conninfo("", **settings.psycopg_kwargs())) == {
+        "host": "db.example", "port": "5439", "dbname": "dev", "user": "loader", "passfile": "/run/pgpass",
+        "connect_timeout": "7"}
+    assert "passfile" not in PostgresSettings("h", 1, "d", "u").psycopg_kwargs()  # libpq's default file then
+    server = PostgresServer(6543, state=tmp_path)
+    assert server.settings() == PostgresSettings(HOST, 6543, DATABASE, USER, str(tmp_path / "postgres-6543" / "pgpass"))
+    assert server.settings("postgres").database == "postgres"
+    assert server.connection() == {"host": HOST, "port": 6543, "database": DATABASE, "user": USER,
+                                   "passfile": server.settings().passfile, "connect_timeout": 5}
