@@ -28,12 +28,16 @@ from typing import Any
 POLICY_VERSION = "2012-10-17"
 
 RESOURCELESS_ACTIONS: frozenset[str] = frozenset({
+    "ec2:DescribeNetworkInterfaces",  # Lambda in a VPC and its MSK poller: EC2 look-ups take no resource
+    "ec2:DescribeVpcs",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:GetSamplingStatisticSummaries",
     "cloudwatch:PutMetricData",  # scope it with a cloudwatch:namespace condition
+    "ec2:DescribeSubnets",  # List/Describe actions of EC2 take no resource
+    "ec2:DescribeSecurityGroups",
 })
 """Actions that support no resource-level scoping, so ``Resource: "*"`` is the only valid form."""
 
