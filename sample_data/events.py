@@ -23,6 +23,7 @@ from datetime import timedelta
 from data_contracts import reasons as R
 from data_contracts import reference as ref
 from data_contracts.contracts import REGISTRY, SCHEMA_VERSION
+from data_contracts.topics import INGEST_TOPIC
 from sample_data.common import (
     _STATES_BY_MARKET,
     PERIOD_START,
@@ -201,7 +202,7 @@ def to_kinesis_event(records, *, shard_id: str = DEFAULT_SHARD_ID, first_sequenc
     return {"Records": out}
 
 
-DEFAULT_MSK_TOPIC = "lakeforge-ingest"
+DEFAULT_MSK_TOPIC = INGEST_TOPIC
 DEFAULT_MSK_CLUSTER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/lakeforge/00000000-0000-0000-0000-000000000000-1"
 
 
