@@ -15,7 +15,7 @@ from compose.foundation import Foundation, KeyUsers, Naming
 from compose.inputs import INGEST_FUNCTION, INGEST_MSK_FUNCTION, BuildInputs
 from compose.outputs import StackOutput
 from environments import EnvironmentConfig
-from data_contracts import layout
+from data_contracts import layout, topics
 from modules.iam import Condition, Statement
 from modules.kinesis_ingest_props import KinesisEventSourceProps
 from modules.kinesis_props import KinesisStreamProps
@@ -132,6 +132,7 @@ def _msk(base: Foundation, inputs: BuildInputs) -> None:
     cluster = MskCluster(stack, "msk", MskClusterProps(
         name=prefix, subnet_ids=subnets, security_group_ids=groups, kms_key_arn=key.arn, region=config.region,
         account_id=names.account_id, partition=names.partition, log_retention_days=config.log_retention_days,
+        ingest_topic=topics.INGEST_TOPIC, topic_partitions=topics.INGEST_TOPIC_PARTITIONS,
         **msk.values_for(MskClusterProps), tags=tags,
     ))
     bronze, quarantine = lake.bucket_arns["bronze"], lake.bucket_arns["quarantine"]

@@ -246,8 +246,6 @@ class MskSettings(Section):
     broker_count: int = feeds(MskClusterProps, "broker_count")
     ebs_volume_gb: int = feeds(MskClusterProps, "ebs_volume_gb")
     enhanced_monitoring: str = feeds(MskClusterProps, "enhanced_monitoring")
-    ingest_topic: str = feeds(MskClusterProps, "ingest_topic")
-    topic_partitions: int = feeds(MskClusterProps, "topic_partitions")
     retention_hours: int = feeds(MskClusterProps, "retention_hours")
     consumer_group_id: str = feeds(MskEventSourceProps, "consumer_group_id", default="lakeforge-ingest-msk")
     starting_position: str = feeds(MskEventSourceProps, "starting_position")

@@ -38,6 +38,13 @@ class MskClusterProps(Props):
     kms_key_arn: str = option(doc="Key of the data at rest (provisioned) and of the broker log group.")
     region: str = option(doc="Region of the cluster (topic and group ARNs).")
     account_id: str = option(doc="Account of the cluster (token allowed; topic and group ARNs).")
+    ingest_topic: str = option(limit=matches(TOPIC_PATTERN, "a Kafka topic name"),
+                               doc="The platform's ingest topic (the one the ingest function consumes; the stacks pass "
+                                   "``data_contracts.topics.INGEST_TOPIC``).")
+    topic_partitions: int = option(
+        limit=between(1, 1000, "partitions"),
+        doc="Partitions of the ingest topic (the consumer's parallelism: Lambda polls each partition in order). "
+            "Also the cluster's ``num.partitions``. The stacks pass ``data_contracts.topics.INGEST_TOPIC_PARTITIONS``.")
     partition: str = option("aws", doc="AWS partition for ARNs.")
     deployment: str = option(
         "provisioned", limit=one_of(*DEPLOYMENTS),
@@ -58,12 +65,6 @@ class MskClusterProps(Props):
             "broker; ``DEFAULT`` is free, the others cost per metric).")
     log_retention_days: int = option(365, limit=log_retention(),
                                      doc="Provisioned: retention of the broker log group ``/aws/msk/<name>`` (KMS).")
-    ingest_topic: str = option("lakeforge.ingest.events", limit=matches(TOPIC_PATTERN, "a Kafka topic name"),
-                               doc="The platform's ingest topic (the one the ingest function consumes).")
-    topic_partitions: int = option(
-        6, limit=between(1, 1000, "partitions"),
-        doc="Partitions of the ingest topic (the consumer's parallelism: Lambda polls each partition in order). "
-            "Also the cluster's ``num.partitions``.")
     replication_factor: int = option(
         3, limit=between(2, 3),
         doc="Provisioned: ``default.replication.factor`` (at most the brokers; MSK Serverless always keeps 3).")
