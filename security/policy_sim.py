@@ -41,6 +41,8 @@ __all__ = ["Decision", "Request", "StackResolver", "UnsupportedPolicy", "evaluat
 
 TEST_ACCOUNT = "111122223333"
 TEST_PARTITION = "aws"
+TEST_MSK_UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+"""The UUID an MSK cluster's ARN ends with (``cluster/<name>/<uuid>``), as the simulated stacks use it."""
 
 
 class UnsupportedPolicy(ValueError):
@@ -242,6 +244,10 @@ _NAMED: dict[str, tuple[str, dict[str, str]]] = {
     "aws_kinesis_stream": ("name", {"arn": "arn:{p}:kinesis:{r}:{a}:stream/{n}",
                                     "id": "arn:{p}:kinesis:{r}:{a}:stream/{n}"}),
     "aws_lambda_function": ("function_name", {"id": "{n}", "arn": "arn:{p}:lambda:{r}:{a}:function:{n}"}),
+    # MSK appends the cluster's UUID (and a revision suffix) to its name in the ARN
+    "aws_msk_cluster": ("cluster_name", {"arn": "arn:{p}:kafka:{r}:{a}:cluster/{n}/" + TEST_MSK_UUID,
+                                         "id": "arn:{p}:kafka:{r}:{a}:cluster/{n}/" + TEST_MSK_UUID,
+                                         "cluster_uuid": TEST_MSK_UUID}),
     # AWS appends 6 random characters to a secret's ARN
     "aws_secretsmanager_secret": ("name", {"arn": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123",
                                            "id": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123"}),
@@ -287,6 +293,8 @@ class StackResolver:
         if rtype == "aws_kms_key" and attr in ("arn", "key_id", "id"):
             key_id = f"00000000-0000-4000-8000-{zlib.crc32(name.encode()):012d}"
             return key_id if attr != "arn" else f"arn:{p}:kms:{r}:{a}:key/{key_id}"
+        if rtype in ("aws_subnet", "aws_security_group") and attr == "id":  # ids AWS generates
+            return f"{'subnet' if rtype == 'aws_subnet' else 'sg'}-{zlib.crc32(name.encode()):017x}"
         if rtype in _NAMED:
             name_key, forms = _NAMED[rtype]
             if attr == name_key:
