@@ -4,7 +4,7 @@
 ``provider.py``     the AWS provider (every endpoint at the emulator locally) and the state backend
 ``foundation.py``   naming, tags, account and partition, the KMS key, the lake's buckets
 ``network.py``      the data services' private VPC (dev, prod), or an existing VPC's ids
-``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping
+``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping; MSK cluster -> MSK ingest Lambda (dev, prod)
 ``batch.py``        Glue Data Catalog, Athena workgroup (and its named queries), Glue jobs and workflow, EMR backfill
 ``warehouse.py``    Redshift (Serverless by default) in the network, with the star schema's generated DDL
 ``serving.py``      the query API: HTTP API -> query Lambda -> Athena named queries (and locally its authorizer)
