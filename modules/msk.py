@@ -39,7 +39,6 @@ def server_properties(props: MskClusterProps) -> str:
         "num.partitions": props.topic_partitions,
         "unclean.leader.election.enable": "false",
         "log.retention.hours": props.retention_hours,
-        "delete.topic.enable": "true",
     }
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
