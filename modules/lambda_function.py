@@ -28,7 +28,9 @@ from pathlib import Path
 from constructs import Construct
 
 from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
-from modules.lambda_function_props import OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements
+from modules.lambda_function_props import (
+    OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements,
+)
 
 __all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "source_code_hash"]
 

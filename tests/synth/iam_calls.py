@@ -619,7 +619,8 @@ def _msk_ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
     for source, entity in REGISTRY:
         partition = layout.bronze_partition_prefix(source, entity, DAY)
         io.put(bronze + partition + layout.msk_object_name(tp, 100, 200), "MSK ingest: puts a batch's bronze object")
-        io.list(bronze + partition + layout.msk_object_prefix(tp), "MSK ingest: lists its partition's objects of the day")
+        io.list(bronze + partition + layout.msk_object_prefix(tp),
+                "MSK ingest: lists its partition's objects of the day")
     qfolder = quarantine + layout.msk_quarantine_prefix(DAY)
     io.put(qfolder + layout.msk_object_name(tp, 100, 200), "MSK ingest: puts a batch's quarantine object")
     io.list(qfolder + layout.msk_object_prefix(tp), "MSK ingest: lists its partition's quarantine")
@@ -676,7 +677,8 @@ def _msk_ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
         Request("kafka-cluster:CreateTopic", topic_arn, why="create topics"),
         Request("kafka-cluster:CreateTopic", kafka.format(kind="topic", name="other"), why="create topics"),
         Request("kafka-cluster:ReadData", kafka.format(kind="topic", name="other"), why="read another topic"),
-        Request("kafka-cluster:AlterGroup", kafka.format(kind="group", name="other"), why="move another group's offsets"),
+        Request("kafka-cluster:AlterGroup", kafka.format(kind="group", name="other"),
+                why="move another group's offsets"),
         Request("kafka-cluster:AlterCluster", cluster_arn, why="change the cluster"),
         Request("kafka:UpdateClusterConfiguration", cluster_arn, why="change the cluster's configuration"),
         Request("ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0fffffffffffffff0",

@@ -99,7 +99,8 @@ def test_the_msk_function_runs_in_the_private_subnets(synth, env):
 def test_the_event_source_mapping_reads_the_ingest_topic_into_the_function(synth, env):
     cfg = synth.configs[env]
     _, mapping = synth.one(env, "aws_lambda_event_source_mapping", "/ingest_msk_source/mapping")
-    assert mapping["event_source_arn"].startswith("${aws_msk_cluster.") and mapping["event_source_arn"].endswith(".arn}")
+    source = mapping["event_source_arn"]
+    assert source.startswith("${aws_msk_cluster.") and source.endswith(".arn}")
     assert mapping["function_name"].startswith("${aws_lambda_function.ingest_msk_function_")
     assert mapping["topics"] == [topics.INGEST_TOPIC]
     assert mapping["amazon_managed_kafka_event_source_config"] == {"consumer_group_id": cfg.msk.consumer_group_id}
