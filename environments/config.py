@@ -235,6 +235,25 @@ class RedshiftSettings(Section):
 
 
 @dataclass(frozen=True)
+class EmrSettings(Section):
+    """``[emr]``: the transient EMR cluster that runs the backfill steps (:class:`modules.emr.EmrCluster`)."""
+
+    release_label: str = feeds(EmrClusterProps, "release_label")
+    subnet_id: str = option(
+        "", limit=or_value("", matches(SUBNET_ID_PATTERN, "a subnet id (subnet-...)")),
+        doc="Private subnet of the cluster (no public IPs). Empty = the network's first private subnet when "
+            "``[services] network`` is on, else a required Terraform variable "
+            "``emr_subnet_id`` (``-var emr_subnet_id=subnet-...`` or ``TF_VAR_emr_subnet_id``). The subnet must be "
+            "tagged ``for-use-with-amazon-emr-managed-policies = true`` and reach S3 through a gateway VPC "
+            "endpoint.")
+    master_instance_type: str = feeds(EmrClusterProps, "master_instance_type")
+    core_instance_type: str = feeds(EmrClusterProps, "core_instance_type")
+    core_instance_count: int = feeds(EmrClusterProps, "core_instance_count")
+    ebs_size_gb: int = feeds(EmrClusterProps, "ebs_size_gb")
+    idle_timeout_seconds: int = feeds(EmrClusterProps, "idle_timeout_seconds")
+
+
+@dataclass(frozen=True)
 class MskSettings(Section):
     """``[msk]``: the MSK cluster (:class:`modules.msk.MskCluster`), the MSK ingest function
     (:class:`modules.lambda_function.PythonFunction`, ``lambda_src/ingest_msk``; its architecture and log level
@@ -254,25 +273,6 @@ class MskSettings(Section):
     memory_mb: int = feeds(PythonFunctionProps, "memory_mb")
     timeout_seconds: int = feeds(PythonFunctionProps, "timeout_seconds")
     reserved_concurrency: int = feeds(PythonFunctionProps, "reserved_concurrency")
-
-
-@dataclass(frozen=True)
-class EmrSettings(Section):
-    """``[emr]``: the transient EMR cluster that runs the backfill steps (:class:`modules.emr.EmrCluster`)."""
-
-    release_label: str = feeds(EmrClusterProps, "release_label")
-    subnet_id: str = option(
-        "", limit=or_value("", matches(SUBNET_ID_PATTERN, "a subnet id (subnet-...)")),
-        doc="Private subnet of the cluster (no public IPs). Empty = the network's first private subnet when "
-            "``[services] network`` is on, else a required Terraform variable "
-            "``emr_subnet_id`` (``-var emr_subnet_id=subnet-...`` or ``TF_VAR_emr_subnet_id``). The subnet must be "
-            "tagged ``for-use-with-amazon-emr-managed-policies = true`` and reach S3 through a gateway VPC "
-            "endpoint.")
-    master_instance_type: str = feeds(EmrClusterProps, "master_instance_type")
-    core_instance_type: str = feeds(EmrClusterProps, "core_instance_type")
-    core_instance_count: int = feeds(EmrClusterProps, "core_instance_count")
-    ebs_size_gb: int = feeds(EmrClusterProps, "ebs_size_gb")
-    idle_timeout_seconds: int = feeds(EmrClusterProps, "idle_timeout_seconds")
 
 
 @dataclass(frozen=True)
@@ -370,9 +370,9 @@ class EnvironmentConfig(Section):
     glue: GlueSettings = option(default_factory=GlueSettings, doc="``[glue]``.")
     athena: AthenaSettings = option(default_factory=AthenaSettings, doc="``[athena]``.")
     emr: EmrSettings = option(default_factory=EmrSettings, doc="``[emr]``.")
+    msk: MskSettings = option(default_factory=MskSettings, doc="``[msk]``.")
     network: NetworkSettings = option(default_factory=NetworkSettings, doc="``[network]``.")
     redshift: RedshiftSettings = option(default_factory=RedshiftSettings, doc="``[redshift]``.")
-    msk: MskSettings = option(default_factory=MskSettings, doc="``[msk]``.")
     api: ApiSettings = option(default_factory=ApiSettings, doc="``[api]``.")
     services: ServiceSwitches = option(default_factory=ServiceSwitches, doc="``[services]``.")
 
@@ -544,10 +544,6 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
         check(not cfg.is_local, "services.emr: no emulator can create an EMR cluster; keep it off in local")
     if sw.network:
         check(not cfg.is_local, "services.network: the local environment runs no VPC-bound service; keep it off")
-    if sw.redshift:
-        check(sw.s3_lake and sw.network, "services.redshift: needs s3_lake and network")
-        check(not cfg.is_local, "services.redshift: no emulator can create Redshift (PostgreSQL stands in locally); "
-                                "keep it off in local")
     if sw.msk:
         check(sw.s3_lake and sw.network, "services.msk: needs s3_lake and network")
         check(not cfg.is_local, "services.msk: no emulator can create MSK with Terraform (a local broker stands in); "
@@ -558,6 +554,10 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
         check(cfg.msk.deployment == "serverless" or cfg.msk.broker_count % cfg.network.availability_zones == 0,
               f"msk.broker_count: {cfg.msk.broker_count} brokers do not spread evenly over the network's "
               f"{cfg.network.availability_zones} zones (network.availability_zones); use a multiple of it")
+    if sw.redshift:
+        check(sw.s3_lake and sw.network, "services.redshift: needs s3_lake and network")
+        check(not cfg.is_local, "services.redshift: no emulator can create Redshift (PostgreSQL stands in locally); "
+                                "keep it off in local")
     if sw.query_api:
         check(sw.s3_lake and sw.glue_catalog and sw.athena,
               "services.query_api: needs s3_lake, glue_catalog and athena")

@@ -61,6 +61,7 @@ SILVER = [t for t in all_tables() if t.layer == "silver"]
 GOLD = [t for t in all_tables() if t.layer == "gold"]
 
 INGEST_ROLE = "/ingest_function/role"
+MSK_INGEST_ROLE = "/ingest_msk_function/role"
 CRAWLER_ROLE = "/catalog/crawler_role"
 EMR_INSTANCE_ROLE = "/emr/instance_role"
 EMR_SERVICE_ROLE = "/emr/service_role"
@@ -68,7 +69,6 @@ QUERY_ROLE = "/query_function/role"
 AUTHORIZER_ROLE = "/api_authorizer/role"
 FLOW_LOG_ROLE = "/network/flow_log_role"
 COPY_ROLE = "/redshift/copy_role"
-MSK_INGEST_ROLE = "/ingest_msk_function/role"
 
 
 def glue_role(job: str) -> str:
@@ -302,6 +302,8 @@ def stack_calls(r: StackResolver) -> StackCalls:
 
     if has(INGEST_ROLE):
         out.allowed[INGEST_ROLE], out.denied[INGEST_ROLE] = _ingest(r, bucket, kms, logs)
+    if has(MSK_INGEST_ROLE):
+        out.allowed[MSK_INGEST_ROLE], out.denied[MSK_INGEST_ROLE] = _msk_ingest(r, bucket, kms, logs)
     if has(CRAWLER_ROLE):
         crawler_role_name = role_arn(CRAWLER_ROLE).rsplit("/", 1)[1]
         out.allowed[CRAWLER_ROLE] = _crawler(r, kms, logs, role_name=crawler_role_name)
@@ -316,8 +318,6 @@ def stack_calls(r: StackResolver) -> StackCalls:
         out.allowed[FLOW_LOG_ROLE], out.denied[FLOW_LOG_ROLE] = _flow_log(r, logs)
     if has(COPY_ROLE):
         out.allowed[COPY_ROLE], out.denied[COPY_ROLE] = _redshift_copy(r, bucket, kms)
-    if has(MSK_INGEST_ROLE):
-        out.allowed[MSK_INGEST_ROLE], out.denied[MSK_INGEST_ROLE] = _msk_ingest(r, bucket, kms, logs)
     if has(EMR_INSTANCE_ROLE):
         out.allowed[EMR_INSTANCE_ROLE], out.denied[EMR_INSTANCE_ROLE] = _emr_instance(r, bucket, kms)
         service = [
