@@ -35,6 +35,7 @@ HANDLER = "app.py"
 # function name -> the third-party distributions bundled with it
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "ingest": ("aws-lambda-powertools", "fastjsonschema", "jmespath", "typing_extensions"),
+    "ingest_msk": ("aws-lambda-powertools", "fastjsonschema", "jmespath", "typing_extensions"),
     "query_api": ("aws-lambda-powertools", "jmespath", "typing_extensions"),
     "api_authorizer": (),
 }

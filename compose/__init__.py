@@ -6,10 +6,12 @@
 ``network.py``      the data services' private VPC (dev, prod), or an existing VPC's ids
 ``warehouse.py``    Redshift (Serverless by default) in the network, with the star schema's generated DDL, and
                     the warehouse load job's connection per environment (Data API on AWS, PostgreSQL locally)
-``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping
+``streaming.py``    Kinesis stream -> ingest Lambda (failure queue, logs) through the event source mapping;
+                    MSK cluster -> MSK ingest Lambda (dev, prod)
 ``batch.py``        Glue Data Catalog, Athena workgroup (and its named queries), Glue jobs (bronze -> silver ->
                     gold -> the warehouse load) and their workflow, EMR backfill
-``serving.py``      the query API: HTTP API -> query Lambda -> Athena named queries (and locally its authorizer)
+``serving.py``      the query API: HTTP API -> query Lambda -> Athena named queries (and locally its authorizer);
+                    QuickSight over the warehouse and Athena (dev, prod)
 ``inputs.py``       what comes from outside Terraform: Lambda zips, shared-code zip, scripts, tables, steps
 ``outputs.py``      stack outputs: each layer declares its own ``OUTPUTS``
 ==================  ===========================================================================================

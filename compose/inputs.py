@@ -16,6 +16,9 @@ from environments import EnvironmentConfig
 INGEST_FUNCTION = "ingest"
 """The ingest Lambda: ``lambda_src/ingest/``, packaged by ``bundling.lambda_zip``."""
 
+INGEST_MSK_FUNCTION = "ingest_msk"
+"""The MSK ingest Lambda (``[services] msk``): ``lambda_src/ingest_msk/``."""
+
 QUERY_FUNCTION = "query_api"
 """The query API's Lambda: ``lambda_src/query_api/``."""
 
@@ -76,6 +79,8 @@ def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs
     lambda_zips = given.lambda_zips
     if lambda_zips is None:
         wanted = [INGEST_FUNCTION] if svc.ingest_lambda else []
+        if svc.msk:
+            wanted.append(INGEST_MSK_FUNCTION)
         if svc.query_api:
             wanted.append(QUERY_FUNCTION)
             if config.api.authorization == "LAMBDA":

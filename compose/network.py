@@ -25,9 +25,15 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
     from modules.network import Network
 
     names, config = base.naming, base.naming.config
+    settings = config.network.values_for(NetworkProps)
+    if config.services.msk:  # Lambda's MSK poller reaches STS and Lambda through endpoints (no NAT)
+        from compose.streaming import MSK_POLLER_ENDPOINTS
+
+        settings["interface_endpoints"] = tuple(dict.fromkeys((*settings["interface_endpoints"],
+                                                               *MSK_POLLER_ENDPOINTS)))
     network = Network(base.stack, "network", NetworkProps(
         name=names.prefix, region=config.region, kms_key_arn=base.key.arn,
-        flow_log_retention_days=config.log_retention_days, **config.network.values_for(NetworkProps),
+        flow_log_retention_days=config.log_retention_days, **settings,
         tags=names.tags, create=config.services.network,
     ))
     base.network = network

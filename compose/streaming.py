@@ -1,49 +1,81 @@
 """The streaming layer: the Kinesis ingest stream, the ingest Lambda (``lambda_src/ingest``) with its log group
-and failure queue, and the event source mapping between them.
+and failure queue, and the event source mapping between them; with ``[services] msk`` (dev, prod) the MSK cluster
+in the network's private subnets, the MSK ingest Lambda (``lambda_src/ingest_msk``, in the same subnets and the
+data services' security group: the brokers are private) and its event source mapping on the ingest topic.
 
 Valid records land in bronze, contract violations in quarantine (``data_contracts.layout``). The function
 may only put the stream's objects (``layout.STREAM_BRONZE_KEY_GLOB``, ``layout.STREAM_QUARANTINE_KEY_GLOB``)
 and list those same keys (its shard's objects, to find what an earlier delivery already wrote); it never
-deletes, and never touches the backfill's objects, the landing zone or the documents.
+deletes, and never touches the backfill's objects, the landing zone or the documents. The MSK function likewise,
+with the MSK objects' keys (``layout.MSK_BRONZE_KEY_GLOB``, ``layout.MSK_QUARANTINE_KEY_GLOB``).
 """
 from __future__ import annotations
 
 from compose.foundation import Foundation, KeyUsers, Naming
-from compose.inputs import INGEST_FUNCTION, BuildInputs
+from compose.inputs import INGEST_FUNCTION, INGEST_MSK_FUNCTION, BuildInputs
 from compose.outputs import StackOutput
 from environments import EnvironmentConfig
-from data_contracts import layout
+from data_contracts import layout, topics
 from modules.iam import Condition, Statement
 from modules.kinesis_ingest_props import KinesisEventSourceProps
 from modules.kinesis_props import KinesisStreamProps
 from modules.lambda_function_props import PythonFunctionProps
+from modules.msk_ingest_props import MskEventSourceProps
+from modules.msk_props import MskClusterProps
 
 OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("ingest_stream_name", "kinesis", "Kinesis stream receiving raw events"),
     StackOutput("ingest_stream_arn", "kinesis", "ARN of the ingest Kinesis stream"),
     StackOutput("ingest_function_name", "ingest_lambda", "Name of the ingest Lambda function"),
     StackOutput("ingest_failure_queue_url", "ingest_lambda", "SQS queue receiving failed ingest batches/events"),
+    StackOutput("msk_cluster_arn", "msk", "ARN of the MSK cluster"),
+    StackOutput("msk_bootstrap_brokers_sasl_iam", "msk", "Private SASL/IAM bootstrap brokers (host:9098,...)"),
+    StackOutput("ingest_topic", "msk", "Kafka topic the MSK ingest function consumes"),
+    StackOutput("msk_ingest_function_name", "msk", "Name of the MSK ingest Lambda function"),
+    StackOutput("msk_ingest_failure_queue_url", "msk", "SQS queue receiving failed MSK ingest batches"),
 )
+
+MSK_POLLER_ENDPOINTS: tuple[str, ...] = ("sts", "lambda")
+"""Interface endpoints Lambda's MSK poller needs in a VPC without NAT (the network layer adds them with MSK)."""
 
 
 def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
-    """The stream, the function's environment and the failure queue encrypt with the key."""
-    return KeyUsers(via_services=("kinesis", "lambda", "sqs"))
+    """The stream, the function's environment and the failure queue encrypt with the key; MSK its brokers'
+    storage."""
+    return KeyUsers(via_services=("kinesis", "lambda", "sqs", *(("kafka",) if config.services.msk else ())))
 
 
-def ingest_s3_statements(bronze_arn: str, quarantine_arn: str) -> tuple[Statement, ...]:
-    """The ingest function's S3 grants: put the stream's bronze and quarantine objects, and list exactly those
+def ingest_s3_statements(bronze_arn: str, quarantine_arn: str, *, bronze_glob: str = layout.STREAM_BRONZE_KEY_GLOB,
+                         quarantine_glob: str = layout.STREAM_QUARANTINE_KEY_GLOB) -> tuple[Statement, ...]:
+    """An ingest function's S3 grants: put the stream's bronze and quarantine objects, and list exactly those
     keys in each bucket (the handler lists ``bronze_partition_prefix(...) + "kinesis-<shardId>-"`` and the
-    quarantine's ``source=kinesis/ingest_date=<day>/kinesis-<shardId>-``)."""
+    quarantine's ``source=kinesis/ingest_date=<day>/kinesis-<shardId>-``; the MSK function the same with its
+    ``msk-<topic partition>-`` objects: :func:`msk_ingest_s3_statements`)."""
     return (
         Statement(sid="PutStreamObjects", actions=("s3:PutObject",),
-                  resources=(f"{bronze_arn}/{layout.STREAM_BRONZE_KEY_GLOB}",
-                             f"{quarantine_arn}/{layout.STREAM_QUARANTINE_KEY_GLOB}")),
+                  resources=(f"{bronze_arn}/{bronze_glob}", f"{quarantine_arn}/{quarantine_glob}")),
         Statement(sid="ListStreamBronzeObjects", actions=("s3:ListBucket",), resources=(bronze_arn,),
-                  conditions=(Condition("StringLike", "s3:prefix", (layout.STREAM_BRONZE_KEY_GLOB,)),)),
+                  conditions=(Condition("StringLike", "s3:prefix", (bronze_glob,)),)),
         Statement(sid="ListStreamQuarantineObjects", actions=("s3:ListBucket",), resources=(quarantine_arn,),
-                  conditions=(Condition("StringLike", "s3:prefix", (layout.STREAM_QUARANTINE_KEY_GLOB,)),)),
+                  conditions=(Condition("StringLike", "s3:prefix", (quarantine_glob,)),)),
     )
+
+
+def msk_ingest_s3_statements(bronze_arn: str, quarantine_arn: str) -> tuple[Statement, ...]:
+    """The MSK ingest function's S3 grants: :func:`ingest_s3_statements` for the MSK objects' keys."""
+    return ingest_s3_statements(bronze_arn, quarantine_arn, bronze_glob=layout.MSK_BRONZE_KEY_GLOB,
+                                quarantine_glob=layout.MSK_QUARANTINE_KEY_GLOB)
+
+
+def ingest_environment(config: EnvironmentConfig, lake, service: str) -> dict[str, str]:
+    """The environment of an ingest function (the buckets it writes, Powertools' service and log level)."""
+    return {
+        "BRONZE_BUCKET": lake.bucket_names["bronze"],
+        "QUARANTINE_BUCKET": lake.bucket_names["quarantine"],
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": "Lakeforge",
+        "LOG_LEVEL": config.lambda_.log_level,
+    }
 
 
 def build(base: Foundation, inputs: BuildInputs) -> None:
@@ -63,6 +95,8 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
     if stream.name:
         base.outputs.emit("ingest_stream_name", stream.name)
         base.outputs.emit("ingest_stream_arn", stream.arn)
+    if svc.msk:
+        _msk(base, inputs)
     if not svc.ingest_lambda:
         return
 
@@ -73,13 +107,7 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
         description="Kinesis -> validated records in bronze, rejects in quarantine",
         **lam.values_for(PythonFunctionProps), kms_key_arn=key.arn,
         **config.values_for(PythonFunctionProps),
-        environment={
-            "BRONZE_BUCKET": lake.bucket_names["bronze"],
-            "QUARANTINE_BUCKET": lake.bucket_names["quarantine"],
-            "POWERTOOLS_SERVICE_NAME": "lakeforge-ingest",
-            "POWERTOOLS_METRICS_NAMESPACE": "Lakeforge",
-            "LOG_LEVEL": lam.log_level,
-        },
+        environment=ingest_environment(config, lake, "lakeforge-ingest"),
         policy_statements=ingest_s3_statements(bronze, quarantine),
         tags=tags,
     ))
@@ -89,3 +117,42 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
     ))
     base.outputs.emit("ingest_function_name", fn.function_name)
     base.outputs.emit("ingest_failure_queue_url", fn.failure_queue_url)
+
+
+def _msk(base: Foundation, inputs: BuildInputs) -> None:
+    """The MSK cluster, the MSK ingest function in its subnets and the mapping between them."""
+    from modules.lambda_function import PythonFunction
+    from modules.msk import MskCluster
+    from modules.msk_ingest import MskEventSource
+
+    stack, names, key, lake, network = base.stack, base.naming, base.key, base.lake, base.network
+    config, prefix, tags = names.config, names.prefix, names.tags
+    subnets, groups = tuple(network.private_subnet_ids), (network.data_security_group_id,)
+    msk = config.msk
+    cluster = MskCluster(stack, "msk", MskClusterProps(
+        name=prefix, subnet_ids=subnets, security_group_ids=groups, kms_key_arn=key.arn, region=config.region,
+        account_id=names.account_id, partition=names.partition, log_retention_days=config.log_retention_days,
+        ingest_topic=topics.INGEST_TOPIC, topic_partitions=topics.INGEST_TOPIC_PARTITIONS,
+        **msk.values_for(MskClusterProps), tags=tags,
+    ))
+    bronze, quarantine = lake.bucket_arns["bronze"], lake.bucket_arns["quarantine"]
+    fn = PythonFunction(stack, "ingest_msk_function", PythonFunctionProps(
+        function_name=f"{prefix}-ingest-msk", zip_path=inputs.lambda_zips[INGEST_MSK_FUNCTION],
+        description="MSK topic -> validated records in bronze, rejects in quarantine",
+        **{**config.lambda_.values_for(PythonFunctionProps), **msk.values_for(PythonFunctionProps)},
+        kms_key_arn=key.arn, **config.values_for(PythonFunctionProps),
+        environment=ingest_environment(config, lake, "lakeforge-ingest-msk"),
+        subnet_ids=subnets, security_group_ids=groups,
+        policy_statements=msk_ingest_s3_statements(bronze, quarantine), tags=tags,
+    ))
+    MskEventSource(stack, "ingest_msk_source", MskEventSourceProps(
+        function_name=fn.arn, cluster_arn=cluster.arn, topic=cluster.ingest_topic, topic_arn=cluster.ingest_topic_arn,
+        group_arn=cluster.group_arn(msk.consumer_group_id), subnet_ids=subnets, security_group_ids=groups,
+        on_failure_destination_arn=fn.failure_queue_arn, role_name=fn.role_name,
+        **msk.values_for(MskEventSourceProps), tags=tags,
+    ))
+    base.outputs.emit("msk_cluster_arn", cluster.arn)
+    base.outputs.emit("msk_bootstrap_brokers_sasl_iam", cluster.bootstrap_brokers_sasl_iam)
+    base.outputs.emit("ingest_topic", cluster.ingest_topic)
+    base.outputs.emit("msk_ingest_function_name", fn.function_name)
+    base.outputs.emit("msk_ingest_failure_queue_url", fn.failure_queue_url)

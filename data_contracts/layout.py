@@ -6,7 +6,8 @@ Bronze (the bronze bucket)::
 
     source=<source>/entity=<entity>/ingest_date=<YYYY-MM-DD>/<object>.jsonl
 
-    <object> = kinesis-<shardId>-<firstSeq>-<lastSeq>     stream batch (ingest Lambda)
+    <object> = kinesis-<shardId>-<firstSeq>-<lastSeq>     stream batch (Kinesis ingest Lambda)
+             = msk-<topic>-<partition>-<first>-<last>     stream batch (MSK ingest Lambda; offsets)
              = backfill-<export_id>-<part:05d>            historical export (EMR backfill)
              = erasure-<business key>                     the delete event of an erasure (operations.erase)
 
@@ -21,6 +22,7 @@ Unstructured documents (the bronze bucket, kept as they arrive)::
 Stream quarantine (the quarantine bucket: records that failed their contract at ingestion)::
 
     source=kinesis/ingest_date=<YYYY-MM-DD>/kinesis-<shardId>-<firstSeq>-<lastSeq>.jsonl
+    source=msk/ingest_date=<YYYY-MM-DD>/msk-<topic>-<partition>-<firstOffset>-<lastOffset>.jsonl
 
 Scratch space of the backfill (the bronze bucket, removed after each export)::
 
@@ -43,6 +45,11 @@ __all__ = [
     "BronzeKey",
     "ERASURE_OBJECT_PREFIX",
     "LANDING_PREFIX",
+    "MSK_BRONZE_KEY_GLOB",
+    "MSK_OBJECT_PREFIX",
+    "MSK_QUARANTINE_KEY_GLOB",
+    "MSK_QUARANTINE_PREFIX",
+    "MSK_SOURCE",
     "OBJECT_SUFFIX",
     "STREAM_BRONZE_KEY_GLOB",
     "STREAM_OBJECT_PREFIX",
@@ -59,6 +66,10 @@ __all__ = [
     "document_prefix",
     "entity_prefix",
     "landing_prefix",
+    "msk_object_name",
+    "msk_object_prefix",
+    "msk_quarantine_prefix",
+    "parse_msk_object_name",
     "parse_bronze_key",
     "parse_erasure_object_name",
     "parse_stream_object_name",
@@ -67,6 +78,7 @@ __all__ = [
     "stream_object_prefix",
     "stream_quarantine_key",
     "stream_quarantine_prefix",
+    "topic_partition",
 ]
 
 OBJECT_SUFFIX = ".jsonl"
@@ -135,15 +147,20 @@ def stream_object_name(shard_id: str, first_sequence: int | str, last_sequence: 
     return f"{stream_object_prefix(shard_id)}{first_sequence}-{last_sequence}{OBJECT_SUFFIX}"
 
 
+def _parse_range_name(name: str, prefix: str) -> tuple[str, int, int] | None:
+    """``(partition, first, last)`` of ``<prefix><partition>-<first>-<last>.jsonl``, else None."""
+    if not (name.startswith(prefix) and name.endswith(OBJECT_SUFFIX)):
+        return None
+    partition, _, rest = name[len(prefix):-len(OBJECT_SUFFIX)].rpartition("-")
+    partition, _, first = partition.rpartition("-")
+    if not (partition and first.isdigit() and rest.isdigit()):
+        return None
+    return partition, int(first), int(rest)
+
+
 def parse_stream_object_name(name: str) -> tuple[str, int, int] | None:
     """``(shardId, first, last)`` of a stream object's name (:func:`stream_object_name`), else None."""
-    if not (name.startswith(STREAM_OBJECT_PREFIX) and name.endswith(OBJECT_SUFFIX)):
-        return None
-    shard, _, rest = name[len(STREAM_OBJECT_PREFIX):-len(OBJECT_SUFFIX)].rpartition("-")
-    shard, _, first = shard.rpartition("-")
-    if not (shard and first.isdigit() and rest.isdigit()):
-        return None
-    return shard, int(first), int(rest)
+    return _parse_range_name(name, STREAM_OBJECT_PREFIX)
 
 
 def stream_quarantine_prefix(ingest_date: str) -> str:
@@ -161,6 +178,48 @@ STREAM_BRONZE_KEY_GLOB = bronze_partition_prefix("*", "*", "*") + STREAM_OBJECT_
 """Every bronze object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
 STREAM_QUARANTINE_KEY_GLOB = stream_quarantine_prefix("*") + STREAM_OBJECT_PREFIX + "*"
 """Every quarantine object the stream ingest writes, as an IAM resource/``s3:prefix`` glob."""
+
+
+# --- MSK (Kafka) stream objects: the same scheme, named by topic-partition and offsets --------------------
+
+MSK_SOURCE = "msk"
+MSK_QUARANTINE_PREFIX = source_prefix(MSK_SOURCE)
+"""MSK records that failed their contract, or carried no value (in the quarantine bucket)."""
+MSK_OBJECT_PREFIX = f"{MSK_SOURCE}-"
+"""Every MSK batch object's name starts with this (bronze and MSK quarantine)."""
+
+
+def topic_partition(topic: str, partition: int | str) -> str:
+    """``<topic>-<partition>``: a Kafka topic-partition's id, as Lambda keys an MSK event's ``records`` map and
+    Powertools names it in ``batchItemFailures``."""
+    return f"{topic}-{partition}"
+
+
+def msk_object_prefix(partition_id: str) -> str:
+    """``msk-<topic>-<partition>-``: how the name of every MSK object of one topic-partition starts."""
+    return f"{MSK_OBJECT_PREFIX}{partition_id}-"
+
+
+def msk_object_name(partition_id: str, first_offset: int | str, last_offset: int | str) -> str:
+    """``msk-<topic>-<partition>-<firstOffset>-<lastOffset>.jsonl``: an MSK object, named by the range of offsets
+    it covers (it holds every record of its folder's group in that range: see lambda_src.ingest_core)."""
+    return f"{msk_object_prefix(partition_id)}{first_offset}-{last_offset}{OBJECT_SUFFIX}"
+
+
+def parse_msk_object_name(name: str) -> tuple[str, int, int] | None:
+    """``(<topic>-<partition>, first, last)`` of an MSK object's name (:func:`msk_object_name`), else None."""
+    return _parse_range_name(name, MSK_OBJECT_PREFIX)
+
+
+def msk_quarantine_prefix(ingest_date: str) -> str:
+    """``source=msk/ingest_date=<YYYY-MM-DD>/``: the MSK quarantine folder of one arrival day."""
+    return f"{MSK_QUARANTINE_PREFIX}{BRONZE_FOLDER_PREFIXES[-1]}{ingest_date}/"
+
+
+MSK_BRONZE_KEY_GLOB = bronze_partition_prefix("*", "*", "*") + MSK_OBJECT_PREFIX + "*"
+"""Every bronze object the MSK ingest writes, as an IAM resource/``s3:prefix`` glob."""
+MSK_QUARANTINE_KEY_GLOB = msk_quarantine_prefix("*") + MSK_OBJECT_PREFIX + "*"
+"""Every quarantine object the MSK ingest writes, as an IAM resource/``s3:prefix`` glob."""
 
 
 def backfill_object_prefix(export_id: str) -> str:

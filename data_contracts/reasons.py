@@ -13,6 +13,7 @@ INVALID_TYPE = "invalid_type"                      # a ``data`` field has the wr
 INVALID_VALUE = "invalid_value"                    # enum, pattern, range, decimals or extra field
 
 VALIDATION_ERROR = "validation_error"              # the checks themselves raised (never a contract verdict)
+TOMBSTONE = "tombstone"                            # a Kafka record with a null value: no payload to check
 
 ALL_REASONS: tuple[str, ...] = (
     INVALID_ENCODING,
@@ -26,10 +27,11 @@ ALL_REASONS: tuple[str, ...] = (
 
 """The contract's verdicts (what the sample data generates one of each of)."""
 
-INGEST_REASONS: tuple[str, ...] = ALL_REASONS + (VALIDATION_ERROR,)
+INGEST_REASONS: tuple[str, ...] = ALL_REASONS + (VALIDATION_ERROR, TOMBSTONE)
 """Every reason a stream quarantine line can carry: a contract verdict, or the checks raising on that record
 (a pathological payload such as one nested too deep for a library, or a bug): that record is quarantined
-with the exception's type, and the records after it are not held back."""
+with the exception's type, and the records after it are not held back; or, from Kafka, a record with no
+value at all (a tombstone: ``payload`` and ``payload_encoding`` are null)."""
 
 DESCRIPTIONS: dict[str, str] = {
     INVALID_ENCODING: "payload bytes are not valid UTF-8",
@@ -40,4 +42,5 @@ DESCRIPTIONS: dict[str, str] = {
     INVALID_TYPE: "a data field has the wrong JSON type",
     INVALID_VALUE: "a data field breaks an enum, pattern, range or decimals rule, or is not in the contract",
     VALIDATION_ERROR: "checking the record raised an exception (its type is in the error)",
+    TOMBSTONE: "the Kafka record has a null value (a tombstone, a delete marker for its key): nothing to check",
 }

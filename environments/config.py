@@ -46,6 +46,8 @@ from modules.kinesis_ingest_props import KinesisEventSourceProps
 from modules.kinesis_props import KinesisStreamProps
 from modules.kms_props import KmsKeyProps
 from modules.lambda_function_props import PythonFunctionProps
+from modules.msk_ingest_props import MskEventSourceProps
+from modules.msk_props import MskClusterProps
 from modules.network_props import NetworkProps
 from modules.quicksight_props import QuicksightDashboardsProps
 from modules.redshift_props import RedshiftWarehouseProps
@@ -275,6 +277,28 @@ class EmrSettings(Section):
 
 
 @dataclass(frozen=True)
+class MskSettings(Section):
+    """``[msk]``: the MSK cluster (:class:`modules.msk.MskCluster`), the MSK ingest function
+    (:class:`modules.lambda_function.PythonFunction`, ``lambda_src/ingest_msk``; its architecture and log level
+    are ``[lambda]``'s) and its event source mapping (:class:`modules.msk_ingest.MskEventSource`)."""
+
+    deployment: str = feeds(MskClusterProps, "deployment")
+    kafka_version: str = feeds(MskClusterProps, "kafka_version")
+    broker_instance_type: str = feeds(MskClusterProps, "broker_instance_type")
+    broker_count: int = feeds(MskClusterProps, "broker_count")
+    ebs_volume_gb: int = feeds(MskClusterProps, "ebs_volume_gb")
+    enhanced_monitoring: str = feeds(MskClusterProps, "enhanced_monitoring")
+    retention_hours: int = feeds(MskClusterProps, "retention_hours")
+    consumer_group_id: str = feeds(MskEventSourceProps, "consumer_group_id", default="lakeforge-ingest-msk")
+    starting_position: str = feeds(MskEventSourceProps, "starting_position")
+    batch_size: int = feeds(MskEventSourceProps, "batch_size")
+    batching_window_seconds: int = feeds(MskEventSourceProps, "batching_window_seconds")
+    memory_mb: int = feeds(PythonFunctionProps, "memory_mb")
+    timeout_seconds: int = feeds(PythonFunctionProps, "timeout_seconds")
+    reserved_concurrency: int = feeds(PythonFunctionProps, "reserved_concurrency")
+
+
+@dataclass(frozen=True)
 class LifecycleSettings(Section):
     """``[lifecycle.<bucket>]``: one :class:`modules.s3_lake.LifecycleRule` per lake bucket."""
 
@@ -330,6 +354,9 @@ class ServiceSwitches(Section):
                                       "EMR's subnet comes from it. Off in local (no VPC-bound service runs there).")
     redshift: bool = option(False, doc="The Redshift warehouse (needs network and s3_lake; refused in local: no "
                                        "emulator creates Redshift, PostgreSQL stands in for it).")
+    msk: bool = option(False, doc="MSK ingestion: the MSK cluster, the MSK ingest function in the private subnets "
+                                  "and its event source mapping on the ingest topic (needs network and s3_lake; "
+                                  "refused in local: no emulator creates MSK with Terraform).")
     query_api: bool = option(False, doc="The query API over gold: HTTP API, query function and, with "
                                         "``[api] authorization = \"LAMBDA\"``, its authorizer and token (needs "
                                         "s3_lake, glue_catalog, athena).")
@@ -338,7 +365,6 @@ class ServiceSwitches(Section):
                                          "runs QuickSight, ``make dashboard`` draws the same views).")
 
     NOT_BUILT: typing.ClassVar[dict[str, str]] = {
-        "msk": "MSK ingestion",
         "emr_serverless": "EMR Serverless",
     }
     """Switches of constructs that do not exist yet: refused by name, never silently ignored."""
@@ -371,6 +397,7 @@ class EnvironmentConfig(Section):
     glue: GlueSettings = option(default_factory=GlueSettings, doc="``[glue]``.")
     athena: AthenaSettings = option(default_factory=AthenaSettings, doc="``[athena]``.")
     emr: EmrSettings = option(default_factory=EmrSettings, doc="``[emr]``.")
+    msk: MskSettings = option(default_factory=MskSettings, doc="``[msk]``.")
     network: NetworkSettings = option(default_factory=NetworkSettings, doc="``[network]``.")
     redshift: RedshiftSettings = option(default_factory=RedshiftSettings, doc="``[redshift]``.")
     quicksight: QuicksightSettings = option(default_factory=QuicksightSettings, doc="``[quicksight]``.")
@@ -545,6 +572,16 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
         check(not cfg.is_local, "services.emr: no emulator can create an EMR cluster; keep it off in local")
     if sw.network:
         check(not cfg.is_local, "services.network: the local environment runs no VPC-bound service; keep it off")
+    if sw.msk:
+        check(sw.s3_lake and sw.network, "services.msk: needs s3_lake and network")
+        check(not cfg.is_local, "services.msk: no emulator can create MSK with Terraform (a local broker stands in); "
+                                "keep it off in local")
+        check(cfg.msk.batching_window_seconds <= cfg.msk.timeout_seconds,
+              f"msk.batching_window_seconds: {cfg.msk.batching_window_seconds} s is longer than the function timeout "
+              f"(msk.timeout_seconds = {cfg.msk.timeout_seconds} s); lower it or raise timeout_seconds")
+        check(cfg.msk.deployment == "serverless" or cfg.msk.broker_count % cfg.network.availability_zones == 0,
+              f"msk.broker_count: {cfg.msk.broker_count} brokers do not spread evenly over the network's "
+              f"{cfg.network.availability_zones} zones (network.availability_zones); use a multiple of it")
     if sw.redshift:
         check(sw.s3_lake and sw.network, "services.redshift: needs s3_lake and network")
         check(not cfg.is_local, "services.redshift: no emulator can create Redshift (PostgreSQL stands in locally); "

@@ -16,6 +16,7 @@ SECTIONS: dict[str, type] = {
     "kinesis": config.KinesisSettings, "lambda": config.LambdaSettings, "lifecycle": config.LifecycleRule,
     "glue": config.GlueSettings, "athena": config.AthenaSettings, "emr": config.EmrSettings, "api": config.ApiSettings,
     "backend": config.BackendSettings, "services": config.ServiceSwitches,
+    "msk": config.MskSettings,
 }
 
 

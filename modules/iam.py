@@ -28,6 +28,8 @@ from typing import Any
 POLICY_VERSION = "2012-10-17"
 
 RESOURCELESS_ACTIONS: frozenset[str] = frozenset({
+    "ec2:DescribeNetworkInterfaces",  # Lambda in a VPC and its MSK poller: EC2 look-ups take no resource
+    "ec2:DescribeVpcs",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",

@@ -17,7 +17,9 @@ What it creates:
   log group, SendMessage on its failure queue, Decrypt/GenerateDataKey on its key, X-Ray segment upload
   (resource ``*``: those actions have no resource type) and the caller's ``policy_statements``;
 * ``aws_lambda_function`` (X-Ray tracing Active, environment encrypted with the key, reserved
-  concurrency).
+  concurrency), with ``subnet_ids`` in those private subnets (``vpc_config``), its role then also allowed to
+  create network interfaces in those subnets and security groups only, delete them, assign their addresses
+  and look them up.
 """
 from __future__ import annotations
 
@@ -26,9 +28,15 @@ from pathlib import Path
 from constructs import Construct
 
 from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
-from modules.lambda_function_props import OUTPUTS, PythonFunctionProps, code_sha256
+from modules.lambda_function_props import (
+    OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements,
+)
 
 __all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "source_code_hash"]
+
+
+VPC_DESCRIBE_ACTIONS: tuple[str, ...] = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+"""The EC2 look-ups Lambda makes for a function in a VPC (no resource type: ``Resource: "*"``)."""
 
 
 def source_code_hash(zip_path: Path | str) -> str:
@@ -72,6 +80,7 @@ class PythonFunction(Construct):
             LambdaFunctionDeadLetterConfig,
             LambdaFunctionEnvironment,
             LambdaFunctionTracingConfig,
+            LambdaFunctionVpcConfig,
         )
         from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
             LambdaFunctionEventInvokeConfig,
@@ -115,6 +124,13 @@ class PythonFunction(Construct):
             statements.append(Statement(sid="XRayTraces",
                                         actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
                                         resources=("*",)))
+        if props.subnet_ids:
+            statements.extend(network_interface_statements("Vpc", props.subnet_ids, props.security_group_ids))
+            statements.append(Statement(sid="VpcNetworkInterfaceAddresses",
+                                        actions=("ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+                                        resources=(ec2_arn("network-interface", "*"),)))
+            statements.append(Statement(sid="VpcDescribeNetwork",
+                                        actions=VPC_DESCRIBE_ACTIONS, resources=("*",)))
         statements.extend(props.policy_statements)
 
         self.role = IamRole(
@@ -144,6 +160,9 @@ class PythonFunction(Construct):
             code_signing_config_arn=props.code_signing_config_arn,
             tracing_config=LambdaFunctionTracingConfig(mode="Active" if props.tracing else "PassThrough"),
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=queue.arn),
+            vpc_config=LambdaFunctionVpcConfig(subnet_ids=list(props.subnet_ids),
+                                               security_group_ids=list(props.security_group_ids))
+            if props.subnet_ids else None,
             tags=tags,
             depends_on=[log_group, role_policy],
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from modules.iam import Statement
 from modules.options import (
-    Props, at_least, between, create_option, log_retention, one_of, option, or_value, outputs, tags_option,
+    Props, Rule, at_least, between, create_option, log_retention, one_of, option, or_value, outputs, tags_option,
 )
 
 
@@ -18,6 +18,24 @@ def code_sha256(package: bytes) -> str:
     """``base64(sha256(package))``: what Lambda reports as ``CodeSha256`` and Terraform's ``source_code_hash``
     compares, so a function is redeployed exactly when its package's bytes change."""
     return base64.b64encode(hashlib.sha256(package).digest()).decode()
+
+
+def ec2_arn(kind: str, ident: str) -> str:
+    """ARN pattern of an EC2 resource by id (subnet and security group ids are unique across regions and
+    accounts; an identity policy acts in its own account only)."""
+    return f"arn:*:ec2:*:*:{kind}/{ident}"
+
+
+def network_interface_statements(sid: str, subnet_ids, security_group_ids) -> tuple[Statement, ...]:
+    """Create network interfaces in these subnets with these security groups only, and delete network
+    interfaces: what Lambda does under a role to reach a VPC (a function in it, an MSK poller)."""
+    return (
+        Statement(sid=f"{sid}CreateNetworkInterfaces", actions=("ec2:CreateNetworkInterface",),
+                  resources=(ec2_arn("network-interface", "*"), *(ec2_arn("subnet", s) for s in subnet_ids),
+                             *(ec2_arn("security-group", g) for g in security_group_ids))),
+        Statement(sid=f"{sid}DeleteNetworkInterfaces", actions=("ec2:DeleteNetworkInterface",),
+                  resources=(ec2_arn("network-interface", "*"),)),
+    )
 
 
 @dataclass(frozen=True)
@@ -58,11 +76,24 @@ class PythonFunctionProps(Props):
         None,
         doc="AWS Signer code-signing config to enforce on deployments (``None``: not enforced; the "
             "package is built reproducibly in-repo, see ``bundling/lambda_zip.py``).")
+    subnet_ids: tuple[str, ...] = option(
+        (),
+        doc="Private subnets to run the function in (``vpc_config``; tokens allowed); empty = outside any VPC. "
+            "The role then gets the network-interface grants Lambda needs there (create in these subnets and "
+            "``security_group_ids`` only, delete, and the look-ups). Without a NAT the function reaches AWS "
+            "through the VPC's endpoints only.")
+    security_group_ids: tuple[str, ...] = option(
+        (), doc="Security groups of the function's network interfaces (with ``subnet_ids``).")
     policy_statements: tuple[Statement, ...] = option(
         (),
         doc="Extra least-privilege grants for the execution role (see :mod:`modules.iam`).")
     tags: dict[str, str] = tags_option("every taggable resource (function, role, log group, queue)")
     create: bool = create_option()
+
+    RULES = (
+        Rule(("subnet_ids", "security_group_ids"), lambda subnets, groups: bool(subnets) == bool(groups),
+             "security_group_ids: subnet_ids and security_group_ids go together (a function in a VPC needs both)"),
+    )
 
 
 OUTPUTS = outputs(

@@ -8,7 +8,7 @@ package. Modules:
 * :mod:`sample_data.erp`        the company's ERP records: customers, policies, installments, claims
 * :mod:`sample_data.susep`      SUSEP market statistics derived from the ERP figures, and restatements
 * :mod:`sample_data.faults`     bad records, one per quarantine reason
-* :mod:`sample_data.events`     the ingest data set (:func:`generate`), its counts, JSON lines, Kinesis events
+* :mod:`sample_data.events`     the ingest data set (:func:`generate`), its counts, JSON lines, Kinesis and MSK events
 * :mod:`sample_data.documents`  unstructured claim documents (text, JSON, PDF)
 * :mod:`sample_data.exports`    ERP export files (CSV, JSON lines) for the historical backfill
 * :mod:`sample_data.cli`        ``python -m sample_data --records N --seed S --bad-share 0.1 --out FILE.jsonl``
@@ -22,7 +22,10 @@ from sample_data.events import (
     expected_counts,
     generate,
     manifest,
+    msk_event,
+    msk_record,
     to_kinesis_event,
+    to_msk_event,
     write_jsonl,
 )
 from sample_data.exports import export_rows, write_export
@@ -37,7 +40,10 @@ __all__ = [
     "generate",
     "generate_documents",
     "manifest",
+    "msk_event",
+    "msk_record",
     "to_kinesis_event",
+    "to_msk_event",
     "write_export",
     "write_jsonl",
 ]

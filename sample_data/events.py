@@ -1,7 +1,7 @@
 """The ingest stream's data set: good ERP and SUSEP events in time order, with bad records mixed in.
 
 Python API: :func:`generate`, :func:`expected_counts`, :func:`manifest`, :func:`write_jsonl`,
-:func:`to_kinesis_event`.
+:func:`to_kinesis_event`, :func:`to_msk_event` (and :func:`msk_record`, one record of an MSK event).
 
 Everything derives from ``random.Random(seed)``: no wall clock, no OS randomness (event ids are UUID v4
 built from the RNG), so the same arguments give byte-identical output on Python 3.11 and 3.12.
@@ -23,6 +23,7 @@ from datetime import timedelta
 from data_contracts import reasons as R
 from data_contracts import reference as ref
 from data_contracts.contracts import REGISTRY, SCHEMA_VERSION
+from data_contracts.topics import INGEST_TOPIC
 from sample_data.common import (
     _STATES_BY_MARKET,
     PERIOD_START,
@@ -38,12 +39,16 @@ from sample_data.susep import SUSEP_RESTATED_SHARE, SUSEP_SHARE, _susep_events, 
 __all__ = [
     "DEFAULT_ARRIVAL_EPOCH",
     "DEFAULT_FIRST_SEQUENCE",
+    "DEFAULT_MSK_TOPIC",
     "DEFAULT_SHARD_ID",
     "GeneratedRecord",
     "expected_counts",
     "generate",
     "manifest",
+    "msk_event",
+    "msk_record",
     "to_kinesis_event",
+    "to_msk_event",
     "write_jsonl",
 ]
 
@@ -195,3 +200,54 @@ def to_kinesis_event(records, *, shard_id: str = DEFAULT_SHARD_ID, first_sequenc
             "eventSourceARN": stream_arn,
         })
     return {"Records": out}
+
+
+DEFAULT_MSK_TOPIC = INGEST_TOPIC
+DEFAULT_MSK_CLUSTER_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/lakeforge/00000000-0000-0000-0000-000000000000-1"
+
+
+def _signed(data: bytes) -> list[int]:
+    """Bytes as Lambda puts a Kafka header value in the event: Java's signed byte ints."""
+    return [b - 256 if b > 127 else b for b in data]
+
+
+def msk_record(topic: str, partition: int, offset: int, timestamp_ms: int, value: bytes | None, *,
+               key: bytes | None = None, headers: list[tuple[str, bytes]] = (),
+               timestamp_type: str = "CREATE_TIME") -> dict:
+    """One record of a Lambda MSK event, as Lambda's MSK poller builds it: key and value base64 (``value``
+    null for a tombstone, ``key`` absent when the record has none), headers as ``[{"name": [byte ints]}]``."""
+    out = {"topic": topic, "partition": partition, "offset": offset, "timestamp": timestamp_ms,
+           "timestampType": timestamp_type,
+           "value": None if value is None else base64.b64encode(value).decode("ascii"),
+           "headers": [{name: _signed(data)} for name, data in headers]}
+    if key is not None:
+        out["key"] = base64.b64encode(key).decode("ascii")
+    return out
+
+
+def msk_event(records: list[dict], *, cluster_arn: str = DEFAULT_MSK_CLUSTER_ARN,
+              bootstrap_servers: str = "127.0.0.1:9092") -> dict:
+    """A Lambda MSK event holding ``records`` (:func:`msk_record` dicts), grouped by ``<topic>-<partition>``
+    in the order given."""
+    grouped: dict[str, list[dict]] = {}
+    for record in records:
+        grouped.setdefault(f"{record['topic']}-{record['partition']}", []).append(record)
+    return {"eventSource": "aws:kafka", "eventSourceArn": cluster_arn, "bootstrapServers": bootstrap_servers,
+            "records": grouped}
+
+
+def to_msk_event(records, *, topic: str = DEFAULT_MSK_TOPIC, partitions: int = 1, first_offset: int = 0,
+                 timestamp_ms: int = round(DEFAULT_ARRIVAL_EPOCH * 1000), timestamp_step_ms: int = 1,
+                 headers: list[tuple[str, bytes]] = (), **event_kwargs) -> dict:
+    """A Lambda MSK event carrying the payloads (``None``: a tombstone), record ``i`` on partition
+    ``i % partitions`` at the next offset of that partition from ``first_offset``; key = the record's
+    partition key (``pk-<i>`` for a bare payload)."""
+    out = []
+    for index, record in enumerate(records):
+        payload = record.payload if isinstance(record, GeneratedRecord) else record
+        key = record.partition_key if isinstance(record, GeneratedRecord) else f"pk-{index}"
+        partition = index % partitions
+        out.append(msk_record(topic, partition, first_offset + index // partitions,
+                              timestamp_ms + index * timestamp_step_ms, payload, key=key.encode("utf-8"),
+                              headers=list(headers)))
+    return msk_event(out, **event_kwargs)

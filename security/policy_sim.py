@@ -44,6 +44,8 @@ __all__ = ["Decision", "Request", "StackResolver", "UnsupportedPolicy", "evaluat
 
 TEST_ACCOUNT = "111122223333"
 TEST_PARTITION = "aws"
+TEST_MSK_UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+"""The UUID an MSK cluster's ARN ends with (``cluster/<name>/<uuid>``), as the simulated stacks use it."""
 
 
 class UnsupportedPolicy(ValueError):
@@ -270,6 +272,10 @@ _NAMED: dict[str, tuple[str, dict[str, str]]] = {
     "aws_kinesis_stream": ("name", {"arn": "arn:{p}:kinesis:{r}:{a}:stream/{n}",
                                     "id": "arn:{p}:kinesis:{r}:{a}:stream/{n}"}),
     "aws_lambda_function": ("function_name", {"id": "{n}", "arn": "arn:{p}:lambda:{r}:{a}:function:{n}"}),
+    # MSK appends the cluster's UUID (and a revision suffix) to its name in the ARN
+    "aws_msk_cluster": ("cluster_name", {"arn": "arn:{p}:kafka:{r}:{a}:cluster/{n}/" + TEST_MSK_UUID,
+                                         "id": "arn:{p}:kafka:{r}:{a}:cluster/{n}/" + TEST_MSK_UUID,
+                                         "cluster_uuid": TEST_MSK_UUID}),
     # AWS appends 6 random characters to a secret's ARN
     "aws_secretsmanager_secret": ("name", {"arn": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123",
                                            "id": "arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbC123"}),

@@ -41,7 +41,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from data_contracts import layout
 from data_contracts.validation import classify
-from lambda_src.ingest_core.handler import Adapter, ContainerS3, ingest
+from lambda_src.ingest_core.handler import Adapter, ContainerS3
+from lambda_src.ingest_core.handler import handler_for as make_handler
 from lambda_src.ingest_core.lines import RecordRef, SourceRecord
 from lambda_src.ingest_core.objects import ObjectNaming
 
@@ -83,15 +84,9 @@ KINESIS = Adapter(records=lambda event: event.get("Records") or [], to_record=to
 
 def handler_for(s3: Any) -> Callable[[dict, Any], dict]:
     """The Lambda handler writing through ``s3`` (its ``.s3`` attribute); metrics are flushed on return."""
-
-    @metrics.log_metrics(raise_on_empty_metrics=False)
-    def handler(event: dict, context: Any) -> dict:
-        # ``classify`` is looked up on every call, so a test can replace ``app.classify``.
-        return ingest(event, context, adapter=KINESIS, s3=s3, processor=processor, logger=logger, metrics=metrics,
-                      namespace=NAMESPACE, service=SERVICE, classify=classify)
-
-    handler.s3 = s3
-    return handler
+    # ``KINESIS`` and ``classify`` are looked up on every call, so a test can replace them.
+    return make_handler(lambda: KINESIS, s3, processor=processor, logger=logger, metrics=metrics, namespace=NAMESPACE,
+                        service=SERVICE, classify=lambda: classify)
 
 
 lambda_handler = handler_for(ContainerS3())

@@ -1,6 +1,7 @@
 """The source-agnostic stream ingest: records -> contract check -> bronze and quarantine objects in S3.
 
-Every stream Lambda (one adapter per source: :mod:`lambda_src.ingest.app` today) runs the same two phases
+Every stream Lambda (one adapter per source: :mod:`lambda_src.ingest.app` for Kinesis,
+:mod:`lambda_src.ingest_msk.app` for MSK) runs the same two phases
 over a batch:
 
 Phase 1, per record (:func:`~lambda_src.ingest_core.lines.to_line`): :func:`data_contracts.validation.classify`
@@ -49,8 +50,8 @@ locates a record that failed without converting it (``locate``: partition, posit
 names objects (:class:`~lambda_src.ingest_core.objects.ObjectNaming`: the object name from partition and
 first/last position, its prefix per partition and its parser, the quarantine folder of a day), all from
 :mod:`data_contracts.layout`. Its handler module
-keeps the Powertools ``BatchProcessor`` (of its event type), ``Logger`` and ``Metrics`` and calls
-:func:`~lambda_src.ingest_core.handler.ingest`. An MSK adapter, for instance, maps each record of the
+keeps the Powertools ``BatchProcessor`` (of its event type), ``Logger`` and ``Metrics`` and binds them with
+:func:`~lambda_src.ingest_core.handler.handler_for` (which calls :func:`~lambda_src.ingest_core.handler.ingest`). An MSK adapter, for instance, maps each record of the
 ``records`` map to partition ``<topic>-<partition>``, position = offset, item identifier = Powertools'
 ``{"partition", "offset"}``, payload = the base64-decoded value, arrival = the record timestamp, and
 keeps key, headers, offset and timestamp in the ingest metadata; nothing here needs copying.
@@ -61,9 +62,9 @@ metrics, the log line, the container's S3 client). S3 is injected: any object wi
 ``list_objects_v2``.
 """
 from lambda_src.ingest_core.batch import Batch, Outcome
-from lambda_src.ingest_core.handler import Adapter, ContainerS3, ingest
+from lambda_src.ingest_core.handler import Adapter, ContainerS3, handler_for, ingest
 from lambda_src.ingest_core.lines import Line, RecordRef, SourceRecord, to_line
 from lambda_src.ingest_core.objects import ObjectNaming
 
 __all__ = ["Adapter", "Batch", "ContainerS3", "Line", "ObjectNaming", "Outcome", "RecordRef", "SourceRecord",
-           "ingest", "to_line"]
+           "handler_for", "ingest", "to_line"]

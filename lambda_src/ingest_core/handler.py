@@ -18,7 +18,7 @@ from lambda_src.ingest_core.batch import Batch
 from lambda_src.ingest_core.lines import Classify, RecordRef, SourceRecord
 from lambda_src.ingest_core.objects import ObjectNaming
 
-__all__ = ["Adapter", "ContainerS3", "ingest"]
+__all__ = ["Adapter", "ContainerS3", "handler_for", "ingest"]
 
 COUNTS = ("records_valid", "records_quarantined", "records_redelivered", "records_failed", "records_deferred",
           "objects_written")
@@ -63,6 +63,22 @@ def _boto3_s3() -> Any:
     from botocore.config import Config
 
     return boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+
+
+def handler_for(adapter: Callable[[], Adapter], s3: Any, *, processor: Any, logger: Any, metrics: Any,
+                namespace: str, service: str, classify: Callable[[], Classify] = lambda: contract_classify
+                ) -> Callable[[dict, Any], dict]:
+    """The Lambda handler of the adapter ``adapter()`` writing through ``s3`` (its ``.s3`` attribute); the
+    metrics are flushed on return. ``adapter()`` and ``classify()`` are called on every invocation, so the
+    adapter module's current values are used (a test may swap either)."""
+
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    def handler(event: dict, context: Any) -> dict:
+        return ingest(event, context, adapter=adapter(), s3=s3, processor=processor, logger=logger, metrics=metrics,
+                      namespace=namespace, service=service, classify=classify())
+
+    handler.s3 = s3
+    return handler
 
 
 def ingest(event: dict, context: Any, *, adapter: Adapter, s3: Any, processor: Any, logger: Any, metrics: Any,

@@ -16,6 +16,7 @@ Classify = Callable[[bytes], "tuple[dict | None, str | None, str | None]"]
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
 _encode = _ENCODER.encode
+_NO_PAYLOAD_ERROR = "the record has no value (a tombstone): there is no payload to check"
 
 
 class RecordRef(NamedTuple):
@@ -36,8 +37,9 @@ class SourceRecord(NamedTuple):
     partition: str
     position: int
     item_id: Any
-    payload: bytes
-    """The raw payload, transport encoding (e.g. base64) removed."""
+    payload: bytes | None
+    """The raw payload, transport encoding (e.g. base64) removed; None when the record carries none (a Kafka
+    tombstone): it is quarantined with reason ``tombstone``, payload and encoding null."""
     arrival_ms: int
     """Arrival time, epoch milliseconds: gives ``ingest_date`` and the line's ``arrival_time``."""
     ingest: Mapping[str, Any]
@@ -85,6 +87,10 @@ def to_line(record: SourceRecord, classify: Classify = contract_classify) -> Lin
     day, arrival_time = arrival(record.arrival_ms)
     ingest = {"arrival_time": arrival_time, **record.ingest}
     payload = record.payload
+    if payload is None:
+        line = _encode({"error": _NO_PAYLOAD_ERROR, "ingest": ingest, "payload": None, "payload_encoding": None,
+                        "reason": reasons.TOMBSTONE}).encode("utf-8")
+        return Line(record, ("quarantine", day, record.partition), line, reasons.TOMBSTONE)
     try:
         envelope, reason, error = classify(payload)
         if envelope is not None:

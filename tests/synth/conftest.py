@@ -7,7 +7,7 @@ end to end) start in a small thread pool; their tests only collect the results, 
 time is roughly import + synth + the slowest external check.
 
 A tiny deterministic zip stands in for the ingest package, so these tests never depend on building
-the real one (``bundling/lambda_zip.py``), and for the query API's two functions. Likewise for the other inputs (:class:`compose.BuildInputs`):
+the real one (``bundling/lambda_zip.py``), for the MSK ingest package and for the query API's two functions. Likewise for the other inputs (:class:`compose.BuildInputs`):
 stand-in Glue job scripts and a stand-in shared-code zip; the silver/gold table specs
 (``lakehouse.tables.all_tables()``) and the EMR steps (``emr_steps.steps.render_steps``) are the
 real ones: they are plain data.
@@ -60,9 +60,10 @@ def make_batch_inputs(base: Path, ingest_zip: Path | None = None):
         info.external_attr = 0o644 << 16
         zf.writestr(info, "")
 
-    from compose.inputs import AUTHORIZER_FUNCTION, INGEST_FUNCTION, QUERY_FUNCTION
+    from compose.inputs import AUTHORIZER_FUNCTION, INGEST_FUNCTION, INGEST_MSK_FUNCTION, QUERY_FUNCTION
 
     zips = {INGEST_FUNCTION: ingest_zip or make_zip(base / "ingest.zip"),
+            INGEST_MSK_FUNCTION: make_zip(base / "ingest_msk.zip"),
             QUERY_FUNCTION: make_zip(base / "query_api.zip"), AUTHORIZER_FUNCTION: make_zip(base / "api_authorizer.zip")}
     return BuildInputs(lambda_zips=zips, libs_zip=libs, scripts=scripts)
 

@@ -14,6 +14,9 @@ Derived from the definitions the components themselves use, never copied from th
 * the EMR backfill: the synthesized cluster's log URI and step arguments, and the backfill's own key
   layout (``layout.backfill_tmp_prefix``, ``backfill_object_name``);
 * the crawler: its synthesized S3 targets, database and security configuration;
+* the MSK ingest function: the MSK key layout it writes (``layout.msk_object_name``, ``msk_quarantine_prefix``) for
+  every contract, the synthesized cluster, topic (``data_contracts.topics``) and consumer group its mapping
+  polls, and the network interfaces Lambda places in the synthesized subnets for the function and its poller;
 * the query API's function: the synthesized workgroup (its name and results location), the gold database
   and the gold table locations (``lakehouse.tables``, and the published copies under
   ``lakehouse.gold_publication.RUNS_PREFIX``): Athena reads the catalog and S3 and writes the results with the
@@ -36,7 +39,7 @@ import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from data_contracts import layout
+from data_contracts import layout, topics
 from data_contracts.contracts import REGISTRY
 from emr_steps import backfill_erp
 from glue_jobs import WORKFLOW
@@ -61,6 +64,7 @@ SILVER = [t for t in all_tables() if t.layer == "silver"]
 GOLD = [t for t in all_tables() if t.layer == "gold"]
 
 INGEST_ROLE = "/ingest_function/role"
+MSK_INGEST_ROLE = "/ingest_msk_function/role"
 CRAWLER_ROLE = "/catalog/crawler_role"
 EMR_INSTANCE_ROLE = "/emr/instance_role"
 EMR_SERVICE_ROLE = "/emr/service_role"
@@ -320,6 +324,8 @@ def stack_calls(r: StackResolver) -> StackCalls:
 
     if has(INGEST_ROLE):
         out.allowed[INGEST_ROLE], out.denied[INGEST_ROLE] = _ingest(r, bucket, kms, logs)
+    if has(MSK_INGEST_ROLE):
+        out.allowed[MSK_INGEST_ROLE], out.denied[MSK_INGEST_ROLE] = _msk_ingest(r, bucket, kms, logs)
     if has(CRAWLER_ROLE):
         crawler_role_name = role_arn(CRAWLER_ROLE).rsplit("/", 1)[1]
         out.allowed[CRAWLER_ROLE] = _crawler(r, kms, logs, role_name=crawler_role_name)
@@ -712,4 +718,79 @@ def _redshift_copy(r, bucket, kms) -> tuple[list[Request], list[Request]]:
     denied = [*bad.out, *(Request("secretsmanager:GetSecretValue", r.attribute("aws_secretsmanager_secret", name, "arn"),
                                   why="read the platform's secrets")
                           for name in r.doc.get("resource", {}).get("aws_secretsmanager_secret", {}))]
+    return allowed, denied
+
+
+def _msk_ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
+    bronze, quarantine = bucket("bronze"), bucket("quarantine")
+    tp = layout.topic_partition(topics.INGEST_TOPIC, 0)
+    io = S3Calls("MSK ingest: topic-partition batch objects (data_contracts.layout)")
+    for source, entity in REGISTRY:
+        partition = layout.bronze_partition_prefix(source, entity, DAY)
+        io.put(bronze + partition + layout.msk_object_name(tp, 100, 200), "MSK ingest: puts a batch's bronze object")
+        io.list(bronze + partition + layout.msk_object_prefix(tp),
+                "MSK ingest: lists its partition's objects of the day")
+    qfolder = quarantine + layout.msk_quarantine_prefix(DAY)
+    io.put(qfolder + layout.msk_object_name(tp, 100, 200), "MSK ingest: puts a batch's quarantine object")
+    io.list(qfolder + layout.msk_object_prefix(tp), "MSK ingest: lists its partition's quarantine")
+
+    cluster_name, cluster = r.by_path("aws_msk_cluster", "/msk/cluster")
+    cluster_arn = r.attribute("aws_msk_cluster", cluster_name, "arn")
+    kafka = cluster_arn.replace(":cluster/", ":{kind}/") + "/{name}"
+    topic_arn = kafka.format(kind="topic", name=topics.INGEST_TOPIC)
+    _, mapping = r.by_path("aws_lambda_event_source_mapping", "/ingest_msk_source/mapping")
+    group = mapping["amazon_managed_kafka_event_source_config"]["consumer_group_id"]
+    group_arn = kafka.format(kind="group", name=group)
+    subnets = [r.resolve(s) for s in cluster["broker_node_group_info"]["client_subnets"]]
+    (group_id,) = [r.resolve(g) for g in cluster["broker_node_group_info"]["security_groups"]]
+    ec2 = f"arn:{r.partition}:ec2:{r.region}:{r.account}"
+    eni = f"{ec2}:network-interface/eni-0123456789abcdef0"
+    network = [
+        *(Request("ec2:CreateNetworkInterface", arn, why="Lambda places the function's and the poller's network "
+                                                           "interfaces in the cluster's subnets")
+          for arn in (eni, *(f"{ec2}:subnet/{s}" for s in subnets), f"{ec2}:security-group/{group_id}")),
+        Request("ec2:DeleteNetworkInterface", eni, why="and removes them"),
+        Request("ec2:AssignPrivateIpAddresses", eni, why="the function's interfaces get their addresses"),
+        Request("ec2:UnassignPrivateIpAddresses", eni, why="and give them back"),
+        *(Request(a, "*", why="Lambda and its poller look the network up") for a in (
+            "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs")),
+    ]
+    allowed = [
+        *io.out,
+        *kms(MSK_INGEST_ROLE, ("kms:GenerateDataKey",), "s3", "SSE-KMS puts"),
+        *_function_basics(r, kms, logs, MSK_INGEST_ROLE, "ingest_msk_function"),
+        *network,
+        *(Request(a, cluster_arn, why="the poller finds the brokers")
+          for a in ("kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers")),
+        *(Request(a, cluster_arn, why="the poller connects with IAM authentication")
+          for a in ("kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration")),
+        *(Request(a, topic_arn, why="the poller reads the ingest topic")
+          for a in ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData")),
+        *(Request(a, group_arn, why="the poller commits its consumer group's offsets")
+          for a in ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup")),
+    ]
+    bad = S3Calls("MSK ingest must not")
+    kinesis_key = bronze + layout.bronze_partition_prefix("erp", "policy", DAY) + layout.stream_object_name(SHARD, 1, 2)
+    msk_key = bronze + layout.bronze_partition_prefix("erp", "policy", DAY) + layout.msk_object_name(tp, 1, 2)
+    bad.put(kinesis_key, "write the Kinesis ingest's objects")
+    bad.put(quarantine + layout.stream_quarantine_key(DAY, SHARD, 1, 2), "write the Kinesis ingest's quarantine")
+    bad.put(bronze + layout.landing_prefix("policy") + "policy_2026-12-01.csv", "write the landing zone")
+    bad.put(bronze + layout.bronze_partition_prefix("erp", "customer", DAY) + layout.backfill_object_name(EXPORT, 0),
+            "overwrite the backfill's objects")
+    bad.delete(msk_key, "delete a bronze object")
+    bad.get(msk_key, "read bronze")
+    bad.list(bronze + layout.bronze_partition_prefix("erp", "customer", DAY), "list a whole partition")
+    denied = [
+        *bad.out,
+        Request("kafka-cluster:WriteData", topic_arn, why="write to the ingest topic"),
+        Request("kafka-cluster:CreateTopic", topic_arn, why="create topics"),
+        Request("kafka-cluster:CreateTopic", kafka.format(kind="topic", name="other"), why="create topics"),
+        Request("kafka-cluster:ReadData", kafka.format(kind="topic", name="other"), why="read another topic"),
+        Request("kafka-cluster:AlterGroup", kafka.format(kind="group", name="other"),
+                why="move another group's offsets"),
+        Request("kafka-cluster:AlterCluster", cluster_arn, why="change the cluster"),
+        Request("kafka:UpdateClusterConfiguration", cluster_arn, why="change the cluster's configuration"),
+        Request("ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0fffffffffffffff0",
+                why="place interfaces in another subnet"),
+    ]
     return allowed, denied

@@ -56,7 +56,7 @@ def test_cloud_specifics(env):
     assert all([s.s3_lake, s.kms, s.kinesis, s.ingest_lambda, s.emr])
 
 
-@pytest.mark.parametrize("switch", ["msk", "emr_serverless"])
+@pytest.mark.parametrize("switch", ["emr_serverless"])
 def test_switches_of_constructs_not_built_yet_are_refused(switch):
     assert_config_rejected(lambda d: d["services"].update({switch: True}),
                            f"services.{switch}: ")
@@ -173,3 +173,27 @@ def test_config_module_does_not_import_the_bindings():
             "bad = [m for m in sys.modules if m.startswith(('cdktf', 'constructs', 'jsii'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_msk_needs_the_network_never_runs_locally_and_spreads_its_brokers():
+    assert_config_rejected(lambda d: d["services"].update({"network": False, "redshift": False}),
+                           "services.msk: needs s3_lake and network")
+    assert_config_rejected(lambda d: d["services"].update({"msk": True}), "services.msk: no emulator", env="local")
+    assert_config_rejected(lambda d: d["msk"].update(broker_count=4),
+                           "msk.broker_count: 4 brokers do not spread evenly over the network's 3 zones")
+    assert_config_rejected(lambda d: d["msk"].update(batching_window_seconds=61),
+                           "msk.batching_window_seconds: 61 s is longer than the function timeout")
+    assert_config_rejected(lambda d: d["msk"].update(enhanced_monitoring="EVERYTHING"), "msk.enhanced_monitoring")
+    assert_config_rejected(lambda d: d["msk"].update(consumer_group_id="bad group"), "msk.consumer_group_id")
+    assert_config_rejected(lambda d: d["msk"].update(ingest_topic="x"), "msk: unknown key(s) ingest_topic")
+    serverless = copy.deepcopy(raw("dev"))
+    serverless["msk"].update(deployment="serverless", broker_count=4)  # brokers are not sized in serverless
+    assert parse_environment(serverless, source="dev.toml", expected_name="dev").msk.deployment == "serverless"
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_msk_is_on_in_the_cloud_and_smaller_in_dev(env):
+    cfg = load_environment(env)
+    assert cfg.services.msk and cfg.msk.deployment == "provisioned"
+    assert load_environment("dev").msk.broker_count < load_environment("prod").msk.broker_count
+    assert not load_environment("local").services.msk

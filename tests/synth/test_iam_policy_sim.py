@@ -65,6 +65,7 @@ def test_every_role_is_simulated(stacks, env):
     if env == "local":
         expected.add(iam_calls.AUTHORIZER_ROLE)  # [api] authorization = "LAMBDA" locally
     else:
+        expected.add(iam_calls.MSK_INGEST_ROLE)  # [services] msk
         expected |= {iam_calls.EMR_INSTANCE_ROLE, iam_calls.EMR_SERVICE_ROLE, iam_calls.FLOW_LOG_ROLE,
                      iam_calls.COPY_ROLE, iam_calls.QUICKSIGHT_VPC_ROLE, iam_calls.QUICKSIGHT_SERVICE_ROLE}
     assert set(policies) == expected

@@ -283,7 +283,8 @@ def test_kms_key(synth, env):
     assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
     via = by_sid["AllowUseThroughAwsServices"]["Condition"]["StringEquals"]["kms:ViaService"]
     services = (["s3", "kinesis", "lambda", "sqs", "glue", "secretsmanager"] + (["ec2"] if cfg.services.emr else [])
-                + (["redshift", "redshift-serverless"] if cfg.services.redshift else []))
+                + (["redshift", "redshift-serverless"] if cfg.services.redshift else [])
+                + (["kafka"] if cfg.services.msk else []))
     assert sorted(via) == sorted(f"{s}.{cfg.region}.amazonaws.com" for s in services)
 
 

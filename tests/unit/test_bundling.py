@@ -14,7 +14,7 @@ import pytest
 from bundling.glue_libs import build_glue_libs, entry_scripts
 from bundling.imports import closure, imported_modules
 from bundling.lambda_zip import DATA_FILES, FUNCTIONS, build_function_zip, data_files, handler_closure
-from sample_data import generate, to_kinesis_event
+from sample_data import generate, to_kinesis_event, to_msk_event
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_PROVIDED = {"boto3", "botocore"}  # by the Lambda Python runtime
@@ -74,13 +74,15 @@ def test_only_code_no_data_files(built):
     assert set(DATA_FILES) <= set(FUNCTIONS)
 
 
-def test_lambda_zip_holds_the_handler_and_what_it_imports(built):
-    names = first_party("ingest", built["ingest"][0])
+@pytest.mark.parametrize("function", ["ingest", "ingest_msk"])
+def test_lambda_zip_holds_the_handler_and_what_it_imports(built, function):
+    names = first_party(function, built[function][0])
     assert "app.py" in names
     assert {"data_contracts/validation.py", "data_contracts/layout.py", "lambda_src/__init__.py",
             "lambda_src/ingest_core/__init__.py"} <= set(names)
     assert "data_contracts/export.py" not in names and not [n for n in names if "schemas/" in n]
-    assert not [n for n in names if n.startswith("lambda_src/ingest/")]  # the handler sits at the root
+    # the handler sits at the root; the other source's adapter is not in the zip
+    assert not [n for n in names if n.startswith(("lambda_src/ingest/", "lambda_src/ingest_msk/"))]
 
 
 def test_glue_zip_is_the_closure_of_the_job_scripts(built, tmp_path):
@@ -145,7 +147,7 @@ s3 = Recorder()
 response = app.handler_for(s3)(json.load(open(sys.argv[2])), None)
 loaded = sorted(m.__file__[len(paths[0]) + 1:] for m in list(sys.modules.values())
                 if getattr(m, "__file__", None) and m.__file__.startswith(paths[0] + os.sep))
-json.dump({"response": response, "calls": s3.calls, "loaded": loaded, "module": app.lambda_handler.__module__,
+json.dump({"response": response, "calls": s3.calls, "loaded": loaded, "module": app.__name__,
            "container": isinstance(app.lambda_handler.s3, ContainerS3), "boto3": "boto3" in sys.modules},
           open(sys.argv[3], "w"))
 """
@@ -164,18 +166,21 @@ def run_handler(tmp_path: Path, label: str, paths: list[Path], event: dict, isol
     return json.loads(out.read_text())
 
 
-def test_handler_runs_from_the_zip_alone(built, tmp_path):
-    """With only the extracted zip and the standard library on sys.path (as in /var/task), the handler imports,
-    runs on a small Kinesis event with a fake S3, writes exactly what the repository's handler writes, and
-    every first-party module in the zip was loaded on the way."""
-    folder = extract(built["ingest"][0], tmp_path / "task")
-    event = to_kinesis_event(generate(12, seed=3, bad_share=0.25))
+@pytest.mark.parametrize("function, event", [
+    ("ingest", to_kinesis_event(generate(12, seed=3, bad_share=0.25))),
+    ("ingest_msk", to_msk_event([*generate(12, seed=3, bad_share=0.25), None], partitions=2)),
+])
+def test_handler_runs_from_the_zip_alone(built, tmp_path, function, event):
+    """With only the extracted zip and the standard library on sys.path (as in /var/task), the handler
+    (``app.lambda_handler``) imports, runs on a small event of its source with a fake S3, writes exactly what the
+    repository's handler writes, and every first-party module in the zip was loaded on the way."""
+    folder = extract(built[function][0], tmp_path / "task")
     zipped = run_handler(tmp_path, "zip", [folder], event, ["-I", "-S"])
-    repo = run_handler(tmp_path, "repo", [ROOT / "lambda_src" / "ingest", ROOT], event, ["-I"])
+    repo = run_handler(tmp_path, "repo", [ROOT / "lambda_src" / function, ROOT], event, ["-I"])
     assert zipped["module"] == "app" and zipped["container"] and not zipped["boto3"]
     assert zipped["response"] == repo["response"] == {"batchItemFailures": []}
     assert zipped["calls"] == repo["calls"] and len(zipped["calls"]) >= 3
-    code = [n for n in first_party("ingest", built["ingest"][0]) if n.endswith(".py")]
+    code = [n for n in first_party(function, built[function][0]) if n.endswith(".py")]
     assert sorted(set(code) - set(zipped["loaded"])) == []  # no first-party file that nothing imports
 
 

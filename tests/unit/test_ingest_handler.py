@@ -501,7 +501,7 @@ def test_handler_imports_in_the_zip_layout(tmp_path):
     for arcname, source in handler_sources("ingest").items():  # the zip's first-party files
         (tmp_path / arcname).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, tmp_path / arcname)
-    code = "import app; assert callable(app.lambda_handler); print(app.lambda_handler.__module__)"
+    code = "import app; assert callable(app.lambda_handler); print(app.__name__)"
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "PYTHONNOUSERSITE": "1"})
     assert done.returncode == 0, done.stderr

@@ -1,0 +1,15 @@
+"""The Kafka topic the MSK ingest reads: its name and partition count, defined once.
+
+Everyone who names the topic uses these: the local Kafka broker (:mod:`local_runtime.services.kafka` creates
+it), the local MSK event-source poller, the sample data's MSK events, and (until the environments' TOML
+files carry a topic setting) the MSK constructs. Standard library only.
+"""
+from __future__ import annotations
+
+__all__ = ["INGEST_TOPIC", "INGEST_TOPIC_PARTITIONS"]
+
+INGEST_TOPIC = "lakeforge-ingest"
+"""The topic the ERP and SUSEP producers write to and the MSK ingest Lambda consumes."""
+
+INGEST_TOPIC_PARTITIONS = 3
+"""Its fixed partition count (a Kafka topic's partitions can only grow; keys hash onto them)."""
