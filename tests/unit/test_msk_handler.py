@@ -64,7 +64,8 @@ def test_every_field_of_a_record_is_decoded():
     assert key.endswith(layout.msk_object_name(layout.topic_partition(INGEST_TOPIC, 2), 41, 43))
     assert first["event"] == json.loads(good.payload)
     assert first["ingest"] == {
-        "arrival_time": "2024-06-01T00:00:01.234Z", "topic": INGEST_TOPIC, "partition": 2, "offset": 41,
+        "arrival_time": "2024-06-01T00:00:01.234Z", "shard_id": f"{INGEST_TOPIC}-2", "sequence_number": "41",
+        "partition_key": "chave-ç", "topic": INGEST_TOPIC, "partition": 2, "offset": 41,
         "timestamp": T0 + 1234, "timestamp_type": "LOG_APPEND_TIME", "key": "chave-ç", "key_encoding": "utf-8",
         "headers": [{"name": "trace-id", "value": "abc-1", "value_encoding": "utf-8"},
                     {"name": "raw", "value": base64.b64encode(b"\xff\x00\x80").decode(), "value_encoding": "base64"},
@@ -72,6 +73,21 @@ def test_every_field_of_a_record_is_decoded():
     assert (second["ingest"]["key"], second["ingest"]["key_encoding"], second["ingest"]["headers"]) == (None, None, [])
     assert (third["ingest"]["key"], third["ingest"]["key_encoding"]) == ("/gE=", "base64")
     assert third["ingest"]["timestamp_type"] == "CREATE_TIME"
+
+
+def test_bronze_lines_carry_the_stream_fields_bronze_to_silver_reads():
+    """bronze->silver reads ``ingest.{shard_id, sequence_number, partition_key, arrival_time}`` from every bronze
+    line and requires a digits-only sequence number (its envelope rule): an MSK line has them."""
+    from lakehouse.bronze_silver.bronze import ENVELOPE_SCHEMA, SEQUENCE_PATTERN
+
+    s3 = MemoryS3()
+    app.handler_for(s3)(to_msk_event(generate(30, seed=3), partitions=2, first_offset=7, timestamp_ms=T0), None)
+    wanted = set(ENVELOPE_SCHEMA["ingest"].dataType.fieldNames())
+    for bucket, _, line in lines(s3):
+        assert bucket == BRONZE and wanted <= set(line["ingest"])
+        assert re.fullmatch(SEQUENCE_PATTERN, line["ingest"]["sequence_number"])
+        assert line["ingest"]["shard_id"] == f"{INGEST_TOPIC}-{line['ingest']['partition']}"
+        assert int(line["ingest"]["sequence_number"]) == line["ingest"]["offset"] >= 7
 
 
 def test_counts_per_entity_and_reason_match_the_generator(s3):
