@@ -21,6 +21,7 @@ from sample_data import expected_counts, generate
 pytestmark = pytest.mark.e2e
 
 BRONZE, QUARANTINE = "msk-e2e-bronze", "msk-e2e-quarantine"
+LATE_BRONZE = "msk-e2e-bronze-late"
 RECORDS = 240
 
 
@@ -52,8 +53,10 @@ def platform(emulator, tmp_path_factory):
     zip_bytes = build_function_zip("ingest_msk", tmp_path_factory.mktemp("zip")).read_bytes()
     ingest = _function(lam, "lakeforge-ingest-msk", zip_bytes, BRONZE)
     broken = _function(lam, "lakeforge-ingest-msk-broken", zip_bytes, "no-such-bucket")  # every bronze put fails
+    healing = _function(lam, "lakeforge-ingest-msk-healing", zip_bytes, LATE_BRONZE)  # bucket made mid-way
     queue = sqs.create_queue(QueueName="lakeforge-ingest-msk-failures")["QueueUrl"]
-    return {"s3": s3, "lambda": lam, "sqs": sqs, "ingest": ingest, "broken": broken, "queue": queue}
+    return {"s3": s3, "lambda": lam, "sqs": sqs, "ingest": ingest, "broken": broken, "healing": healing,
+            "queue": queue}
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +79,9 @@ def produced(broker):
     return records, ends
 
 
-def _lines(s3) -> list[tuple[str, dict]]:
+def _lines(s3, buckets=(BRONZE, QUARANTINE)) -> list[tuple[str, dict]]:
     out = []
-    for bucket in (BRONZE, QUARANTINE):
+    for bucket in buckets:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", ()):
                 body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
@@ -165,3 +168,35 @@ def test_a_batch_that_keeps_failing_goes_to_the_on_failure_queue_and_the_mapping
         assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
         assert message["requestContext"]["approximateInvokeCount"] == 2
     assert _committed(broker, "mapping-broken") == ends  # the mapping moved past what it gave up on
+
+
+def test_a_partial_failure_rewinds_to_the_reported_offsets_and_the_retry_stores_each_record_once(
+        broker, platform, produced):
+    """The bronze bucket appears after the first batch failed: the mapping retries from the lowest reported
+    offset of each partition, and the retry completes without a duplicate and without the destination."""
+    records, ends = produced
+    s3, sent = platform["s3"], []
+    results = []
+
+    def after(result):
+        results.append(result)
+        if len(results) == 1:
+            assert result.reported and not result.failed_invocation  # a partial batch response
+            assert all(result.committed[p] == offset for p, offset in result.reported.items())
+            s3.create_bucket(Bucket=LATE_BRONZE)
+
+    poller = MskPoller(bootstrap_servers=broker.bootstrap_servers, function_name=platform["healing"],
+                       lambda_client=platform["lambda"], group_id="mapping-healing", batch_size=500,
+                       batching_window=2.0, max_retries=3, send_on_failure=sent.append)
+    try:
+        poller.run(until_idle=8, on_batch=after)
+    finally:
+        poller.close()
+    assert len(results) >= 2 and not results[-1].reported and sent == []
+    late = Counter((line["ingest"]["partition"], line["ingest"]["offset"]) for _, line in _lines(s3, (LATE_BRONZE,)))
+    valid = sum(1 for r in records if r.expected_reason is None)
+    assert len(late) == valid and set(late.values()) == {1}
+    quarantined = Counter((line["ingest"]["partition"], line["ingest"]["offset"])
+                          for _, line in _lines(s3, (QUARANTINE,)))
+    assert len(quarantined) == RECORDS - valid and set(quarantined.values()) == {1}
+    assert _committed(broker, "mapping-healing") == ends
