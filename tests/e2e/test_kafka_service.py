@@ -161,9 +161,10 @@ def test_a_killed_broker_loses_no_acknowledged_record(broker):
 def test_stop_leaves_nothing_running(tmp_path):
     service = KafkaBroker(free_port(), state=tmp_path, topics={})
     service.start()
-    pid = service.started_pid()
+    pid, store_port = service.started_pid(), int(service.dirs["store_port"].read_text())
     assert pid and service.health() is not None and service.health()["topics"] == {}
-    assert service.stop() and not pid_alive(pid) and port_free(service.port)
+    assert not port_free(store_port)  # the broker's S3 store
+    assert service.stop() and not pid_alive(pid) and port_free(service.port) and port_free(store_port)
     assert service.stop() is False  # nothing left to stop
     with pytest.raises(KafkaException):
         Consumer({"bootstrap.servers": service.bootstrap_servers, "group.id": "x"}).list_topics(timeout=1)
