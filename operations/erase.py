@@ -339,8 +339,9 @@ class Location:
 
     def keeps_empty(self, key: str) -> bool:
         """A stream object stays (empty): its name claims its range of stream positions for the ingest."""
-        return self.kind in ("bronze", "ingest_quarantine") and \
-            layout.parse_stream_object_name(PurePosixPath(key).name) is not None
+        name = PurePosixPath(key).name
+        return self.kind in ("bronze", "ingest_quarantine") and (
+            layout.parse_stream_object_name(name) is not None or layout.parse_msk_object_name(name) is not None)
 
 
 def filter_object(kind: str, key: str, body: bytes, target: Target) -> Filtered:
@@ -378,6 +379,7 @@ class Lake:
             Location("bronze", b, layout.entity_prefix(CUSTOMER.source, CUSTOMER.entity), "bronze"),
             Location("landing", b, layout.landing_prefix(CUSTOMER.entity), "landing"),
             Location("ingest_quarantine", q, layout.STREAM_QUARANTINE_PREFIX, "ingest_quarantine"),
+            Location("ingest_quarantine", q, layout.MSK_QUARANTINE_PREFIX, "ingest_quarantine"),
             Location("silver_quarantine", q, _silver_quarantine_prefix(SILVER_QUARANTINE.prefix), "silver_quarantine"),
         ]
 

@@ -51,10 +51,11 @@ names objects (:class:`~lambda_src.ingest_core.objects.ObjectNaming`: the object
 first/last position, its prefix per partition and its parser, the quarantine folder of a day), all from
 :mod:`data_contracts.layout`. Its handler module
 keeps the Powertools ``BatchProcessor`` (of its event type), ``Logger`` and ``Metrics`` and binds them with
-:func:`~lambda_src.ingest_core.handler.handler_for` (which calls :func:`~lambda_src.ingest_core.handler.ingest`). An MSK adapter, for instance, maps each record of the
-``records`` map to partition ``<topic>-<partition>``, position = offset, item identifier = Powertools'
-``{"partition", "offset"}``, payload = the base64-decoded value, arrival = the record timestamp, and
-keeps key, headers, offset and timestamp in the ingest metadata; nothing here needs copying.
+:func:`~lambda_src.ingest_core.handler.handler_for` (which calls :func:`~lambda_src.ingest_core.handler.ingest`). The MSK adapter (:mod:`lambda_src.ingest_msk.app`)
+maps each record of the ``records`` map to partition ``<topic>-<partition>``, position = offset, item
+identifier = Powertools' ``{"partition", "offset"}``, payload = the base64-decoded value (None for a tombstone,
+which phase 1 quarantines with reason ``tombstone``), arrival = the record timestamp, and keeps key, headers,
+offset and timestamp in the ingest metadata.
 
 Modules: :mod:`.lines` (phase 1), :mod:`.objects` (grouping, naming, writing each record once), :mod:`.batch`
 (the cut-off rule, the reported items and the summary), :mod:`.handler` (the Lambda side: Powertools phase 1,

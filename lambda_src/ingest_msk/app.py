@@ -25,10 +25,13 @@ position = the offset, reported item = Powertools' Kafka identifier ``{"partitio
     bronze:     source=<source>/entity=<entity>/ingest_date=<YYYY-MM-DD>/msk-<topic>-<partition>-<first>-<last>.jsonl
     quarantine: source=msk/ingest_date=<YYYY-MM-DD>/msk-<topic>-<partition>-<first>-<last>.jsonl
 
-Bronze line: ``{"event": <envelope>, "ingest": {"arrival_time", "topic", "partition", "offset", "timestamp",
-"timestamp_type", "key", "key_encoding", "headers"}}``: ``key`` is the decoded key as text (``key_encoding``
-"utf-8"), base64 when it is not UTF-8 (``"base64"``), null when absent; ``headers`` is a list of ``{"name",
-"value", "value_encoding"}`` in the record's order (a name may repeat). Quarantine line: ``{"error", "ingest",
+Bronze line: ``{"event": <envelope>, "ingest": {"arrival_time", "shard_id", "sequence_number",
+"partition_key", "topic", "partition", "offset", "timestamp", "timestamp_type", "key", "key_encoding",
+"headers"}}``. The first four are the stream fields bronze->silver reads from every bronze line (as the
+Kinesis ingest and the backfill write them): ``shard_id`` = ``<topic>-<partition>``, ``sequence_number`` = the
+offset as digits, ``partition_key`` = the key. The rest is the Kafka record: ``key`` is the decoded key as
+text (``key_encoding`` "utf-8"), base64 when it is not UTF-8 (``"base64"``), null when absent; ``headers`` is
+a list of ``{"name", "value", "value_encoding"}`` in the record's order (a name may repeat). Quarantine line: ``{"error", "ingest",
 "payload", "payload_encoding", "reason"}``.
 
 A batch may hold several topic-partitions: the cut-off applies per topic-partition (Lambda resumes each from
@@ -101,9 +104,13 @@ def to_record(record) -> SourceRecord:
     key = raw.get("key")
     key_text, key_encoding = (None, None) if key is None else _text(base64.b64decode(key, validate=True))
     timestamp = int(raw["timestamp"])
-    ingest_fields = {"topic": raw["topic"], "partition": int(raw["partition"]), "offset": offset,
-                     "timestamp": timestamp, "timestamp_type": raw.get("timestampType"),
-                     "key": key_text, "key_encoding": key_encoding, "headers": _headers(raw.get("headers"))}
+    ingest_fields = {
+        # the lake's stream fields, which bronze->silver reads from every bronze line (Kinesis, backfill, MSK)
+        "shard_id": partition_id, "sequence_number": str(offset), "partition_key": key_text,
+        # the Kafka record as it was
+        "topic": raw["topic"], "partition": int(raw["partition"]), "offset": offset, "timestamp": timestamp,
+        "timestamp_type": raw.get("timestampType"), "key": key_text, "key_encoding": key_encoding,
+        "headers": _headers(raw.get("headers"))}
     return SourceRecord(partition_id, offset, item, payload, timestamp, ingest_fields)
 
 

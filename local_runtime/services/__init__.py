@@ -7,8 +7,9 @@ status 1 when one is not healthy).
 
 Each service is a :class:`~local_runtime.services.base.LocalService` (``name``, ``start()``,
 ``health()``, ``stop()``, ``connection()``) in a module of its own, listed in :data:`SERVICES` in start
-order. Today: the AWS emulator (:mod:`local_runtime.services.ministack`) and PostgreSQL standing in for
-Redshift (:mod:`local_runtime.services.postgres`). The emulator's functions
+order. Today: the AWS emulator (:mod:`local_runtime.services.ministack`), PostgreSQL standing in for
+Redshift (:mod:`local_runtime.services.postgres`) and a Kafka broker standing in for MSK
+(:mod:`local_runtime.services.kafka`). The emulator's functions
 (:func:`ensure_emulator`, :func:`start_ministack`, ...) stay importable from here.
 """
 from __future__ import annotations
@@ -20,17 +21,20 @@ from local_runtime.services.base import LocalService, free_port
 from local_runtime.services.ministack import (DEFAULT_ENDPOINT, HEALTH_PATHS, LOCAL_CREDENTIALS, REGION, AwsEmulator,
                                               Emulator, endpoint_from_env, ensure_emulator, health, start_ministack,
                                               stop_ministack)
+from local_runtime.services.kafka import KafkaBroker
 from local_runtime.services.postgres import PostgresServer
 
 __all__ = [
     "DEFAULT_ENDPOINT", "HEALTH_PATHS", "LOCAL_CREDENTIALS", "REGION", "SERVICES", "AwsEmulator", "Emulator",
-    "LocalService", "PostgresServer", "endpoint_from_env", "ensure_emulator", "free_port", "health", "main", "services",
+    "KafkaBroker", "LocalService", "PostgresServer", "endpoint_from_env", "ensure_emulator", "free_port", "health",
+    "main", "services",
     "start_ministack", "stop_ministack",
 ]
 
-SERVICES: tuple[type[LocalService], ...] = (AwsEmulator, PostgresServer)
+SERVICES: tuple[type[LocalService], ...] = (AwsEmulator, PostgresServer, KafkaBroker)
 """Every local service, in start order (stopped in reverse). Each is constructed with no arguments
-(its address comes from the environment, e.g. ``AWS_ENDPOINT_URL``, ``LAKEFORGE_POSTGRES_PORT``)."""
+(its address comes from the environment, e.g. ``AWS_ENDPOINT_URL``, ``LAKEFORGE_POSTGRES_PORT``,
+``LAKEFORGE_KAFKA_PORT``)."""
 
 
 def services() -> list[LocalService]:

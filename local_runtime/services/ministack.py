@@ -66,10 +66,10 @@ def health(endpoint: str, timeout: float = 1.0) -> dict | None:
     return None
 
 
-def _dirs(port: int) -> dict[str, Path]:
-    base = STATE / f"ministack-{port}"
+def _dirs(port: int, home: Path | None = None, log: Path | None = None) -> dict[str, Path]:
+    base = home or STATE / f"ministack-{port}"
     return {"base": base, "pid": base / "ministack.pid", "instance": base / "instance",
-            "log": STATE / "logs" / f"ministack-{port}.log", "tmp": base / "tmp", "s3": base / "s3",
+            "log": log or STATE / "logs" / f"ministack-{port}.log", "tmp": base / "tmp", "s3": base / "s3",
             "state": base / "state"}
 
 
@@ -79,16 +79,21 @@ def _recorded(port: int) -> tuple[int | None, str]:
     return read_pid(d["pid"]), instance
 
 
-def start_ministack(port: int, *, wait_seconds: float = 60.0) -> Emulator:
-    """Start a fresh ministack on 127.0.0.1:port in the background and wait until healthy."""
-    d = _dirs(port)
+def start_ministack(port: int, *, wait_seconds: float = 60.0, home: Path | None = None, log: Path | None = None,
+                    persist_s3: bool = False) -> Emulator:
+    """Start a fresh ministack on 127.0.0.1:port in the background and wait until healthy.
+
+    Its folder is ``home`` (default ``.state/ministack-<port>``), its log ``log``; ``persist_s3`` writes every
+    S3 object through to ``<home>/s3`` as it is put, so a restarted ministack serves them again (the local
+    Kafka broker's storage, :mod:`local_runtime.services.kafka`)."""
+    d = _dirs(port, home, log)
     for key in ("base", "tmp", "s3", "state"):
         d[key].mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({
         "BIND_HOST": "127.0.0.1", "GATEWAY_PORT": str(port), "MINISTACK_REGION": REGION,
         "TMPDIR": str(d["tmp"]), "S3_DATA_DIR": str(d["s3"]), "STATE_DIR": str(d["state"]),
-        "PERSIST_STATE": "0", "S3_PERSIST": "0", "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+        "PERSIST_STATE": "0", "S3_PERSIST": "1" if persist_s3 else "0", "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
         # Lambda handlers run as warm local subprocesses; give them the full timeout.
         "LAMBDA_WARM_TTL_SECONDS": "600",
     })
@@ -102,16 +107,18 @@ def start_ministack(port: int, *, wait_seconds: float = 60.0) -> Emulator:
                      wait_seconds=wait_seconds)
     except RuntimeError:
         if proc.poll() is None:
-            stop_ministack(port)
+            stop_ministack(port, home=home, log=log)
         raise
     return Emulator(endpoint, proc.pid, instance)
 
 
-def stop_ministack(port: int, timeout: float = 15.0, *, remove_data: bool = False) -> bool:
-    """Stop the ministack that this project started on ``port``; True if one was stopped.
+def stop_ministack(port: int, timeout: float = 15.0, *, remove_data: bool = False, home: Path | None = None,
+                   log: Path | None = None) -> bool:
+    """Stop the ministack that this project started on ``port`` (from ``home``, as :func:`start_ministack`);
+    True if one was stopped.
 
     ``remove_data`` also deletes its folder under ``.state/`` (for throw-away test emulators)."""
-    d = _dirs(port)
+    d = _dirs(port, home, log)
     stopped = stop_process_group(read_pid(d["pid"]), timeout)
     for key in ("pid", "instance"):
         d[key].unlink(missing_ok=True)

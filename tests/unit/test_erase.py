@@ -12,7 +12,7 @@ import pytest
 
 from data_contracts import layout
 from operations.erase import (
-    Location, Target, bronze_record, delete_event_line, erasure_event_time, filter_csv, filter_lines,
+    Lake, Location, Target, bronze_record, delete_event_line, erasure_event_time, filter_csv, filter_lines,
     filter_object, gold_cut, ingest_quarantine_record, lake_buckets, main, request_totals,
     silver_quarantine_record,
 )
@@ -103,6 +103,11 @@ def test_which_objects_are_scanned_and_which_stay_when_empty():
     erasure = day + layout.erasure_object_name(A)
     assert bronze.wanted(stream) and bronze.wanted(backfill) and not bronze.wanted(erasure)
     assert bronze.keeps_empty(stream) and not bronze.keeps_empty(backfill)
+    msk = day + layout.msk_object_name(layout.topic_partition("lakeforge-ingest", 2), 40, 90)
+    assert bronze.wanted(msk) and bronze.keeps_empty(msk)  # an MSK object claims its offsets the same way
+    scanned = Lake({"bronze": "b", "quarantine": "q", "silver": "s", "gold": "g"}).scanned()
+    assert {(loc.prefix, loc.kind) for loc in scanned} >= {(layout.STREAM_QUARANTINE_PREFIX, "ingest_quarantine"),
+                                                            (layout.MSK_QUARANTINE_PREFIX, "ingest_quarantine")}
     silver_q = Location("silver_quarantine", "q", "silver_rules/", "silver_quarantine")
     assert silver_q.wanted("silver_rules/x/part-00000-abc.json") and not silver_q.wanted("silver_rules/x/_SUCCESS")
     assert not silver_q.keeps_empty("silver_rules/x/part-00000-abc.json")

@@ -21,6 +21,7 @@ from data_contracts.validation import classify as real_classify
 from lambda_src.ingest import app
 from lambda_src.ingest_core import Batch, ContainerS3, ObjectNaming, RecordRef, SourceRecord
 from sample_data import DEFAULT_FIRST_SEQUENCE, expected_counts, generate, to_kinesis_event
+from tests.memory_s3 import MemoryS3
 
 ROOT = Path(__file__).resolve().parents[2]
 BRONZE, QUARANTINE = "lakeforge-test-bronze", "lakeforge-test-quarantine"
@@ -427,21 +428,6 @@ def test_s3_client_is_created_once(s3):
     app.handler_for(boto)(event_for(generate(5, seed=9), start=40), None)
     assert boto.client() is boto.client() and boto.client() is not s3
     assert len(lines(snapshot(s3))) == 45
-
-
-class MemoryS3:
-    """A dict for a bucket: (bucket, key) -> body."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], bytes] = {}
-
-    def put_object(self, **kwargs):
-        self.objects[(kwargs["Bucket"], kwargs["Key"])] = kwargs["Body"]
-
-    def list_objects_v2(self, **kwargs):
-        keys = sorted(key for bucket, key in self.objects if bucket == kwargs["Bucket"]
-                      and key.startswith(kwargs["Prefix"]))
-        return {"Contents": [{"Key": key} for key in keys], "IsTruncated": False}
 
 
 def _naming() -> ObjectNaming:
