@@ -1,7 +1,9 @@
 """Issue 10: the whole local MSK path (producer -> Kafka broker -> the local event source mapping -> the deployed
 ``ingest_msk`` function on the emulator -> bronze / quarantine) loses and duplicates nothing when the broker is
-restarted in the middle of the mapping's run, or when the mapping dies in the middle of a batch (SIGKILL while
-the function is writing its objects, before the offsets are committed) and is started again.
+restarted in the middle of the mapping's run, when the function's process is killed in the middle of a batch
+(the emulator's worker running the handler, SIGKILLed while it writes the batch's objects: a failed
+invocation, retried), or when the mapping dies in the middle of a batch (SIGKILL while the function is writing
+its objects, before the offsets are committed) and is started again.
 
 Each record is identified by its Kafka position (``<topic>-<partition>``, offset); the generator's replays share
 an ``event_id`` on purpose, so bronze lines per ``event_id`` must equal what the generator sent per ``event_id``.
@@ -34,12 +36,13 @@ pytestmark = pytest.mark.e2e
 
 RECORDS = 300
 RESTART_TOPIC, KILL_TOPIC = "recovery-broker-restart", "recovery-mapping-killed"
+CRASH_TOPIC = "recovery-handler-crash"
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
     service = KafkaBroker(free_port(), state=tmp_path_factory.mktemp("kafka-state"),
-                          topics={RESTART_TOPIC: INGEST_TOPIC_PARTITIONS, KILL_TOPIC: INGEST_TOPIC_PARTITIONS})
+                          topics={name: INGEST_TOPIC_PARTITIONS for name in (RESTART_TOPIC, KILL_TOPIC, CRASH_TOPIC)})
     service.start()
     yield service
     service.stop()
@@ -50,13 +53,13 @@ def platform(emulator, tmp_path_factory):
     s3, lam = client("s3", emulator.endpoint), client("lambda", emulator.endpoint)
     zip_bytes = build_function_zip("ingest_msk", tmp_path_factory.mktemp("zip")).read_bytes()
     functions = {}
-    for case in ("restart", "kill"):
+    for case in ("restart", "kill", "crash"):
         bronze, quarantine = f"msk-recovery-{case}-bronze", f"msk-recovery-{case}-quarantine"
         for bucket in (bronze, quarantine):
             s3.create_bucket(Bucket=bucket)
         functions[case] = (deploy_function(lam, f"lakeforge-ingest-msk-{case}", zip_bytes, bronze, quarantine),
                            (bronze, quarantine))
-    return {"s3": s3, "lambda": lam, "endpoint": emulator.endpoint, "functions": functions}
+    return {"s3": s3, "lambda": lam, "endpoint": emulator.endpoint, "port": emulator.port, "functions": functions}
 
 
 def assert_each_record_once(s3, buckets, topic: str, records, ends: dict[int, int], broker, group: str) -> None:
@@ -174,3 +177,65 @@ def test_the_mapping_killed_in_the_middle_of_a_batch_loses_and_duplicates_nothin
           f"(8 s idle wait included)")
     assert again.returncode == 0, again.stderr
     assert_each_record_once(s3, buckets, KILL_TOPIC, records, ends, broker, group)
+
+
+def _function_workers(port: int, function: str) -> list[int]:
+    """PIDs of the emulator's worker processes running ``function`` (ministack runs each function's handler in a
+    warm ``_worker.py`` subprocess under ``.state/ministack-<port>/tmp/ministack-lambda-<function>-*/``)."""
+    marker = f"ministack-{port}/tmp/ministack-lambda-{function}-"
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            if marker in cmdline:
+                pids.append(int(entry))
+    return pids
+
+
+def test_the_function_killed_in_the_middle_of_a_batch_loses_and_duplicates_nothing(broker, platform):
+    """The emulator's process running the handler is SIGKILLed as soon as the first objects of a batch appear (the
+    handler is still writing the rest): the invocation fails, the mapping retries the same batch, the next
+    invocation (a new worker) finds what the dead one stored and writes the rest once."""
+    records = generate(RECORDS, seed=3030, bad_share=0.15)
+    ends = produce(broker, records, CRASH_TOPIC)
+    assert sum(ends.values()) == RECORDS
+    function, buckets = platform["functions"]["crash"]
+    s3, killed, at_kill = platform["s3"], [], []
+
+    def crash() -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if _stored_positions(s3, buckets, CRASH_TOPIC):
+                for pid in _function_workers(platform["port"], function):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.5)
+                at_kill.extend(lines(s3, buckets))  # what the dead worker had stored
+                return
+            time.sleep(0.01)
+
+    crasher = threading.Thread(target=crash)
+    crasher.start()
+    batches = []
+    poller = MskPoller(bootstrap_servers=broker.bootstrap_servers, function_name=function,
+                       lambda_client=platform["lambda"], topic=CRASH_TOPIC, group_id="recovery-crash",
+                       batch_size=100, batching_window=0.5)
+    started = time.monotonic()
+    try:
+        poller.run(until_idle=8, on_batch=batches.append)
+    finally:
+        poller.close()
+        crasher.join(30)
+    print(f"\n[msk-recovery] function killed (pids {killed}) with {len(at_kill)} of the first batch's "
+          f"{batches[0].records if batches else 0} records stored: {len(batches)} batches, "
+          f"{sum(b.failed_invocation for b in batches)} failed invocations, {time.monotonic() - started:.1f}s "
+          f"(8 s idle wait included)")
+    assert killed, "the function's worker process was not found"
+    assert batches[0].failed_invocation, "the first invocation did not die"
+    assert set(batches[0].committed.values()) == {0}  # the mapping stays at the batch's first records
+    assert 0 < len(at_kill) < batches[0].records, "the kill did not come in the middle of the first batch"
+    assert not batches[-1].failed_invocation
+    assert_each_record_once(s3, buckets, CRASH_TOPIC, records, ends, broker, "recovery-crash")
