@@ -5,6 +5,9 @@ Sections (all by default; ``--only a,b`` to pick):
 - ``apply``: ``terraform apply`` of the synthesized local stack onto a fresh ministack, wall seconds;
 - ``handler``: the ingest Lambda handler in-process on 10,000 generated records (10% bad), records/s,
   once with a null S3 sink (the handler's own cost) and once writing to the emulator's S3;
+- ``kafka``: the local MSK path, producer -> Kafka -> the local mapping -> the deployed ``ingest_msk`` on the
+  emulator -> S3, records/s and produce-to-bronze latency, beside the ingest handlers writing to that S3
+  directly in the same run (see kafka.py);
 - ``batch``: bronze→silver and silver→gold Spark jobs on local[2] at several sizes (see batch.py);
 - ``baseline`` (only when asked for, with ``--base REV``): synth, and with ``--demo-runs N`` the demo, of this
   checkout against a base revision, in turns (see baseline.py).
@@ -176,6 +179,11 @@ def _serving(runs: int) -> list[dict]:
     return bench_serving(runs, bring_up=os.environ.get("LAKEFORGE_BENCH_RUNNING") != "1")
 
 
+def _kafka(runs: int) -> list[dict]:
+    from benchmarks.kafka import bench_kafka
+    return bench_kafka(runs)
+
+
 def _fmt(value: float, unit: str) -> str:
     return f"{value:,.0f}" if unit in ("records/s", "rows/s") or value >= 1000 else f"{value:.1f}"
 
@@ -213,7 +221,7 @@ def _store(section: str, value) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="lakeforge benchmarks")
-    parser.add_argument("--only", default="synth,apply,handler,serving,batch")
+    parser.add_argument("--only", default="synth,apply,handler,kafka,serving,batch")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000,5000000", help="batch sizes (rows)")
     parser.add_argument("--base", default="", help="baseline: the git revision to compare this checkout with")
@@ -225,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "make bench" if not argv and len(sys.argv) == 1 else "python -m benchmarks.run " + " ".join(argv or sys.argv[1:])
     stored = _store("machine", machine())
     sections = {"synth": lambda: [bench_synth(args.runs)], "apply": lambda: [bench_apply(args.runs)],
-                "handler": lambda: bench_handler(max(args.runs, 5)), "serving": lambda: _serving(args.runs)}
+                "handler": lambda: bench_handler(max(args.runs, 5)), "kafka": lambda: _kafka(max(args.runs, 5)),
+                "serving": lambda: _serving(args.runs)}
     for name, run in sections.items():
         if name in wanted:
             print(f"[bench] {name}", flush=True)
@@ -263,11 +272,14 @@ def main(argv: list[str] | None = None) -> int:
 def _write(stored: dict) -> None:
     from benchmarks.batch import batch_table
     results, commands = [], []
-    for name in ("synth", "apply", "handler", "serving"):
+    for name in ("synth", "apply", "handler", "kafka", "serving"):
         if name in stored:
             results += stored[name]["results"]
             commands.append(stored[name]["command"])
     extra = batch_table(sorted(stored["batch"]["rows"].values(), key=lambda r: r["rows"])) if "batch" in stored else []
+    if "kafka" in stored:
+        from benchmarks.kafka import kafka_section
+        extra = kafka_section(stored["kafka"]) + extra
     if "batch" in stored:
         commands.append(stored["batch"]["command"])
     write_markdown(results, stored["machine"], " / ".join(dict.fromkeys(commands)), extra)

@@ -13,6 +13,10 @@ invokes the deployed function (``ingest_msk``) through the emulator's Lambda API
   partition past its last record; a partial batch response (``batchItemFailures``, Powertools' Kafka
   identifiers) commits each reported partition up to its LOWEST reported offset and rewinds the consumer
   there (Lambda resumes it from that record), the other partitions past their last record;
+* a commit the broker does not take (it is restarting, the group coordinator is not found yet, or the
+  restarted broker no longer knows this member) rewinds every partition of the batch to its first record:
+  the batch comes again once the consumer has rejoined (the function stores nothing twice), as Lambda
+  redelivers a batch whose offsets it could not commit;
 * a failed invocation (a function error, or the invoke itself failing) retries the same batch; so does a
   partition that keeps reporting the same offset. After ``max_retries`` retries, the failed records go to
   the on-failure destination (an SQS queue: one message per topic-partition, Lambda's shape with
@@ -20,7 +24,7 @@ invokes the deployed function (``ingest_msk``) through the emulator's Lambda API
 
 ``python -m local_runtime.msk_poller --function NAME [--endpoint URL] [--bootstrap HOST:PORT] [--topic T]
 [--group G] [--batch-size N] [--window S] [--max-retries N] [--on-failure-queue URL] [--until-idle S]``
-runs it until interrupted (or until no record came for ``--until-idle`` seconds).
+runs it until interrupted (or until no record came for ``--until-idle`` seconds once it holds partitions).
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ from data_contracts.topics import INGEST_TOPIC
 from local_runtime.services.kafka import CONSUMER_GROUP_SETTINGS
 from sample_data.events import msk_event, msk_record
 
-__all__ = ["BatchResult", "MskPoller", "main"]
+__all__ = ["BatchResult", "MskPoller", "deploy_function", "main", "sqs_destination"]
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_WINDOW_SECONDS = 0.5
@@ -58,6 +62,8 @@ class BatchResult:
     """The on-failure messages sent in this poll."""
     committed: dict[str, int] = field(default_factory=dict)
     """``<topic>-<partition>`` -> the offset committed (the next one to read)."""
+    commit_failed: bool = False
+    """The broker did not take the commit: every partition of the batch was rewound to its first record."""
 
 
 class MskPoller:
@@ -181,11 +187,37 @@ class MskPoller:
             else:
                 commits.append(TopicPartition(tp[0], tp[1], start))
                 rewinds.append(TopicPartition(tp[0], tp[1], start))
-        self.consumer.commit(offsets=commits, asynchronous=False)
-        for tp in rewinds:
-            self.consumer.seek(tp)
+        if not self._commit(commits):
+            # Not committed: the whole batch comes again (the function stores nothing twice).
+            self._rewind([TopicPartition(t, p, min(m.offset() for m in ms)) for (t, p), ms in by_partition.items()])
+            result.commit_failed = True
+            return result
+        self._rewind(rewinds)
         result.committed = {topic_partition(tp.topic, tp.partition): tp.offset for tp in commits}
         return result
+
+    def _commit(self, offsets: list) -> bool:
+        """Commit ``offsets``; False when the broker refused (restarting, no group coordinator yet, or this
+        member no longer in the group after a broker restart: the consumer must poll to rejoin)."""
+        from confluent_kafka import KafkaException
+
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+            return True
+        except KafkaException as exc:
+            print(f"[msk-poller] commit failed, the batch will come again: {exc}", file=sys.stderr)
+            return False
+
+    def _rewind(self, offsets: list) -> None:
+        """Seek each partition back (a partition this member lost in a rebalance restarts from its committed
+        offset anyway: nothing to seek)."""
+        from confluent_kafka import KafkaException
+
+        for tp in offsets:
+            try:
+                self.consumer.seek(tp)
+            except KafkaException:
+                pass
 
     def _failure_message(self, tp: tuple[str, int], failed: list, attempts: int, function_error: bool) -> dict:
         """Lambda's on-failure record for a Kafka batch (one per topic-partition)."""
@@ -206,13 +238,15 @@ class MskPoller:
         }
 
     def run(self, *, until_idle: float | None = None, on_batch: Callable[[BatchResult], None] | None = None) -> None:
-        """Poll until interrupted, or until no record came for ``until_idle`` seconds."""
+        """Poll until interrupted, or until no record came for ``until_idle`` seconds while this member held
+        partitions (the wait to join the group does not count: after a mapping died, its old member keeps the
+        partitions until its session times out)."""
         idle_since = time.monotonic()
         while True:
             result = self.poll()
             if on_batch is not None and result.records:
                 on_batch(result)
-            if result.records:
+            if result.records or not self.consumer.assignment():
                 idle_since = time.monotonic()
             elif until_idle is not None and time.monotonic() - idle_since >= until_idle:
                 return
@@ -221,6 +255,21 @@ class MskPoller:
 def _iso(millis: int) -> str:
     return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
+
+
+def deploy_function(lam: Any, name: str, zip_bytes: bytes, bronze: str, quarantine: str) -> str:
+    """Create the ``ingest_msk`` function ``name`` (the zip of ``bundling.lambda_zip``) writing to ``bronze`` and
+    ``quarantine`` straight through the emulator's Lambda API, without the Terraform stack (the end-to-end tests
+    and the benchmark deploy it so on a private emulator); wait until it is Active."""
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::000000000000:role/ingest-msk",
+                        Handler="app.lambda_handler", Code={"ZipFile": zip_bytes}, Timeout=60, MemorySize=512,
+                        Environment={"Variables": {"BRONZE_BUCKET": bronze, "QUARANTINE_BUCKET": quarantine,
+                                                   "LOG_LEVEL": "WARNING"}})
+    for _ in range(100):
+        if lam.get_function(FunctionName=name)["Configuration"].get("State", "Active") == "Active":
+            break
+        time.sleep(0.1)
+    return name
 
 
 def sqs_destination(sqs: Any, queue_url: str) -> Callable[[dict], None]:

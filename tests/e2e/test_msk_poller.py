@@ -8,7 +8,6 @@ import time
 from collections import Counter
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bundling.lambda_zip import build_function_zip
 from data_contracts.topics import INGEST_TOPIC, INGEST_TOPIC_PARTITIONS
@@ -17,6 +16,7 @@ from local_runtime.msk_poller import MskPoller, sqs_destination
 from local_runtime.services import free_port
 from local_runtime.services.kafka import KafkaBroker
 from sample_data import expected_counts, generate
+from tests.e2e.msk import committed, deploy_function, lines, produce
 
 pytestmark = pytest.mark.e2e
 
@@ -33,27 +33,16 @@ def broker(tmp_path_factory):
     service.stop()
 
 
-def _function(lam, name: str, zip_bytes: bytes, bronze: str) -> str:
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::000000000000:role/ingest-msk",
-                        Handler="app.lambda_handler", Code={"ZipFile": zip_bytes}, Timeout=60, MemorySize=512,
-                        Environment={"Variables": {"BRONZE_BUCKET": bronze, "QUARANTINE_BUCKET": QUARANTINE,
-                                                   "LOG_LEVEL": "WARNING"}})
-    for _ in range(100):
-        if lam.get_function(FunctionName=name)["Configuration"].get("State", "Active") == "Active":
-            break
-        time.sleep(0.1)
-    return name
-
-
 @pytest.fixture(scope="module")
 def platform(emulator, tmp_path_factory):
     s3, lam, sqs = (client(name, emulator.endpoint) for name in ("s3", "lambda", "sqs"))
     for bucket in (BRONZE, QUARANTINE):
         s3.create_bucket(Bucket=bucket)
     zip_bytes = build_function_zip("ingest_msk", tmp_path_factory.mktemp("zip")).read_bytes()
-    ingest = _function(lam, "lakeforge-ingest-msk", zip_bytes, BRONZE)
-    broken = _function(lam, "lakeforge-ingest-msk-broken", zip_bytes, "no-such-bucket")  # every bronze put fails
-    healing = _function(lam, "lakeforge-ingest-msk-healing", zip_bytes, LATE_BRONZE)  # bucket made mid-way
+    ingest = deploy_function(lam, "lakeforge-ingest-msk", zip_bytes, BRONZE, QUARANTINE)
+    # every bronze put of "broken" fails; the bronze bucket of "healing" is made mid-way
+    broken = deploy_function(lam, "lakeforge-ingest-msk-broken", zip_bytes, "no-such-bucket", QUARANTINE)
+    healing = deploy_function(lam, "lakeforge-ingest-msk-healing", zip_bytes, LATE_BRONZE, QUARANTINE)
     queue = sqs.create_queue(QueueName="lakeforge-ingest-msk-failures")["QueueUrl"]
     return {"s3": s3, "lambda": lam, "sqs": sqs, "ingest": ingest, "broken": broken, "healing": healing,
             "queue": queue}
@@ -61,41 +50,15 @@ def platform(emulator, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def produced(broker):
-    """The records, produced once; and each partition's end offset (one past its last record), from the
-    delivery reports: Tansu 0.6.0 answers ListOffsets(latest) wrongly (1 for a partition holding 80 records)."""
+    """The records, produced once; and each partition's end offset (one past its last record)."""
     records = generate(RECORDS, seed=31, bad_share=0.1)
-    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "acks": "all"})
-    ends: dict[int, int] = {}
-
-    def report(err, msg):
-        assert err is None, err
-        ends[msg.partition()] = max(ends.get(msg.partition(), 0), msg.offset() + 1)
-
-    for record in records:
-        producer.produce(INGEST_TOPIC, key=record.partition_key.encode(), value=record.payload,
-                         headers=[("producer", b"erp-connector")], on_delivery=report)
-    assert producer.flush(30) == 0
+    ends = produce(broker, records)
     assert sorted(ends) == list(range(INGEST_TOPIC_PARTITIONS)) and sum(ends.values()) == RECORDS
     return records, ends
 
 
 def _lines(s3, buckets=(BRONZE, QUARANTINE)) -> list[tuple[str, dict]]:
-    out = []
-    for bucket in buckets:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", ()):
-                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                out.extend((bucket, json.loads(raw)) for raw in body.split(b"\n")[:-1])
-    return out
-
-
-def _committed(broker: KafkaBroker, group: str) -> dict[int, int]:
-    c = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": group})
-    try:
-        tps = c.committed([TopicPartition(INGEST_TOPIC, p) for p in range(INGEST_TOPIC_PARTITIONS)], timeout=10)
-        return {tp.partition: tp.offset for tp in tps}
-    finally:
-        c.close()
+    return lines(s3, buckets)
 
 
 def test_every_record_reaches_bronze_or_quarantine_once_and_offsets_follow(broker, platform, produced):
@@ -125,7 +88,7 @@ def test_every_record_reaches_bronze_or_quarantine_once_and_offsets_follow(broke
     sample = next(line for bucket, line in found if bucket == BRONZE)["ingest"]
     assert sample["headers"] == [{"name": "producer", "value": "erp-connector", "value_encoding": "utf-8"}]
     assert sample["topic"] == INGEST_TOPIC and sample["key"] and sample["timestamp_type"] == "CREATE_TIME"
-    assert _committed(broker, "mapping-ingest") == ends
+    assert committed(broker, "mapping-ingest") == ends
 
     # A second mapping (a new group) replays the whole topic: the function stores nothing twice.
     replay = MskPoller(bootstrap_servers=broker.bootstrap_servers, function_name=platform["ingest"],
@@ -167,7 +130,7 @@ def test_a_batch_that_keeps_failing_goes_to_the_on_failure_queue_and_the_mapping
         assert info["topic"] == INGEST_TOPIC and info["endOffset"] == ends[info["partition"]] - 1
         assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
         assert message["requestContext"]["approximateInvokeCount"] == 2
-    assert _committed(broker, "mapping-broken") == ends  # the mapping moved past what it gave up on
+    assert committed(broker, "mapping-broken") == ends  # the mapping moved past what it gave up on
 
 
 def test_a_partial_failure_rewinds_to_the_reported_offsets_and_the_retry_stores_each_record_once(
@@ -199,4 +162,4 @@ def test_a_partial_failure_rewinds_to_the_reported_offsets_and_the_retry_stores_
     quarantined = Counter((line["ingest"]["partition"], line["ingest"]["offset"])
                           for _, line in _lines(s3, (QUARANTINE,)))
     assert len(quarantined) == RECORDS - valid and set(quarantined.values()) == {1}
-    assert _committed(broker, "mapping-healing") == ends
+    assert committed(broker, "mapping-healing") == ends
