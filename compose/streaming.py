@@ -175,8 +175,9 @@ def _local_msk_function(base: Foundation, inputs: BuildInputs) -> None:
     from cdktf import TerraformVariable
 
     bootstrap = TerraformVariable(
-        base.stack, "kafka_bootstrap_servers", type="string",
-        description="The local Kafka broker (host:port) standing in for MSK; local_runtime.stacks passes it")
+        base.stack, "kafka_bootstrap_servers", type="string", default="",
+        description="The local Kafka broker (host:port) standing in for MSK; local_runtime.stacks passes it "
+                    "(empty: an apply that names no broker)")
     fn = _msk_function(base, inputs)
     _emit_msk_function_outputs(base, fn, bootstrap.string_value, msk_mapping_settings(base.naming.config))
 

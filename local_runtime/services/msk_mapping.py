@@ -53,9 +53,21 @@ class MskMapping(LocalService):
         if not (directory / ".terraform").exists():
             return None
         try:
-            return stacks.outputs(directory, stacks.local_env(self.endpoint))
+            outputs = stacks.outputs(directory, stacks.local_env(self.endpoint))
         except SystemExit:
             return None
+        function = (outputs.get("msk_ingest_mapping") or {}).get("function_name")
+        return outputs if function and self._function_exists(function) else None
+
+    def _function_exists(self, name: str) -> bool:
+        """Whether the emulator has the function (a restarted emulator lost what the state file still lists)."""
+        from local_runtime.aws import client
+
+        try:
+            client("lambda", self.endpoint).get_function(FunctionName=name)
+        except Exception:  # noqa: BLE001 - not there, or no emulator answering
+            return False
+        return True
 
     def start(self) -> None:
         if self.started_pid() is not None:

@@ -20,10 +20,11 @@ from local_runtime.paths import stack_dir
 
 
 @pytest.fixture(scope="module")
-def kafka_bootstrap_servers() -> str:
+def kafka_bootstrap_servers() -> str | None:
     """The broker the deployed stack names (``ingest_bootstrap_servers``): a module that uses Kafka overrides
-    this with its own broker's address; the others never reach it, so nothing is started."""
-    return "127.0.0.1:9"
+    this with its own broker's address; the others never reach it (None: the default broker's address,
+    nothing is started)."""
+    return None
 
 
 @pytest.fixture(scope="module")

@@ -171,7 +171,7 @@ def test_local_has_no_msk_cluster_but_the_function_and_the_mapping_settings(synt
     outputs = doc["output"]
     assert "msk_cluster_arn" not in outputs and "msk_bootstrap_brokers_sasl_iam" not in outputs
     assert outputs["ingest_bootstrap_servers"]["value"] == "${var.kafka_bootstrap_servers}"
-    assert "default" not in doc["variable"]["kafka_bootstrap_servers"]  # local_runtime.stacks always passes it
+    assert doc["variable"]["kafka_bootstrap_servers"]["default"] == ""  # local_runtime.stacks passes the broker
     assert outputs["ingest_topic"]["value"] == topics.INGEST_TOPIC
     config = synth.configs["local"]
     mapping = outputs["msk_ingest_mapping"]["value"]
