@@ -100,6 +100,9 @@ class MskMapping(LocalService):
         except (OSError, ValueError):
             return {}
 
+    def status(self) -> dict[str, Any]:
+        return {**super().status(), "mapping": self.health()}
+
     def stop(self) -> bool:
         stopped = stop_process_group(read_pid(self.pid_file))
         self.pid_file.unlink(missing_ok=True)
