@@ -79,7 +79,7 @@ def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs
     lambda_zips = given.lambda_zips
     if lambda_zips is None:
         wanted = [INGEST_FUNCTION] if svc.ingest_lambda else []
-        if svc.msk:
+        if svc.msk or svc.msk_ingest_lambda:
             wanted.append(INGEST_MSK_FUNCTION)
         if svc.query_api:
             wanted.append(QUERY_FUNCTION)

@@ -1,7 +1,11 @@
 """The streaming layer: the Kinesis ingest stream, the ingest Lambda (``lambda_src/ingest``) with its log group
 and failure queue, and the event source mapping between them; with ``[services] msk`` (dev, prod) the MSK cluster
 in the network's private subnets, the MSK ingest Lambda (``lambda_src/ingest_msk``, in the same subnets and the
-data services' security group: the brokers are private) and its event source mapping on the ingest topic.
+data services' security group: the brokers are private) and its event source mapping on the ingest topic; with
+``[services] msk_ingest_lambda`` (local) the MSK ingest Lambda alone: no emulator creates MSK or accepts a Kafka
+event source mapping, so the local Kafka broker (its address: the ``kafka_bootstrap_servers`` variable) and
+``local_runtime.msk_poller`` stand in, the poller reading the mapping's settings from the ``msk_ingest_mapping``
+output. Both mappings take their settings from :func:`msk_mapping_settings` (``[msk]``): one definition.
 
 Valid records land in bronze, contract violations in quarantine (``data_contracts.layout``). The function
 may only put the stream's objects (``layout.STREAM_BRONZE_KEY_GLOB``, ``layout.STREAM_QUARANTINE_KEY_GLOB``)
@@ -23,6 +27,11 @@ from modules.lambda_function_props import PythonFunctionProps
 from modules.msk_ingest_props import MskEventSourceProps
 from modules.msk_props import MskClusterProps
 
+def _has_msk_function(config: EnvironmentConfig) -> bool:
+    """The MSK ingest function exists: with its cluster (``msk``) or alone (``msk_ingest_lambda``, local)."""
+    return config.services.msk or config.services.msk_ingest_lambda
+
+
 OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("ingest_stream_name", "kinesis", "Kinesis stream receiving raw events"),
     StackOutput("ingest_stream_arn", "kinesis", "ARN of the ingest Kinesis stream"),
@@ -30,9 +39,14 @@ OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("ingest_failure_queue_url", "ingest_lambda", "SQS queue receiving failed ingest batches/events"),
     StackOutput("msk_cluster_arn", "msk", "ARN of the MSK cluster"),
     StackOutput("msk_bootstrap_brokers_sasl_iam", "msk", "Private SASL/IAM bootstrap brokers (host:9098,...)"),
-    StackOutput("ingest_topic", "msk", "Kafka topic the MSK ingest function consumes"),
-    StackOutput("msk_ingest_function_name", "msk", "Name of the MSK ingest Lambda function"),
-    StackOutput("msk_ingest_failure_queue_url", "msk", "SQS queue receiving failed MSK ingest batches"),
+    StackOutput("ingest_bootstrap_servers", None, "Bootstrap servers of the Kafka cluster the MSK ingest function "
+                "reads (MSK: SASL/IAM on 9098; local: the plaintext local broker)", when=_has_msk_function),
+    StackOutput("ingest_topic", None, "Kafka topic the MSK ingest function consumes", when=_has_msk_function),
+    StackOutput("msk_ingest_function_name", None, "Name of the MSK ingest Lambda function", when=_has_msk_function),
+    StackOutput("msk_ingest_failure_queue_url", None, "SQS queue receiving failed MSK ingest batches",
+                when=_has_msk_function),
+    StackOutput("msk_ingest_mapping", None, "Settings of the MSK ingest event source mapping (topic, consumer group, "
+                "starting position, batch size, batching window, on-failure destination)", when=_has_msk_function),
 )
 
 MSK_POLLER_ENDPOINTS: tuple[str, ...] = ("sts", "lambda")
@@ -97,6 +111,8 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
         base.outputs.emit("ingest_stream_arn", stream.arn)
     if svc.msk:
         _msk(base, inputs)
+    elif svc.msk_ingest_lambda:
+        _local_msk_function(base, inputs)
     if not svc.ingest_lambda:
         return
 
@@ -119,13 +135,59 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
     base.outputs.emit("ingest_failure_queue_url", fn.failure_queue_url)
 
 
+def msk_mapping_settings(config: EnvironmentConfig) -> dict:
+    """The MSK ingest mapping's settings, from ``[msk]`` and the topic's one definition: the dev/prod
+    :class:`~modules.msk_ingest.MskEventSource` takes them, the local poller reads them from the
+    ``msk_ingest_mapping`` output."""
+    return {"topic": topics.INGEST_TOPIC, **config.msk.values_for(MskEventSourceProps)}
+
+
+def _msk_function(base: Foundation, inputs: BuildInputs, subnets: tuple = (), groups: tuple = ()):
+    """The MSK ingest function (in ``subnets`` with ``groups`` where the cluster is in a VPC)."""
+    from modules.lambda_function import PythonFunction
+
+    names, key, lake = base.naming, base.key, base.lake
+    config, prefix, tags = names.config, names.prefix, names.tags
+    bronze, quarantine = lake.bucket_arns["bronze"], lake.bucket_arns["quarantine"]
+    return PythonFunction(base.stack, "ingest_msk_function", PythonFunctionProps(
+        function_name=f"{prefix}-ingest-msk", zip_path=inputs.lambda_zips[INGEST_MSK_FUNCTION],
+        description="MSK topic -> validated records in bronze, rejects in quarantine",
+        **{**config.lambda_.values_for(PythonFunctionProps), **config.msk.values_for(PythonFunctionProps)},
+        kms_key_arn=key.arn, **config.values_for(PythonFunctionProps),
+        environment=ingest_environment(config, lake, "lakeforge-ingest-msk"),
+        subnet_ids=subnets, security_group_ids=groups,
+        policy_statements=msk_ingest_s3_statements(bronze, quarantine), tags=tags,
+    ))
+
+
+def _emit_msk_function_outputs(base: Foundation, fn, bootstrap_servers, settings: dict) -> None:
+    base.outputs.emit("ingest_bootstrap_servers", bootstrap_servers)
+    base.outputs.emit("ingest_topic", settings["topic"])
+    base.outputs.emit("msk_ingest_function_name", fn.function_name)
+    base.outputs.emit("msk_ingest_failure_queue_url", fn.failure_queue_url)
+    base.outputs.emit("msk_ingest_mapping", {**settings, "function_name": fn.function_name,
+                                             "on_failure_destination_arn": fn.failure_queue_arn})
+
+
+def _local_msk_function(base: Foundation, inputs: BuildInputs) -> None:
+    """Local: the MSK ingest function alone; the local broker's address comes in as a variable (its port is
+    per machine: ``local_runtime.stacks`` passes it)."""
+    from cdktf import TerraformVariable
+
+    bootstrap = TerraformVariable(
+        base.stack, "kafka_bootstrap_servers", type="string", default="",
+        description="The local Kafka broker (host:port) standing in for MSK; local_runtime.stacks passes it "
+                    "(empty: an apply that names no broker)")
+    fn = _msk_function(base, inputs)
+    _emit_msk_function_outputs(base, fn, bootstrap.string_value, msk_mapping_settings(base.naming.config))
+
+
 def _msk(base: Foundation, inputs: BuildInputs) -> None:
     """The MSK cluster, the MSK ingest function in its subnets and the mapping between them."""
-    from modules.lambda_function import PythonFunction
     from modules.msk import MskCluster
     from modules.msk_ingest import MskEventSource
 
-    stack, names, key, lake, network = base.stack, base.naming, base.key, base.lake, base.network
+    stack, names, key, network = base.stack, base.naming, base.key, base.network
     config, prefix, tags = names.config, names.prefix, names.tags
     subnets, groups = tuple(network.private_subnet_ids), (network.data_security_group_id,)
     msk = config.msk
@@ -135,24 +197,13 @@ def _msk(base: Foundation, inputs: BuildInputs) -> None:
         ingest_topic=topics.INGEST_TOPIC, topic_partitions=topics.INGEST_TOPIC_PARTITIONS,
         **msk.values_for(MskClusterProps), tags=tags,
     ))
-    bronze, quarantine = lake.bucket_arns["bronze"], lake.bucket_arns["quarantine"]
-    fn = PythonFunction(stack, "ingest_msk_function", PythonFunctionProps(
-        function_name=f"{prefix}-ingest-msk", zip_path=inputs.lambda_zips[INGEST_MSK_FUNCTION],
-        description="MSK topic -> validated records in bronze, rejects in quarantine",
-        **{**config.lambda_.values_for(PythonFunctionProps), **msk.values_for(PythonFunctionProps)},
-        kms_key_arn=key.arn, **config.values_for(PythonFunctionProps),
-        environment=ingest_environment(config, lake, "lakeforge-ingest-msk"),
-        subnet_ids=subnets, security_group_ids=groups,
-        policy_statements=msk_ingest_s3_statements(bronze, quarantine), tags=tags,
-    ))
+    fn = _msk_function(base, inputs, subnets, groups)
+    settings = msk_mapping_settings(config)
     MskEventSource(stack, "ingest_msk_source", MskEventSourceProps(
-        function_name=fn.arn, cluster_arn=cluster.arn, topic=cluster.ingest_topic, topic_arn=cluster.ingest_topic_arn,
+        function_name=fn.arn, cluster_arn=cluster.arn, topic_arn=cluster.ingest_topic_arn,
         group_arn=cluster.group_arn(msk.consumer_group_id), subnet_ids=subnets, security_group_ids=groups,
-        on_failure_destination_arn=fn.failure_queue_arn, role_name=fn.role_name,
-        **msk.values_for(MskEventSourceProps), tags=tags,
+        on_failure_destination_arn=fn.failure_queue_arn, role_name=fn.role_name, **settings, tags=tags,
     ))
     base.outputs.emit("msk_cluster_arn", cluster.arn)
     base.outputs.emit("msk_bootstrap_brokers_sasl_iam", cluster.bootstrap_brokers_sasl_iam)
-    base.outputs.emit("ingest_topic", cluster.ingest_topic)
-    base.outputs.emit("msk_ingest_function_name", fn.function_name)
-    base.outputs.emit("msk_ingest_failure_queue_url", fn.failure_queue_url)
+    _emit_msk_function_outputs(base, fn, cluster.bootstrap_brokers_sasl_iam, settings)

@@ -357,6 +357,10 @@ class ServiceSwitches(Section):
     msk: bool = option(False, doc="MSK ingestion: the MSK cluster, the MSK ingest function in the private subnets "
                                   "and its event source mapping on the ingest topic (needs network and s3_lake; "
                                   "refused in local: no emulator creates MSK with Terraform).")
+    msk_ingest_lambda: bool = option(False, doc="The MSK ingest function without a cluster (local only: the local "
+                                                "Kafka broker stands in for MSK and ``local_runtime.msk_poller`` for "
+                                                "the mapping, from the ``msk_ingest_mapping`` output; needs s3_lake; "
+                                                "dev and prod get the function through ``msk``).")
     query_api: bool = option(False, doc="The query API over gold: HTTP API, query function and, with "
                                         "``[api] authorization = \"LAMBDA\"``, its authorizer and token (needs "
                                         "s3_lake, glue_catalog, athena).")
@@ -572,13 +576,18 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
         check(not cfg.is_local, "services.emr: no emulator can create an EMR cluster; keep it off in local")
     if sw.network:
         check(not cfg.is_local, "services.network: the local environment runs no VPC-bound service; keep it off")
+    if sw.msk_ingest_lambda:
+        check(sw.s3_lake, "services.msk_ingest_lambda: needs s3_lake")
+        check(cfg.is_local and not sw.msk, "services.msk_ingest_lambda: local only (elsewhere services.msk brings the "
+                                           "function with its cluster and mapping)")
+    if sw.msk or sw.msk_ingest_lambda:
+        check(cfg.msk.batching_window_seconds <= cfg.msk.timeout_seconds,
+              f"msk.batching_window_seconds: {cfg.msk.batching_window_seconds} s is longer than the function timeout "
+              f"(msk.timeout_seconds = {cfg.msk.timeout_seconds} s); lower it or raise timeout_seconds")
     if sw.msk:
         check(sw.s3_lake and sw.network, "services.msk: needs s3_lake and network")
         check(not cfg.is_local, "services.msk: no emulator can create MSK with Terraform (a local broker stands in); "
                                 "keep it off in local")
-        check(cfg.msk.batching_window_seconds <= cfg.msk.timeout_seconds,
-              f"msk.batching_window_seconds: {cfg.msk.batching_window_seconds} s is longer than the function timeout "
-              f"(msk.timeout_seconds = {cfg.msk.timeout_seconds} s); lower it or raise timeout_seconds")
         check(cfg.msk.deployment == "serverless" or cfg.msk.broker_count % cfg.network.availability_zones == 0,
               f"msk.broker_count: {cfg.msk.broker_count} brokers do not spread evenly over the network's "
               f"{cfg.network.availability_zones} zones (network.availability_zones); use a multiple of it")

@@ -3,8 +3,11 @@
 Steps (each timed): start the local services, synthesize, deploy the local stack with Terraform,
 generate an insurer data set with bad records, split it as a company would feed it (customers and
 installments as historical ERP exports, everything else as events), send the events through Kinesis
-(the deployed event source mapping invokes the deployed Lambda), drop unstructured documents into
-bronze, wait until every record is accounted for; then the batch lakehouse: the EMR backfill steps
+(the deployed event source mapping invokes the deployed Lambda), except the events of the Kafka-fed sources
+(``--kafka-sources``, the ERP by default): those are produced to the local Kafka broker's ingest topic, where the
+local MSK event source mapping (:mod:`local_runtime.services.msk_mapping`, in the background, its settings from
+the deployed stack) hands them to the deployed MSK ingest function; drop unstructured documents into
+bronze, wait until every record of both paths is accounted for (counted per path, with both quarantines); then the batch lakehouse: the EMR backfill steps
 turn the exports into bronze, the three jobs of the Glue workflow run from the job definitions Terraform
 deployed: bronze -> silver and silver -> gold with local Spark, then the warehouse load, which loads the
 published gold copy into the warehouse (PostgreSQL standing in for Redshift, :mod:`warehouse.load`; the local
@@ -34,10 +37,12 @@ from data_contracts import layout
 from data_contracts.contracts import REGISTRY
 from local_runtime import stacks
 from local_runtime.aws import client
-from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, put_records, quality_reports, row_counts,
-                                run_query, wait_for)
+from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, produce_records, put_records, quality_reports,
+                                row_counts, run_query, wait_for)
 from local_runtime.paths import ROOT
 from local_runtime.services import ensure_emulator
+from local_runtime.services.kafka import KafkaBroker
+from local_runtime.services.msk_mapping import MskMapping
 from local_runtime.services.postgres import PostgresServer
 from local_runtime.warehouse_local import load_local_warehouse
 
@@ -45,6 +50,8 @@ STEPS: list[tuple[str, float]] = []
 # Entities fed as historical ERP exports (EMR backfill) rather than as events: (entity, export format).
 HISTORICAL = {"customer": "jsonl", "premium_installment": "csv"}
 DOCUMENT_SOURCE = "erp"
+KAFKA_SOURCES = ("erp",)  # sources whose events go through Kafka (MSK) by default; the rest through Kinesis
+PRODUCER_HEADERS = [("producer", b"lakeforge-demo")]
 KPI_QUERIES = ("kpi_loss_ratio_top", "kpi_market_share_top")  # queries/<name>.sql
 
 
@@ -62,13 +69,16 @@ def _is_historical(record) -> bool:
     return record.expected_reason is None and record.source == "erp" and record.entity in HISTORICAL
 
 
-def stream_phase(args, out, endpoint) -> bool:
+def stream_phase(args, out, endpoint, mapping: MskMapping | None) -> bool:
     from sample_data import expected_counts, generate, generate_documents, write_export
 
     with step(f"generate {args.records} records ({args.bad_share:.0%} bad) and {args.documents} documents"):
         records = generate(args.records, seed=args.seed, bad_share=args.bad_share)
         events = [r for r in records if not _is_historical(r)]
-        expected = expected_counts(events)
+        kafka_fed = set(args.kafka_sources) if mapping is not None else set()
+        via_kafka = [r for r in events if r.source in kafka_fed]
+        via_kinesis = [r for r in events if r.source not in kafka_fed]
+        expected = {"kinesis": expected_counts(via_kinesis), "msk": expected_counts(via_kafka)}
         documents = generate_documents(args.documents, seed=args.seed)
     s3 = client("s3", endpoint)
     with step("write the historical ERP exports into the bronze landing zone"):
@@ -83,25 +93,42 @@ def stream_phase(args, out, endpoint) -> bool:
                 print(f"    s3://{out['bronze_bucket']}/{key}: {rows} rows")
     with step("send the events through Kinesis (PutRecords)"):
         sequence_numbers = put_records(client("kinesis", endpoint), out["ingest_stream_name"],
-                                       ((r.payload, r.partition_key) for r in events))
+                                       ((r.payload, r.partition_key) for r in via_kinesis))
         print(f"    sent {len(sequence_numbers)} records")
+    positions, ends = [], {}
+    if via_kafka:
+        with step(f"produce the {'/'.join(sorted(kafka_fed))} events to Kafka (the MSK stand-in)"):
+            positions, ends = produce_records(out["ingest_bootstrap_servers"], out["ingest_topic"],
+                                              ((r.payload, r.partition_key) for r in via_kafka), PRODUCER_HEADERS)
+            print(f"    produced {len(positions)} records to {out['ingest_topic']} at "
+                  f"{out['ingest_bootstrap_servers']}; end offsets {dict(sorted(ends.items()))}")
     with step("drop unstructured documents into bronze"):
         for suffix, body, content_type in documents:
             s3.put_object(Bucket=out["bronze_bucket"], Key=layout.document_key(DOCUMENT_SOURCE, suffix),
                           Body=body, ContentType=content_type)
         print(f"    {len(documents)} files under "
               f"s3://{out['bronze_bucket']}/{layout.document_prefix(DOCUMENT_SOURCE)}")
-    wanted = set(sequence_numbers)
-    with step("wait until every record has landed (Kinesis -> Lambda -> S3)"):
+    wanted, wanted_positions = set(sequence_numbers), set(positions)
+    total = len(wanted) + len(wanted_positions)
+    with step("wait until every record has landed (Kinesis -> Lambda -> S3, Kafka -> MSK poller -> Lambda -> S3)"):
         def progress(counts, elapsed):
+            lag = (mapping.health() or {}).get("total_lag") if mapping is not None else None
             print(f"    {elapsed:5.0f}s  bronze {sum(counts.bronze.values()):6d}  "
-                  f"quarantine {sum(counts.quarantine.values()):5d}  of {len(wanted)}", flush=True)
-        counts = wait_for(len(wanted), lambda: landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"],
-                                                      wanted), timeout=args.timeout, progress=progress)
+                  f"quarantine {sum(counts.quarantine.values()):5d}  of {total}"
+                  + (f"  (Kafka lag {lag})" if via_kafka else ""), flush=True)
+        counts = wait_for(total, lambda: landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"],
+                                                wanted, wanted_positions), timeout=args.timeout, progress=progress)
+    status = mapping.health() if via_kafka and mapping is not None else None
 
-    bad_expected, good_expected = Counter(expected["bad"]), Counter(expected["valid"])
+    sent = {"kinesis": len(wanted), "msk": len(wanted_positions)}
+    good = {path: Counter(e["valid"]) for path, e in expected.items()}
+    bad = {path: Counter(e["bad"]) for path, e in expected.items()}
+    good_expected, bad_expected = good["kinesis"] + good["msk"], bad["kinesis"] + bad["msk"]
     print("\n---------------- streaming ingestion ----------------")
-    print(f"records sent                 {len(sequence_numbers):8d}")
+    print(f"records sent                 {total:8d}   (Kinesis {sent['kinesis']}, Kafka {sent['msk']})")
+    for path, label in (("kinesis", "Kinesis"), ("msk", "Kafka (MSK)")):
+        print(f"    via {label:24} bronze {counts.bronze_by_path[path]:6d} (expected {sum(good[path].values())})"
+              f"  quarantine {counts.quarantine_by_path[path]:5d} (expected {sum(bad[path].values())})")
     print(f"landed in bronze             {sum(counts.bronze.values()):8d}   (expected {sum(good_expected.values())})")
     for (source, entity), n in sorted(counts.bronze.items()):
         print(f"    {source}.{entity:28} {n:8d}")
@@ -109,10 +136,19 @@ def stream_phase(args, out, endpoint) -> bool:
     for reason, n in sorted(counts.quarantine.items()):
         print(f"    {reason:32} {n:8d}   (expected {bad_expected.get(reason, 0)})")
     print(f"duplicates                   {counts.duplicates:8d}")
-    print(f"unaccounted                  {len(wanted) - counts.total:8d}")
+    print(f"unaccounted                  {total - counts.total:8d}")
+    caught_up = True
+    if status is not None:
+        parts = status.get("partitions", {})
+        print(f"Kafka mapping (group {status.get('group')}): committed / end offset per partition:")
+        for p in sorted(parts, key=int):
+            print(f"    partition {p}: {parts[p]['committed']} / {parts[p]['end']}  (lag {parts[p]['lag']})")
+        caught_up = all(parts.get(str(p), {}).get("committed", -1) >= end for p, end in ends.items())
     args.exports = exports
-    return (counts.total == len(wanted) and counts.duplicates == 0
-            and counts.quarantine == bad_expected and counts.bronze == good_expected)
+    per_path = all(counts.bronze_by_path[path] == sum(good[path].values())
+                   and counts.quarantine_by_path[path] == sum(bad[path].values()) for path in good)
+    return (counts.total == total and counts.duplicates == 0 and per_path and caught_up
+            and +counts.quarantine == +bad_expected and +counts.bronze == +good_expected)
 
 
 def batch_phase(args, out, endpoint) -> bool:
@@ -225,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--documents", type=int, default=20, help="unstructured files dropped into bronze")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--kafka-sources", nargs="*", default=list(KAFKA_SOURCES),
+                        help="sources whose events are produced to Kafka (MSK path) instead of Kinesis (default: erp; "
+                             "none: everything through Kinesis)")
     parser.add_argument("--skip-batch", action="store_true", help="streaming ingestion only")
     parser.add_argument("--verbose", action="store_true", help="stream the Spark jobs' output")
     args = parser.parse_args(argv)
@@ -235,14 +274,26 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = PostgresServer()
         warehouse.start()
         print(f"    PostgreSQL (Redshift stand-in) at {warehouse.connection()['host']}:{warehouse.connection()['port']}")
+        broker = KafkaBroker()
+        broker.start()
+        print(f"    Kafka (MSK stand-in) at {broker.bootstrap_servers}")
     with step("synthesize stacks (cdktf)"):
         subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, check=True)
     with step("deploy the local stack (terraform apply)"):
         out = stacks.deploy_local()
         for name in ("bronze_bucket", "quarantine_bucket", "ingest_stream_name", "ingest_function_name",
+                     "ingest_bootstrap_servers", "ingest_topic", "msk_ingest_function_name",
                      "glue_job_bronze_to_silver", "glue_job_silver_to_gold", "glue_job_warehouse_load"):
             print(f"    {name:26} {out.get(name)}")
-    ok = stream_phase(args, out, emulator.endpoint)
+    mapping = None
+    if out.get("msk_ingest_mapping"):
+        with step("start the local MSK event source mapping (background poller; make down stops it)"):
+            mapping = MskMapping(emulator.endpoint, broker, outputs=out)
+            mapping.stop()  # a poller of an earlier deploy holds that deploy's settings: start it afresh
+            mapping.start()
+            print(f"    PID {mapping.started_pid()}: {out['msk_ingest_mapping']}")
+            print(f"    status (lag per partition): {mapping.status_file}; log: {mapping.log}")
+    ok = stream_phase(args, out, emulator.endpoint, mapping)
     if not args.skip_batch:
         ok &= batch_phase(args, out, emulator.endpoint)
         if out.get("api_id"):  # the API answers from gold: after the batch

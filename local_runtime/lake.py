@@ -23,7 +23,9 @@ import queries
 
 __all__ = [
     "LandedCounts", "athena_query", "bucket", "client", "count_lines", "iter_jsonl", "landed", "object_keys",
-    "put_records", "quality_reports", "read_json", "read_parquet", "row_counts", "run_query", "wait_for",
+    "produce_records",
+    "put_records", "quality_reports", "read_json", "read_parquet", "record_identity", "row_counts", "run_query",
+    "wait_for",
 ]
 
 
@@ -56,6 +58,42 @@ def put_records(kinesis, stream: str, records: Iterable[tuple[bytes, str]], chun
     return [s for s in sequence_numbers if s is not None]
 
 
+def produce_records(bootstrap_servers: str, topic: str, records: Iterable[tuple[bytes, str]],
+                    headers: list[tuple[str, bytes]] | None = None) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
+    """Produce ``(value, key)`` records to a Kafka topic (``acks=all``); returns each record's
+    ``(topic, partition, offset)`` in order, and each partition's end offset (one past its last record), both
+    from the delivery reports (Tansu 0.6.0 answers ListOffsets(latest) wrongly)."""
+    from confluent_kafka import Producer
+
+    records = list(records)
+    positions: list[tuple[str, int, int] | None] = [None] * len(records)
+    errors: list[str] = []
+    ends: dict[int, int] = {}
+
+    def report(index: int):
+        def on_delivery(err, msg) -> None:
+            if err is not None:
+                errors.append(str(err))
+                return
+            positions[index] = (msg.topic(), msg.partition(), msg.offset())
+            ends[msg.partition()] = max(ends.get(msg.partition(), 0), msg.offset() + 1)
+        return on_delivery
+
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "acks": "all", "enable.idempotence": False,
+                         "log_level": 0})
+    for i, (value, key) in enumerate(records):
+        while True:
+            try:
+                producer.produce(topic, key=key.encode(), value=value, headers=headers, on_delivery=report(i))
+                break
+            except BufferError:
+                producer.poll(0.5)
+    left = producer.flush(60)
+    if left or errors or None in positions:
+        raise RuntimeError(f"{left} records not delivered, {len(errors)} failed: {errors[:3]}")
+    return positions, ends  # type: ignore[return-value]
+
+
 def object_keys(endpoint: str, bucket_name: str, prefix: str = "", suffix: str | None = None) -> list[str]:
     """Keys of the objects under ``prefix`` (ending with ``suffix`` when given), sorted."""
     wr, session = wrangler(endpoint)
@@ -84,35 +122,54 @@ def count_lines(endpoint: str, bucket_name: str, prefix: str) -> int:
 
 @dataclass
 class LandedCounts:
-    """What landed for a set of sequence numbers: bronze lines by (source, entity), quarantine by reason."""
+    """What landed for a set of records: bronze lines by (source, entity), quarantine by reason, and per ingest
+    path (``kinesis``, ``msk``) how many of each."""
     bronze: Counter = field(default_factory=Counter)
     quarantine: Counter = field(default_factory=Counter)
     duplicates: int = 0
+    bronze_by_path: Counter = field(default_factory=Counter)
+    quarantine_by_path: Counter = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
         return sum(self.bronze.values()) + sum(self.quarantine.values())
 
 
+def record_identity(ingest: Mapping) -> tuple:
+    """The delivery identity of a landed line (its ``ingest`` block): ``("msk", topic, partition, offset)`` for a
+    Kafka record, ``("kinesis", sequence_number)`` for a stream record."""
+    if "topic" in ingest:
+        return ("msk", ingest["topic"], int(ingest["partition"]), int(ingest["offset"]))
+    return ("kinesis", ingest.get("sequence_number"))
+
+
 def landed(endpoint: str, bronze_bucket: str, quarantine_bucket: str,
-           sequence_numbers: set[str] | None = None) -> LandedCounts:
-    """Count stream lines in bronze and in the stream quarantine, restricted to ``sequence_numbers`` when given."""
+           sequence_numbers: set[str] | None = None, positions: set[tuple[str, int, int]] | None = None
+           ) -> LandedCounts:
+    """Count the ingest functions' lines in bronze and in both quarantines (Kinesis and MSK). With
+    ``sequence_numbers`` and/or ``positions`` (Kafka ``(topic, partition, offset)``), only those records count
+    (a path whose set is not given counts nothing); with neither, every line counts."""
+    everything = sequence_numbers is None and positions is None
+    wanted = {("kinesis", seq) for seq in sequence_numbers or ()} | {("msk", *pos) for pos in positions or ()}
     counts = LandedCounts()
-    seen: set[str] = set()
+    seen: set[tuple] = set()
     for bucket_name, prefix, kind in ((bronze_bucket, layout.BRONZE_RECORDS_PREFIX, "bronze"),
-                                      (quarantine_bucket, layout.STREAM_QUARANTINE_PREFIX, "quarantine")):
+                                      (quarantine_bucket, layout.STREAM_QUARANTINE_PREFIX, "quarantine"),
+                                      (quarantine_bucket, layout.MSK_QUARANTINE_PREFIX, "quarantine")):
         for _key, line in iter_jsonl(endpoint, bucket_name, prefix):
-            seq = line.get("ingest", {}).get("sequence_number")
-            if sequence_numbers is not None and seq not in sequence_numbers:
+            identity = record_identity(line.get("ingest", {}))
+            if not everything and identity not in wanted:
                 continue
-            if seq in seen:
+            if identity in seen:
                 counts.duplicates += 1
-            seen.add(seq)
+            seen.add(identity)
             if kind == "bronze":
                 event = line["event"]
                 counts.bronze[(event["source"], event["entity"])] += 1
+                counts.bronze_by_path[identity[0]] += 1
             else:
                 counts.quarantine[line["reason"]] += 1
+                counts.quarantine_by_path[identity[0]] += 1
     return counts
 
 

@@ -22,15 +22,31 @@ invokes the deployed function (``ingest_msk``) through the emulator's Lambda API
   the on-failure destination (an SQS queue: one message per topic-partition, Lambda's shape with
   ``KafkaBatchInfo``) and their offsets are committed: the mapping moves on.
 
+Settings. The emulator refuses a Kafka event source mapping (its CreateEventSourceMapping takes only SQS,
+Kinesis and DynamoDB ARNs: a self-managed Kafka source, which has no ARN, fails validation of
+``eventSourceArn``, an MSK cluster ARN is "Unsupported"), so the local stack cannot deploy one for this to read
+back. The local stack instead outputs the mapping's settings (``msk_ingest_mapping``: the same ``[msk]`` values
+that feed the dev/prod mapping, :func:`compose.streaming.msk_mapping_settings`) next to the function and its
+failure queue; :func:`settings_from_outputs` turns the deployed outputs into this poller's arguments.
+
+Lag. :meth:`MskPoller.lag` is, per partition, the committed offset against the end offset. Tansu 0.6.0
+answers ListOffsets(latest) wrongly (1 for a partition holding 35 records), and the consumer's watermark query
+uses it; the high watermark a fetch response carries is right, so the end offsets are the consumer's cached
+watermarks (known once it has fetched from the partition). ``--status-file`` rewrites a JSON status (lag,
+records and batches so far) after each batch and every few idle seconds.
+
 ``python -m local_runtime.msk_poller --function NAME [--endpoint URL] [--bootstrap HOST:PORT] [--topic T]
 [--group G] [--batch-size N] [--window S] [--max-retries N] [--on-failure-queue URL] [--until-idle S]``
-runs it until interrupted (or until no record came for ``--until-idle`` seconds once it holds partitions).
+runs it until interrupted (or until no record came for ``--until-idle`` seconds once it holds partitions); ``--outputs FILE`` (the
+deployed stack's outputs as JSON) sets the function, topic, group, batch size, window, starting position and
+on-failure queue from the stack instead.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -42,7 +58,7 @@ from data_contracts.topics import INGEST_TOPIC
 from local_runtime.services.kafka import CONSUMER_GROUP_SETTINGS
 from sample_data.events import msk_event, msk_record
 
-__all__ = ["BatchResult", "MskPoller", "deploy_function", "main", "sqs_destination"]
+__all__ = ["BatchResult", "MskPoller", "deploy_function", "main", "settings_from_outputs", "sqs_destination"]
 
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_WINDOW_SECONDS = 0.5
@@ -76,7 +92,7 @@ class MskPoller:
                  group_id: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  batching_window: float = DEFAULT_WINDOW_SECONDS, max_retries: int = DEFAULT_MAX_RETRIES,
                  send_on_failure: Callable[[dict], None] | None = None, event_source_arn: str | None = None,
-                 mapping_arn: str | None = None) -> None:
+                 mapping_arn: str | None = None, starting_position: str = "TRIM_HORIZON") -> None:
         from confluent_kafka import Consumer
 
         self.topic = topic
@@ -91,11 +107,16 @@ class MskPoller:
         self.event_source_arn = event_source_arn or f"arn:aws:kafka:us-east-1:000000000000:cluster/local/{topic}"
         self.mapping_arn = mapping_arn or f"arn:aws:lambda:us-east-1:000000000000:event-source-mapping:{self.group_id}"
         self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": self.group_id,
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                                  "auto.offset.reset": "latest" if starting_position == "LATEST" else "earliest",
+                                  "enable.auto.commit": False,
                                   "enable.auto.offset.store": False, **CONSUMER_GROUP_SETTINGS})
         self.consumer.subscribe([topic])
         self._attempts: dict[tuple[str, int], int] = {}
         """(partition id, first offset of a failed run) -> invocations that failed on it."""
+        self._committed: dict[int, int] = {}
+        """partition -> the offset this poller last committed on it."""
+        self.records_seen = 0
+        self.batches = 0
 
     def close(self) -> None:
         self.consumer.close()
@@ -192,6 +213,9 @@ class MskPoller:
             self._rewind([TopicPartition(t, p, min(m.offset() for m in ms)) for (t, p), ms in by_partition.items()])
             result.commit_failed = True
             return result
+        self._committed.update({tp.partition: tp.offset for tp in commits if tp.topic == self.topic})
+        self.records_seen += len(messages)
+        self.batches += 1
         self._rewind(rewinds)
         result.committed = {topic_partition(tp.topic, tp.partition): tp.offset for tp in commits}
         return result
@@ -237,15 +261,49 @@ class MskPoller:
             "eventSourceArn": self.event_source_arn, "eventSourceMappingArn": self.mapping_arn,
         }
 
-    def run(self, *, until_idle: float | None = None, on_batch: Callable[[BatchResult], None] | None = None) -> None:
+    def lag(self) -> dict[int, dict[str, int | None]]:
+        """Partition -> ``{"committed", "end", "lag"}``: the group's committed offset, the end offset (the high
+        watermark of the last fetch response; None before the first fetch) and their difference."""
+        from confluent_kafka import TopicPartition
+
+        parts = sorted((self.consumer.list_topics(self.topic, timeout=5).topics[self.topic].partitions or {}))
+        missing = [TopicPartition(self.topic, p) for p in parts if p not in self._committed]
+        if missing:
+            for tp in self.consumer.committed(missing, timeout=5):
+                self._committed[tp.partition] = max(tp.offset, 0)
+        out = {}
+        for p in parts:
+            low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), cached=True)
+            end = high if high is not None and high >= 0 else None
+            committed = self._committed.get(p, 0)
+            out[p] = {"committed": committed, "end": end, "lag": None if end is None else max(end - committed, 0)}
+        return out
+
+    def status(self) -> dict:
+        """What the mapping did so far and its lag (the ``--status-file`` document)."""
+        lag = self.lag()
+        known = [v["lag"] for v in lag.values() if v["lag"] is not None]
+        return {"function": self.function_name, "topic": self.topic, "group": self.group_id,
+                "records": self.records_seen, "batches": self.batches,
+                "partitions": {str(p): v for p, v in lag.items()},
+                "total_lag": sum(known) if len(known) == len(lag) else None,
+                "updated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+    def run(self, *, until_idle: float | None = None, on_batch: Callable[[BatchResult], None] | None = None,
+            on_status: Callable[[dict], None] | None = None, status_every: float = 2.0) -> None:
         """Poll until interrupted, or until no record came for ``until_idle`` seconds while this member held
         partitions (the wait to join the group does not count: after a mapping died, its old member keeps the
-        partitions until its session times out)."""
+        partitions until its session times out); ``on_status`` gets :meth:`status` after each batch and at least
+        every ``status_every`` seconds."""
         idle_since = time.monotonic()
+        reported = 0.0
         while True:
             result = self.poll()
             if on_batch is not None and result.records:
                 on_batch(result)
+            if on_status is not None and (result.records or time.monotonic() - reported >= status_every):
+                on_status(self.status())
+                reported = time.monotonic()
             if result.records or not self.consumer.assignment():
                 idle_since = time.monotonic()
             elif until_idle is not None and time.monotonic() - idle_since >= until_idle:
@@ -277,13 +335,39 @@ def sqs_destination(sqs: Any, queue_url: str) -> Callable[[dict], None]:
     return lambda message: sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
 
 
+def settings_from_outputs(outputs: dict) -> dict[str, Any]:
+    """:class:`MskPoller` arguments (and ``on_failure_queue``, the queue's URL) from the deployed stack's
+    outputs: the ``msk_ingest_mapping`` settings, the function and its failure queue."""
+    mapping = outputs.get("msk_ingest_mapping")
+    if not mapping:
+        raise ValueError("the stack has no msk_ingest_mapping output (services.msk_ingest_lambda off, or not "
+                         "deployed)")
+    return {"function_name": mapping["function_name"], "topic": mapping["topic"],
+            "group_id": mapping["consumer_group_id"], "batch_size": int(mapping["batch_size"]),
+            "batching_window": float(mapping["batching_window_seconds"]),
+            "starting_position": mapping["starting_position"],
+            "on_failure_queue": outputs.get("msk_ingest_failure_queue_url")}
+
+
+def _write_status(path: str) -> Callable[[dict], None]:
+    def write(status: dict) -> None:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(status, f, indent=1)
+        os.replace(tmp, path)
+    return write
+
+
 def main(argv: list[str] | None = None) -> int:
     from local_runtime.aws import client
     from local_runtime.services import endpoint_from_env
     from local_runtime.services.kafka import KafkaBroker
 
     parser = argparse.ArgumentParser(prog="python -m local_runtime.msk_poller", description=__doc__.split("\n")[0])
-    parser.add_argument("--function", required=True, help="the function the mapping invokes")
+    parser.add_argument("--function", default=None, help="the function the mapping invokes")
+    parser.add_argument("--outputs", default=None, help="JSON file of the deployed stack's outputs: the mapping's "
+                                                        "settings come from its msk_ingest_mapping")
+    parser.add_argument("--status-file", default=None, help="rewrite the status (lag, records) into this file")
     parser.add_argument("--endpoint", default=None, help="the emulator (default: AWS_ENDPOINT_URL or :4566)")
     parser.add_argument("--bootstrap", default=None, help="the broker (default: the local Kafka service)")
     parser.add_argument("--topic", default=INGEST_TOPIC)
@@ -295,14 +379,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--until-idle", type=float, default=None)
     args = parser.parse_args(argv)
     endpoint = args.endpoint or endpoint_from_env()
-    destination = sqs_destination(client("sqs", endpoint), args.on_failure_queue) if args.on_failure_queue else None
+    settings: dict[str, Any] = {"function_name": args.function, "topic": args.topic, "group_id": args.group,
+                                "batch_size": args.batch_size, "batching_window": args.window,
+                                "on_failure_queue": args.on_failure_queue}
+    if args.outputs:
+        with open(args.outputs) as f:
+            settings = settings_from_outputs(json.load(f))
+    if not settings["function_name"]:
+        parser.error("give --function or --outputs")
+    queue = settings.pop("on_failure_queue")
+    destination = sqs_destination(client("sqs", endpoint), queue) if queue else None
     poller = MskPoller(bootstrap_servers=args.bootstrap or KafkaBroker().bootstrap_servers,
-                       function_name=args.function, lambda_client=client("lambda", endpoint), topic=args.topic,
-                       group_id=args.group, batch_size=args.batch_size, batching_window=args.window,
-                       max_retries=args.max_retries, send_on_failure=destination)
+                       lambda_client=client("lambda", endpoint), max_retries=args.max_retries,
+                       send_on_failure=destination, **settings)
+    print(f"[msk-poller] {poller.topic} at {poller.bootstrap_servers} -> {poller.function_name} (group "
+          f"{poller.group_id}, batch {poller.batch_size}, window {poller.batching_window}s, on failure "
+          f"{queue or '-'})", flush=True)
     try:
         poller.run(until_idle=args.until_idle, on_batch=lambda r: print(
-            f"[msk-poller] {r.records} records; reported {r.reported or '-'}; committed {r.committed}"))
+            f"[msk-poller] {r.records} records; reported {r.reported or '-'}; committed {r.committed}", flush=True),
+            on_status=_write_status(args.status_file) if args.status_file else None)
     except KeyboardInterrupt:
         pass
     finally:

@@ -204,6 +204,15 @@ def _forget_stale_local_state(emulator: Emulator) -> None:
         print(f"[deploy] the emulator was restarted since the last apply: old state moved to {backup.name}")
 
 
+def local_variables(endpoint: str, kafka_bootstrap_servers: str | None = None) -> dict[str, str]:
+    """The local stack's variables: the emulator's endpoint and the local Kafka broker's address (both per
+    machine; the broker's from its service's settings, ``LAKEFORGE_KAFKA_PORT``, unless given)."""
+    from local_runtime.services.kafka import KafkaBroker
+
+    return {"aws_endpoint": endpoint,
+            "kafka_bootstrap_servers": kafka_bootstrap_servers or KafkaBroker().bootstrap_servers}
+
+
 def deploy_local(directory: Path | None = None) -> dict:
     directory = directory or stack_dir("local")
     _check_synthesized(directory)
@@ -215,7 +224,7 @@ def deploy_local(directory: Path | None = None) -> dict:
     init(directory, env)
     # From here on the local state describes this emulator instance, even if the apply fails half-way.
     _instance_marker().write_text(emulator.instance)
-    seconds = apply(directory, env, {"aws_endpoint": emulator.endpoint}, attempts=LOCAL_APPLY_ATTEMPTS)
+    seconds = apply(directory, env, local_variables(emulator.endpoint), attempts=LOCAL_APPLY_ATTEMPTS)
     print(f"[deploy] local stack applied in {seconds:.1f}s", flush=True)
     return outputs(directory, env)
 
@@ -253,7 +262,7 @@ def main(argv: list[str]) -> int:
                 shutil.rmtree(LOCAL_STATE, ignore_errors=True)
                 return 0
             init(directory, env)
-            destroy(directory, env, {"aws_endpoint": endpoint}, refresh=False)
+            destroy(directory, env, local_variables(endpoint), refresh=False)
             _instance_marker().unlink(missing_ok=True)
             return 0
     else:

@@ -8,8 +8,9 @@ status 1 when one is not healthy).
 Each service is a :class:`~local_runtime.services.base.LocalService` (``name``, ``start()``,
 ``health()``, ``stop()``, ``connection()``) in a module of its own, listed in :data:`SERVICES` in start
 order. Today: the AWS emulator (:mod:`local_runtime.services.ministack`), PostgreSQL standing in for
-Redshift (:mod:`local_runtime.services.postgres`) and a Kafka broker standing in for MSK
-(:mod:`local_runtime.services.kafka`). The emulator's functions
+Redshift (:mod:`local_runtime.services.postgres`), a Kafka broker standing in for MSK
+(:mod:`local_runtime.services.kafka`) and the MSK event source mapping's poller
+(:mod:`local_runtime.services.msk_mapping`: started once the local stack is deployed). The emulator's functions
 (:func:`ensure_emulator`, :func:`start_ministack`, ...) stay importable from here.
 """
 from __future__ import annotations
@@ -22,16 +23,17 @@ from local_runtime.services.ministack import (DEFAULT_ENDPOINT, HEALTH_PATHS, LO
                                               Emulator, endpoint_from_env, ensure_emulator, health, start_ministack,
                                               stop_ministack)
 from local_runtime.services.kafka import KafkaBroker
+from local_runtime.services.msk_mapping import MskMapping
 from local_runtime.services.postgres import PostgresServer
 
 __all__ = [
     "DEFAULT_ENDPOINT", "HEALTH_PATHS", "LOCAL_CREDENTIALS", "REGION", "SERVICES", "AwsEmulator", "Emulator",
-    "KafkaBroker", "LocalService", "PostgresServer", "endpoint_from_env", "ensure_emulator", "free_port", "health",
+    "KafkaBroker", "LocalService", "MskMapping", "PostgresServer", "endpoint_from_env", "ensure_emulator", "free_port", "health",
     "main", "services",
     "start_ministack", "stop_ministack",
 ]
 
-SERVICES: tuple[type[LocalService], ...] = (AwsEmulator, PostgresServer, KafkaBroker)
+SERVICES: tuple[type[LocalService], ...] = (AwsEmulator, PostgresServer, KafkaBroker, MskMapping)
 """Every local service, in start order (stopped in reverse). Each is constructed with no arguments
 (its address comes from the environment, e.g. ``AWS_ENDPOINT_URL``, ``LAKEFORGE_POSTGRES_PORT``,
 ``LAKEFORGE_KAFKA_PORT``)."""
@@ -57,7 +59,7 @@ def up() -> int:
             failed += 1
             continue
         pid = service.started_pid()
-        how = "already running" if already else f"started (PID {pid})"
+        how = "already running" if already else (f"started (PID {pid})" if pid else "not started")
         log = getattr(service, "log", None)
         print(f"[up] {service.name} at {_address(service)}: {how}" + (f"; log: {log}" if log else ""))
     return 1 if failed else 0

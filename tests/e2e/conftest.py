@@ -4,8 +4,9 @@ Each test module gets its own emulator and deployment (module scope), so the str
 batch tests never see each other's data.
 
 The synthesized local stack (``make synth``; ``make test`` does it first) is copied to a temporary
-folder and applied with Terraform against the private emulator (``-var aws_endpoint=...``, its own
-state file), so the tests never touch the emulator or state that ``make demo`` left running.
+folder and applied with Terraform against the private emulator (``-var aws_endpoint=...`` and the Kafka
+broker's address, :func:`kafka_bootstrap_servers`; its own state file), so the tests never touch the emulator
+or state that ``make demo`` left running.
 """
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from local_runtime.paths import stack_dir
 
 
 @pytest.fixture(scope="module")
-def deployed(emulator, tmp_path_factory):
+def kafka_bootstrap_servers() -> str | None:
+    """The broker the deployed stack names (``ingest_bootstrap_servers``): a module that uses Kafka overrides
+    this with its own broker's address; the others never reach it (None: the default broker's address,
+    nothing is started)."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator, tmp_path_factory, kafka_bootstrap_servers):
     source = stack_dir("local")
     if not (source / "cdk.tf.json").exists():
         pytest.fail(f"{source} is not synthesized: run `make synth` (make test does it)")
@@ -29,7 +38,8 @@ def deployed(emulator, tmp_path_factory):
     state = work.parent / "e2e.tfstate"
     try:  # stacks raises SystemExit (a command-line error): a test gets an ordinary failure instead
         stacks.init(work, env, backend_config={"path": str(state)})
-        stacks.apply(work, env, {"aws_endpoint": emulator.endpoint}, attempts=stacks.LOCAL_APPLY_ATTEMPTS)
+        stacks.apply(work, env, stacks.local_variables(emulator.endpoint, kafka_bootstrap_servers),
+                     attempts=stacks.LOCAL_APPLY_ATTEMPTS)
     except SystemExit as exc:
         pytest.fail(f"deploying the local stack failed: {exc}")
     outputs = stacks.outputs(work, env)

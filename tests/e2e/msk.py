@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from data_contracts.topics import INGEST_TOPIC, INGEST_TOPIC_PARTITIONS
+from local_runtime.lake import produce_records
 from local_runtime.msk_poller import deploy_function
 from local_runtime.services.kafka import KafkaBroker
 
@@ -15,20 +16,10 @@ __all__ = ["committed", "deploy_function", "lines", "produce"]
 
 
 def produce(broker: KafkaBroker, records, topic: str = INGEST_TOPIC) -> dict[int, int]:
-    """Produce the generated ``records`` (key = partition key, one header); each partition's end offset (one past
-    its last record), from the delivery reports: Tansu 0.6.0 answers ListOffsets(latest) wrongly (1 for a
-    partition holding 80 records)."""
-    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "acks": "all"})
-    ends: dict[int, int] = {}
-
-    def report(err, msg):
-        assert err is None, err
-        ends[msg.partition()] = max(ends.get(msg.partition(), 0), msg.offset() + 1)
-
-    for record in records:
-        producer.produce(topic, key=record.partition_key.encode(), value=record.payload,
-                         headers=[("producer", b"erp-connector")], on_delivery=report)
-    assert producer.flush(30) == 0
+    """Produce the generated ``records`` (key = partition key, one header) with the demo's producer
+    (:func:`local_runtime.lake.produce_records`); each partition's end offset (one past its last record)."""
+    _, ends = produce_records(broker.bootstrap_servers, topic, ((r.payload, r.partition_key) for r in records),
+                              [("producer", b"erp-connector")])
     return ends
 
 

@@ -734,41 +734,59 @@ def _msk_ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
     io.put(qfolder + layout.msk_object_name(tp, 100, 200), "MSK ingest: puts a batch's quarantine object")
     io.list(qfolder + layout.msk_object_prefix(tp), "MSK ingest: lists its partition's quarantine")
 
-    cluster_name, cluster = r.by_path("aws_msk_cluster", "/msk/cluster")
-    cluster_arn = r.attribute("aws_msk_cluster", cluster_name, "arn")
-    kafka = cluster_arn.replace(":cluster/", ":{kind}/") + "/{name}"
-    topic_arn = kafka.format(kind="topic", name=topics.INGEST_TOPIC)
-    _, mapping = r.by_path("aws_lambda_event_source_mapping", "/ingest_msk_source/mapping")
-    group = mapping["amazon_managed_kafka_event_source_config"]["consumer_group_id"]
-    group_arn = kafka.format(kind="group", name=group)
-    subnets = [r.resolve(s) for s in cluster["broker_node_group_info"]["client_subnets"]]
-    (group_id,) = [r.resolve(g) for g in cluster["broker_node_group_info"]["security_groups"]]
+    basics = [*io.out, *kms(MSK_INGEST_ROLE, ("kms:GenerateDataKey",), "s3", "SSE-KMS puts"),
+              *_function_basics(r, kms, logs, MSK_INGEST_ROLE, "ingest_msk_function")]
     ec2 = f"arn:{r.partition}:ec2:{r.region}:{r.account}"
     eni = f"{ec2}:network-interface/eni-0123456789abcdef0"
-    network = [
-        *(Request("ec2:CreateNetworkInterface", arn, why="Lambda places the function's and the poller's network "
-                                                           "interfaces in the cluster's subnets")
-          for arn in (eni, *(f"{ec2}:subnet/{s}" for s in subnets), f"{ec2}:security-group/{group_id}")),
-        Request("ec2:DeleteNetworkInterface", eni, why="and removes them"),
-        Request("ec2:AssignPrivateIpAddresses", eni, why="the function's interfaces get their addresses"),
-        Request("ec2:UnassignPrivateIpAddresses", eni, why="and give them back"),
-        *(Request(a, "*", why="Lambda and its poller look the network up") for a in (
-            "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs")),
-    ]
-    allowed = [
-        *io.out,
-        *kms(MSK_INGEST_ROLE, ("kms:GenerateDataKey",), "s3", "SSE-KMS puts"),
-        *_function_basics(r, kms, logs, MSK_INGEST_ROLE, "ingest_msk_function"),
-        *network,
-        *(Request(a, cluster_arn, why="the poller finds the brokers")
-          for a in ("kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers")),
-        *(Request(a, cluster_arn, why="the poller connects with IAM authentication")
-          for a in ("kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration")),
-        *(Request(a, topic_arn, why="the poller reads the ingest topic")
-          for a in ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData")),
-        *(Request(a, group_arn, why="the poller commits its consumer group's offsets")
-          for a in ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup")),
-    ]
+    if not r.doc.get("resource", {}).get("aws_msk_cluster"):
+        # Local (services.msk_ingest_lambda): the function alone, outside a VPC; the local poller invokes it.
+        cluster_arn = f"arn:{r.partition}:kafka:{r.region}:{r.account}:cluster/local/00000000-0000-0000-0000-000000000000-1"
+        kafka = cluster_arn.replace(":cluster/", ":{kind}/") + "/{name}"
+        topic_arn = kafka.format(kind="topic", name=topics.INGEST_TOPIC)
+        allowed = basics
+        extra_denied = [
+            Request("kafka-cluster:Connect", cluster_arn, why="connect to a cluster (it has none)"),
+            Request("kafka-cluster:ReadData", topic_arn, why="read a topic itself (the poller hands it the records)"),
+            Request("kafka:GetBootstrapBrokers", cluster_arn, why="look a cluster up"),
+            Request("ec2:CreateNetworkInterface", eni, why="place network interfaces (it runs outside a VPC)"),
+        ]
+    else:
+        cluster_name, cluster = r.by_path("aws_msk_cluster", "/msk/cluster")
+        cluster_arn = r.attribute("aws_msk_cluster", cluster_name, "arn")
+        kafka = cluster_arn.replace(":cluster/", ":{kind}/") + "/{name}"
+        topic_arn = kafka.format(kind="topic", name=topics.INGEST_TOPIC)
+        _, mapping = r.by_path("aws_lambda_event_source_mapping", "/ingest_msk_source/mapping")
+        group = mapping["amazon_managed_kafka_event_source_config"]["consumer_group_id"]
+        group_arn = kafka.format(kind="group", name=group)
+        subnets = [r.resolve(s) for s in cluster["broker_node_group_info"]["client_subnets"]]
+        (group_id,) = [r.resolve(g) for g in cluster["broker_node_group_info"]["security_groups"]]
+        network = [
+            *(Request("ec2:CreateNetworkInterface", arn, why="Lambda places the function's and the poller's network "
+                                                               "interfaces in the cluster's subnets")
+              for arn in (eni, *(f"{ec2}:subnet/{s}" for s in subnets), f"{ec2}:security-group/{group_id}")),
+            Request("ec2:DeleteNetworkInterface", eni, why="and removes them"),
+            Request("ec2:AssignPrivateIpAddresses", eni, why="the function's interfaces get their addresses"),
+            Request("ec2:UnassignPrivateIpAddresses", eni, why="and give them back"),
+            *(Request(a, "*", why="Lambda and its poller look the network up") for a in (
+                "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
+                "ec2:DescribeVpcs")),
+        ]
+        allowed = [
+            *basics,
+            *network,
+            *(Request(a, cluster_arn, why="the poller finds the brokers")
+              for a in ("kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers")),
+            *(Request(a, cluster_arn, why="the poller connects with IAM authentication")
+              for a in ("kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration")),
+            *(Request(a, topic_arn, why="the poller reads the ingest topic")
+              for a in ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData")),
+            *(Request(a, group_arn, why="the poller commits its consumer group's offsets")
+              for a in ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup")),
+        ]
+        extra_denied = [
+            Request("ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0fffffffffffffff0",
+                    why="place interfaces in another subnet"),
+        ]
     bad = S3Calls("MSK ingest must not")
     kinesis_key = bronze + layout.bronze_partition_prefix("erp", "policy", DAY) + layout.stream_object_name(SHARD, 1, 2)
     msk_key = bronze + layout.bronze_partition_prefix("erp", "policy", DAY) + layout.msk_object_name(tp, 1, 2)
@@ -790,7 +808,6 @@ def _msk_ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
                 why="move another group's offsets"),
         Request("kafka-cluster:AlterCluster", cluster_arn, why="change the cluster"),
         Request("kafka:UpdateClusterConfiguration", cluster_arn, why="change the cluster's configuration"),
-        Request("ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0fffffffffffffff0",
-                why="place interfaces in another subnet"),
+        *extra_denied,
     ]
     return allowed, denied

@@ -105,8 +105,11 @@ def test_every_checkov_skip_still_covers_a_finding(synth, env):
                            *(("api_authorizer_function",) if synth.configs[env].api.authorization == "LAMBDA" else ()))),
         ("CKV2_AWS_57", "pseudonymization_key_secret"),
         *((("CKV2_AWS_57", "api_token_secret"),) if synth.configs[env].api.authorization == "LAMBDA" else ()),
-        # The MSK ingest function runs in the VPC (no CKV_AWS_117); code signing is skipped like the others'.
-        *((("CKV_AWS_272", "ingest_msk_function"),) if synth.configs[env].services.msk else ()),
+        # The MSK ingest function runs in the VPC with its cluster (no CKV_AWS_117); locally (no cluster, no VPC)
+        # it is outside one; code signing is skipped like the others'.
+        *((("CKV_AWS_272", "ingest_msk_function"),) if synth.configs[env].services.msk
+          or synth.configs[env].services.msk_ingest_lambda else ()),
+        *((("CKV_AWS_117", "ingest_msk_function"),) if synth.configs[env].services.msk_ingest_lambda else ()),
     }, sorted(covered)
 
 

@@ -61,11 +61,11 @@ def test_every_role_is_simulated(stacks, env):
     _, policies, calls = stacks[env]
     assert set(policies) == set(calls.allowed), "a role without declared calls (add them to tests/synth/iam_calls.py)"
     expected = {iam_calls.INGEST_ROLE, iam_calls.CRAWLER_ROLE, iam_calls.QUERY_ROLE,
+                iam_calls.MSK_INGEST_ROLE,  # [services] msk (dev, prod), msk_ingest_lambda (local)
                 *(iam_calls.glue_role(j) for j in iam_calls.JOB_IO)}
     if env == "local":
         expected.add(iam_calls.AUTHORIZER_ROLE)  # [api] authorization = "LAMBDA" locally
     else:
-        expected.add(iam_calls.MSK_INGEST_ROLE)  # [services] msk
         expected |= {iam_calls.EMR_INSTANCE_ROLE, iam_calls.EMR_SERVICE_ROLE, iam_calls.FLOW_LOG_ROLE,
                      iam_calls.COPY_ROLE, iam_calls.QUICKSIGHT_VPC_ROLE, iam_calls.QUICKSIGHT_SERVICE_ROLE}
     assert set(policies) == expected

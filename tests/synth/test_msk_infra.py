@@ -150,16 +150,51 @@ def test_the_stack_outputs_the_cluster_and_the_topic(synth, env):
     assert set(MSK_OUTPUTS) <= set(outputs)
     assert outputs["ingest_topic"]["value"] == topics.INGEST_TOPIC
     assert outputs["msk_bootstrap_brokers_sasl_iam"]["value"].endswith(".bootstrap_brokers_sasl_iam}")
-    declared = {o.name: o.switch for o in STREAMING_OUTPUTS}
-    assert all(declared[name] == "msk" for name in MSK_OUTPUTS)
+    declared = {o.name: o for o in STREAMING_OUTPUTS}
+    assert declared["msk_cluster_arn"].switch == declared["msk_bootstrap_brokers_sasl_iam"].switch == "msk"
+    # the topic and the bootstrap servers name what the function reads, with or without a cluster (local)
+    assert outputs["ingest_bootstrap_servers"]["value"] == outputs["msk_bootstrap_brokers_sasl_iam"]["value"]
+    assert declared["ingest_topic"].expected(synth.configs[env])
 
 
-def test_local_has_no_msk(synth):
-    resources = synth.docs["local"]["resource"]
+def test_local_has_no_msk_cluster_but_the_function_and_the_mapping_settings(synth):
+    """No emulator creates MSK or accepts a Kafka event source mapping: locally the stack has the MSK ingest
+    function alone, outside a VPC, and outputs the mapping's settings (from the same [msk] settings as the
+    dev/prod mapping) and the local broker's address (a variable: its port is per machine) for the poller."""
+    doc = synth.docs["local"]
+    resources = doc["resource"]
     assert "aws_msk_cluster" not in resources and "aws_msk_serverless_cluster" not in resources
     assert "aws_msk_configuration" not in resources
-    assert not [n for n in resources["aws_lambda_function"] if "msk" in n]
-    assert not set(MSK_OUTPUTS) & set(synth.docs["local"]["output"])
+    assert not [n for n, m in resources["aws_lambda_event_source_mapping"].items() if "topics" in m]
+    (fn,) = [f for n, f in resources["aws_lambda_function"].items() if n.startswith("ingest_msk_function")]
+    assert "vpc_config" not in fn and fn["handler"] == "app.lambda_handler"
+    outputs = doc["output"]
+    assert "msk_cluster_arn" not in outputs and "msk_bootstrap_brokers_sasl_iam" not in outputs
+    assert outputs["ingest_bootstrap_servers"]["value"] == "${var.kafka_bootstrap_servers}"
+    assert doc["variable"]["kafka_bootstrap_servers"]["default"] == ""  # local_runtime.stacks passes the broker
+    assert outputs["ingest_topic"]["value"] == topics.INGEST_TOPIC
+    config = synth.configs["local"]
+    mapping = outputs["msk_ingest_mapping"]["value"]
+    assert mapping == {
+        "topic": topics.INGEST_TOPIC, "consumer_group_id": config.msk.consumer_group_id,
+        "starting_position": config.msk.starting_position, "batch_size": config.msk.batch_size,
+        "batching_window_seconds": config.msk.batching_window_seconds,
+        "function_name": "${" + f"aws_lambda_function.{fn['//']['metadata']['uniqueId']}.function_name" + "}",
+        "on_failure_destination_arn": mapping["on_failure_destination_arn"]}
+    assert mapping["on_failure_destination_arn"].startswith("${aws_sqs_queue.ingest_msk_function_failure_queue")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_mapping_output_names_the_deployed_mappings_settings(synth, env):
+    """One definition: the dev/prod mapping and its ``msk_ingest_mapping`` output (what the local poller reads
+    in local) carry the same [msk] values."""
+    (mapping,) = [m for m in synth.docs[env]["resource"]["aws_lambda_event_source_mapping"].values() if "topics" in m]
+    out = synth.docs[env]["output"]["msk_ingest_mapping"]["value"]
+    assert mapping["topics"] == [out["topic"]] and mapping["batch_size"] == out["batch_size"]
+    assert mapping["maximum_batching_window_in_seconds"] == out["batching_window_seconds"]
+    assert mapping["starting_position"] == out["starting_position"]
+    assert mapping["amazon_managed_kafka_event_source_config"]["consumer_group_id"] == out["consumer_group_id"]
+    assert mapping["destination_config"]["on_failure"]["destination_arn"] == out["on_failure_destination_arn"]
 
 
 # ==================================================================================================
