@@ -1,8 +1,7 @@
 """The local MSK event source mapping: records produced to the local Kafka broker reach the deployed
 ``ingest_msk`` function on the emulator as real MSK events; offsets are committed only after it succeeded;
-a batch that keeps failing goes to the on-failure queue and the mapping moves on; and the deployed local stack
-(its MSK ingest function and mapping settings) with the mapping running in the background as a local service
-lands what a producer sends, each record exactly once, with the lag back at 0."""
+a batch that keeps failing goes to the on-failure queue and the mapping moves on. The deployed local stack with
+the mapping in the background: test_msk_deployed.py."""
 from __future__ import annotations
 
 import json
@@ -13,13 +12,10 @@ import pytest
 
 from bundling.lambda_zip import build_function_zip
 from data_contracts.topics import INGEST_TOPIC, INGEST_TOPIC_PARTITIONS
-from environments import load_environment
 from local_runtime.aws import client
-from local_runtime.lake import landed, produce_records, wait_for
-from local_runtime.msk_poller import MskPoller, settings_from_outputs, sqs_destination
+from local_runtime.msk_poller import MskPoller, sqs_destination
 from local_runtime.services import free_port
 from local_runtime.services.kafka import KafkaBroker
-from local_runtime.services.msk_mapping import MskMapping
 from sample_data import expected_counts, generate
 from tests.e2e.msk import committed, deploy_function, lines, produce
 
@@ -36,12 +32,6 @@ def broker(tmp_path_factory):
     service.start()
     yield service
     service.stop()
-
-
-@pytest.fixture(scope="module")
-def kafka_bootstrap_servers(broker) -> str:
-    """The deployed local stack (conftest's ``deployed``) names this module's broker."""
-    return broker.bootstrap_servers
 
 
 @pytest.fixture(scope="module")
@@ -174,44 +164,3 @@ def test_a_partial_failure_rewinds_to_the_reported_offsets_and_the_retry_stores_
                           for _, line in _lines(s3, (QUARANTINE,)))
     assert len(quarantined) == RECORDS - valid and set(quarantined.values()) == {1}
     assert committed(broker, "mapping-healing") == ends
-
-
-def test_the_deployed_stack_and_the_background_mapping_land_produced_records_exactly_once(
-        emulator, broker, deployed, tmp_path):
-    out = deployed["outputs"]
-    assert out["ingest_bootstrap_servers"] == broker.bootstrap_servers and out["ingest_topic"] == INGEST_TOPIC
-    msk = load_environment("local").msk
-    settings = settings_from_outputs(out)
-    assert (settings["function_name"], settings["group_id"], settings["batch_size"], settings["batching_window"],
-            settings["starting_position"], settings["on_failure_queue"]) == (
-        out["msk_ingest_function_name"], msk.consumer_group_id, msk.batch_size, msk.batching_window_seconds,
-        msk.starting_position, out["msk_ingest_failure_queue_url"])
-
-    mapping = MskMapping(emulator.endpoint, broker, outputs=out, state=tmp_path)
-    started = time.monotonic()
-    mapping.start()
-    try:
-        assert mapping.started_pid() is not None
-        records = generate(400, seed=47, bad_share=0.1)
-        erp = [r for r in records if r.source == "erp"]  # the Kafka-fed source of make demo
-        positions, ends = produce_records(out["ingest_bootstrap_servers"], out["ingest_topic"],
-                                          ((r.payload, r.partition_key) for r in erp), [("producer", b"e2e")])
-        status = mapping.wait_caught_up(ends, timeout=180)
-        counts = wait_for(len(positions), lambda: landed(emulator.endpoint, out["bronze_bucket"],
-                                                         out["quarantine_bucket"], positions=set(positions)),
-                          timeout=60)
-        seconds = time.monotonic() - started
-        print(f"\n[msk-mapping] {len(positions)} records landed in {seconds:.1f}s (poller start included); "
-              f"status {status}")
-    finally:
-        assert mapping.stop()
-    assert mapping.health() is None
-    expected = expected_counts(erp)
-    assert counts.duplicates == 0 and counts.total == len(positions) == len(erp)
-    assert +counts.bronze == +Counter(expected["valid"]) and +counts.quarantine == +Counter(expected["bad"])
-    assert counts.bronze_by_path == Counter(msk=sum(expected["valid"].values()))
-    assert counts.quarantine_by_path == Counter(msk=sum(expected["bad"].values()))
-    # the lag: committed offsets reached the end offsets the delivery reports gave, on every partition
-    assert {int(p): (v["committed"], v["end"], v["lag"]) for p, v in status["partitions"].items()} == {
-        p: (end, end, 0) for p, end in ends.items()}
-    assert status["total_lag"] == 0 and committed(broker, msk.consumer_group_id) == ends
