@@ -17,6 +17,18 @@ import pytest
 from local_runtime import stacks
 from local_runtime.aws import client
 from local_runtime.paths import stack_dir
+from local_runtime.services import free_port
+from local_runtime.services.kafka import KafkaBroker
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    """A local Kafka broker (:class:`KafkaBroker`) of the module's own, on a free port, its data under the
+    module's temporary folder; started only for a module that asks for it."""
+    service = KafkaBroker(free_port(), state=tmp_path_factory.mktemp("kafka-state"))
+    service.start()
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="module")

@@ -12,21 +12,11 @@ from data_contracts.topics import INGEST_TOPIC
 from environments import load_environment
 from local_runtime.lake import landed, produce_records, wait_for
 from local_runtime.msk_poller import settings_from_outputs
-from local_runtime.services import free_port
-from local_runtime.services.kafka import KafkaBroker
 from local_runtime.services.msk_mapping import MskMapping
 from sample_data import expected_counts, generate
 from tests.e2e.msk import committed
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    service = KafkaBroker(free_port(), state=tmp_path_factory.mktemp("kafka-state"))
-    service.start()
-    yield service
-    service.stop()
 
 
 @pytest.fixture(scope="module")

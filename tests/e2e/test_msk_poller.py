@@ -14,8 +14,6 @@ from bundling.lambda_zip import build_function_zip
 from data_contracts.topics import INGEST_TOPIC, INGEST_TOPIC_PARTITIONS
 from local_runtime.aws import client
 from local_runtime.msk_poller import MskPoller, sqs_destination
-from local_runtime.services import free_port
-from local_runtime.services.kafka import KafkaBroker
 from sample_data import expected_counts, generate
 from tests.e2e.msk import committed, deploy_function, lines, produce
 
@@ -24,14 +22,6 @@ pytestmark = pytest.mark.e2e
 BRONZE, QUARANTINE = "msk-e2e-bronze", "msk-e2e-quarantine"
 LATE_BRONZE = "msk-e2e-bronze-late"
 RECORDS = 240
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    service = KafkaBroker(free_port(), state=tmp_path_factory.mktemp("kafka-state"))
-    service.start()
-    yield service
-    service.stop()
 
 
 @pytest.fixture(scope="module")
