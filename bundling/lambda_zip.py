@@ -38,6 +38,7 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "ingest_msk": ("aws-lambda-powertools", "fastjsonschema", "jmespath", "typing_extensions"),
     "query_api": ("aws-lambda-powertools", "jmespath", "typing_extensions"),
     "api_authorizer": (),
+    "kafka_topics": ("kafka-python",),
 }
 
 # function name -> glob patterns (below the repository root) of the data files its code reads at run time

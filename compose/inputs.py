@@ -19,6 +19,9 @@ INGEST_FUNCTION = "ingest"
 INGEST_MSK_FUNCTION = "ingest_msk"
 """The MSK ingest Lambda (``[services] msk``): ``lambda_src/ingest_msk/``."""
 
+KAFKA_TOPICS_FUNCTION = "kafka_topics"
+"""The topic-admin Lambda of an MSK cluster (``[services] msk``): ``lambda_src/kafka_topics/``."""
+
 QUERY_FUNCTION = "query_api"
 """The query API's Lambda: ``lambda_src/query_api/``."""
 
@@ -81,6 +84,8 @@ def resolve(given: BuildInputs | None, config: EnvironmentConfig) -> BuildInputs
         wanted = [INGEST_FUNCTION] if svc.ingest_lambda else []
         if svc.msk or svc.msk_ingest_lambda:
             wanted.append(INGEST_MSK_FUNCTION)
+        if svc.msk:
+            wanted.append(KAFKA_TOPICS_FUNCTION)
         if svc.query_api:
             wanted.append(QUERY_FUNCTION)
             if config.api.authorization == "LAMBDA":

@@ -16,11 +16,12 @@ with the MSK objects' keys (``layout.MSK_BRONZE_KEY_GLOB``, ``layout.MSK_QUARANT
 from __future__ import annotations
 
 from compose.foundation import Foundation, KeyUsers, Naming
-from compose.inputs import INGEST_FUNCTION, INGEST_MSK_FUNCTION, BuildInputs
+from compose.inputs import INGEST_FUNCTION, INGEST_MSK_FUNCTION, KAFKA_TOPICS_FUNCTION, BuildInputs
 from compose.outputs import StackOutput
 from environments import EnvironmentConfig
 from data_contracts import layout, topics
 from modules.iam import Condition, Statement
+from modules.kafka_topics_props import KafkaTopicsProps, TopicSpec
 from modules.kinesis_ingest_props import KinesisEventSourceProps
 from modules.kinesis_props import KinesisStreamProps
 from modules.lambda_function_props import PythonFunctionProps
@@ -183,7 +184,9 @@ def _local_msk_function(base: Foundation, inputs: BuildInputs) -> None:
 
 
 def _msk(base: Foundation, inputs: BuildInputs) -> None:
-    """The MSK cluster, the MSK ingest function in its subnets and the mapping between them."""
+    """The MSK cluster, its ingest topic (created by the topic-admin function during the apply), the MSK ingest
+    function in its subnets and the mapping between them (created once the topic exists)."""
+    from modules.kafka_topics import KafkaTopics
     from modules.msk import MskCluster
     from modules.msk_ingest import MskEventSource
 
@@ -197,13 +200,26 @@ def _msk(base: Foundation, inputs: BuildInputs) -> None:
         ingest_topic=topics.INGEST_TOPIC, topic_partitions=topics.INGEST_TOPIC_PARTITIONS,
         **msk.values_for(MskClusterProps), tags=tags,
     ))
+    ingest_topic = TopicSpec(topics.INGEST_TOPIC, topics.INGEST_TOPIC_PARTITIONS)
+    topic_admin = KafkaTopics(stack, "kafka_topics", KafkaTopicsProps(
+        function_name=f"{prefix}-kafka-topics", zip_path=inputs.lambda_zips[KAFKA_TOPICS_FUNCTION],
+        bootstrap_servers=cluster.bootstrap_brokers_sasl_iam, topics=(ingest_topic,), auth="iam",
+        cluster_arn=cluster.arn, topic_arns=(cluster.topic_arn(ingest_topic.name),),
+        subnet_ids=subnets, security_group_ids=groups, kms_key_arn=key.arn,
+        log_retention_days=config.log_retention_days,
+        function_settings={"architecture": config.lambda_.architecture},
+        tags=tags,
+    ))
     fn = _msk_function(base, inputs, subnets, groups)
     settings = msk_mapping_settings(config)
-    MskEventSource(stack, "ingest_msk_source", MskEventSourceProps(
+    source = MskEventSource(stack, "ingest_msk_source", MskEventSourceProps(
         function_name=fn.arn, cluster_arn=cluster.arn, topic_arn=cluster.ingest_topic_arn,
         group_arn=cluster.group_arn(msk.consumer_group_id), subnet_ids=subnets, security_group_ids=groups,
         on_failure_destination_arn=fn.failure_queue_arn, role_name=fn.role_name, **settings, tags=tags,
     ))
+    invocation = topic_admin.invocation  # the mapping polls a topic that exists: created after the invocation
+    source.mapping.depends_on = [*(source.mapping.depends_on or ()),
+                                 f"{invocation.terraform_resource_type}.{invocation.friendly_unique_id}"]
     base.outputs.emit("msk_cluster_arn", cluster.arn)
     base.outputs.emit("msk_bootstrap_brokers_sasl_iam", cluster.bootstrap_brokers_sasl_iam)
     _emit_msk_function_outputs(base, fn, cluster.bootstrap_brokers_sasl_iam, settings)

@@ -1,8 +1,9 @@
 """The Kafka topic the MSK ingest reads: its name and partition count, defined once.
 
 Everyone who names the topic uses these: the local Kafka broker (:mod:`local_runtime.services.kafka` creates
-it), the local MSK event-source poller, the sample data's MSK events, and (until the environments' TOML
-files carry a topic setting) the MSK constructs. Standard library only.
+it), the local MSK event-source poller, the sample data's MSK events, and the MSK stack (the cluster's defaults
+and the topic-admin function that creates the topic during the apply, ``compose/streaming.py``). Standard
+library only.
 """
 from __future__ import annotations
 

@@ -12,14 +12,11 @@ What it creates (no emulator can create MSK with Terraform: behind its ``create`
 * serverless: ``aws_msk_serverless_cluster`` in the same subnets and group with SASL/IAM (MSK Serverless is
   always TLS-only, private and encrypted at rest, with an AWS-managed key).
 
-Topics. The AWS provider has no topic resource (MSK's control plane creates none) and the Kafka provider is
-not reachable, so a topic is not a Terraform resource here. The ingest topic is declared as data instead
-(``ingest_topic``, ``topic_partitions``; the configuration's ``num.partitions`` and replication defaults are
-the same numbers) and topic auto-creation stays off: a client that mistypes a topic name gets an error, never
-a new, wrongly sized topic. With IAM access control, creating a topic needs ``kafka-cluster:CreateTopic`` on
-that topic's ARN; no role of this stack has it (the ingest function only reads). The topic is created once per
-cluster, before the event source mapping polls, by a principal granted exactly ``CreateTopic`` on
-``ingest_topic_arn``, with ``ingest_topic`` and ``topic_partitions`` (see the README, "MSK topics").
+Topics. The AWS provider has no topic resource (MSK's control plane creates none), so the ingest topic is
+declared as data (``ingest_topic``, ``topic_partitions``; the configuration's ``num.partitions`` default is the
+same number) and created during the apply by :class:`modules.kafka_topics.KafkaTopics` (a topic-admin function
+granted ``kafka-cluster:CreateTopic`` on ``ingest_topic_arn`` alone). Topic auto-creation stays off: a client
+that mistypes a topic name gets an error, never a new, wrongly sized topic.
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modules.kafka_topics_props import TOPIC_PATTERN
 from modules.options import Limit, Props, between, create_option, matches, one_of, option, outputs, tags_option
 
 CONSUMER_GROUP_PATTERN = r"[a-zA-Z0-9\-/*:_+=.@]{1,200}"
@@ -15,7 +16,7 @@ class MskEventSourceProps(Props):
 
     function_name: str = option(doc="Function to invoke (name or ARN).")
     cluster_arn: str = option(doc="ARN of the MSK cluster (``event_source_arn``).")
-    topic: str = option(limit=matches(r"[a-zA-Z0-9._-]{1,249}", "a Kafka topic name"),
+    topic: str = option(limit=matches(TOPIC_PATTERN, "a Kafka topic name"),
                         doc="The topic the mapping consumes (Lambda takes exactly one).")
     topic_arn: str = option(doc="ARN of that topic (``kafka-cluster`` topic grants).")
     consumer_group_id: str = option(limit=matches(CONSUMER_GROUP_PATTERN, "1-200 of letters, digits and -/*:_+=.@"),

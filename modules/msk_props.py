@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modules.kafka_topics_props import TOPIC_PATTERN
 from modules.options import (
     Limit, Props, Rule, between, create_option, log_retention, matches, one_of, option, outputs, tags_option,
 )
 
 DEPLOYMENTS = ("provisioned", "serverless")
 ENHANCED_MONITORING = ("DEFAULT", "PER_BROKER", "PER_TOPIC_PER_BROKER", "PER_TOPIC_PER_PARTITION")
-TOPIC_PATTERN = r"[a-zA-Z0-9._-]{1,249}"
-"""A Kafka topic name (Kafka's own rule)."""
 SASL_IAM_PORT = 9098
 """Port of the brokers' SASL/IAM listener inside the VPC."""
 

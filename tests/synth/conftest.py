@@ -60,10 +60,13 @@ def make_batch_inputs(base: Path, ingest_zip: Path | None = None):
         info.external_attr = 0o644 << 16
         zf.writestr(info, "")
 
-    from compose.inputs import AUTHORIZER_FUNCTION, INGEST_FUNCTION, INGEST_MSK_FUNCTION, QUERY_FUNCTION
+    from compose.inputs import (
+        AUTHORIZER_FUNCTION, INGEST_FUNCTION, INGEST_MSK_FUNCTION, KAFKA_TOPICS_FUNCTION, QUERY_FUNCTION,
+    )
 
     zips = {INGEST_FUNCTION: ingest_zip or make_zip(base / "ingest.zip"),
             INGEST_MSK_FUNCTION: make_zip(base / "ingest_msk.zip"),
+            KAFKA_TOPICS_FUNCTION: make_zip(base / "kafka_topics.zip"),
             QUERY_FUNCTION: make_zip(base / "query_api.zip"), AUTHORIZER_FUNCTION: make_zip(base / "api_authorizer.zip")}
     return BuildInputs(lambda_zips=zips, libs_zip=libs, scripts=scripts)
 

@@ -65,6 +65,7 @@ GOLD = [t for t in all_tables() if t.layer == "gold"]
 
 INGEST_ROLE = "/ingest_function/role"
 MSK_INGEST_ROLE = "/ingest_msk_function/role"
+KAFKA_TOPICS_ROLE = "/kafka_topics/function/role"
 CRAWLER_ROLE = "/catalog/crawler_role"
 EMR_INSTANCE_ROLE = "/emr/instance_role"
 EMR_SERVICE_ROLE = "/emr/service_role"
@@ -326,6 +327,8 @@ def stack_calls(r: StackResolver) -> StackCalls:
         out.allowed[INGEST_ROLE], out.denied[INGEST_ROLE] = _ingest(r, bucket, kms, logs)
     if has(MSK_INGEST_ROLE):
         out.allowed[MSK_INGEST_ROLE], out.denied[MSK_INGEST_ROLE] = _msk_ingest(r, bucket, kms, logs)
+    if has(KAFKA_TOPICS_ROLE):
+        out.allowed[KAFKA_TOPICS_ROLE], out.denied[KAFKA_TOPICS_ROLE] = _kafka_topics(r, kms, logs)
     if has(CRAWLER_ROLE):
         crawler_role_name = role_arn(CRAWLER_ROLE).rsplit("/", 1)[1]
         out.allowed[CRAWLER_ROLE] = _crawler(r, kms, logs, role_name=crawler_role_name)
@@ -758,19 +761,9 @@ def _msk_ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
         _, mapping = r.by_path("aws_lambda_event_source_mapping", "/ingest_msk_source/mapping")
         group = mapping["amazon_managed_kafka_event_source_config"]["consumer_group_id"]
         group_arn = kafka.format(kind="group", name=group)
-        subnets = [r.resolve(s) for s in cluster["broker_node_group_info"]["client_subnets"]]
-        (group_id,) = [r.resolve(g) for g in cluster["broker_node_group_info"]["security_groups"]]
-        network = [
-            *(Request("ec2:CreateNetworkInterface", arn, why="Lambda places the function's and the poller's network "
-                                                               "interfaces in the cluster's subnets")
-              for arn in (eni, *(f"{ec2}:subnet/{s}" for s in subnets), f"{ec2}:security-group/{group_id}")),
-            Request("ec2:DeleteNetworkInterface", eni, why="and removes them"),
-            Request("ec2:AssignPrivateIpAddresses", eni, why="the function's interfaces get their addresses"),
-            Request("ec2:UnassignPrivateIpAddresses", eni, why="and give them back"),
-            *(Request(a, "*", why="Lambda and its poller look the network up") for a in (
-                "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
-                "ec2:DescribeVpcs")),
-        ]
+        network = _cluster_network_calls(r, cluster, "the function's and the poller's network interfaces",
+                                         ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                                          "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"))
         allowed = [
             *basics,
             *network,
@@ -811,3 +804,54 @@ def _msk_ingest(r, bucket, kms, logs) -> tuple[list[Request], list[Request]]:
         *extra_denied,
     ]
     return allowed, denied
+
+
+def _kafka_topics(r, kms, logs) -> tuple[list[Request], list[Request]]:
+    """The MSK topic-admin function: connects with IAM and creates the ingest topic; nothing else of Kafka."""
+    cluster_name, cluster = r.by_path("aws_msk_cluster", "/msk/cluster")
+    cluster_arn = r.attribute("aws_msk_cluster", cluster_name, "arn")
+    kafka = cluster_arn.replace(":cluster/", ":{kind}/") + "/{name}"
+    topic_arn = kafka.format(kind="topic", name=topics.INGEST_TOPIC)
+    other_topic = kafka.format(kind="topic", name="other")
+    ec2 = f"arn:{r.partition}:ec2:{r.region}:{r.account}"
+    allowed = [
+        *_function_basics(r, kms, logs, KAFKA_TOPICS_ROLE, "kafka_topics/function"),
+        Request("kafka-cluster:Connect", cluster_arn, why="the admin client connects with IAM authentication"),
+        Request("kafka-cluster:DescribeTopic", topic_arn, why="it looks the ingest topic up"),
+        Request("kafka-cluster:CreateTopic", topic_arn, why="and creates it when it is missing"),
+        *_cluster_network_calls(r, cluster, "the function's network interfaces",
+                                ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")),
+    ]
+    denied = [
+        Request("kafka-cluster:CreateTopic", other_topic, why="create another topic"),
+        Request("kafka-cluster:DescribeTopic", other_topic, why="look at another topic"),
+        Request("kafka-cluster:ReadData", topic_arn, why="read the ingest topic"),
+        Request("kafka-cluster:WriteData", topic_arn, why="write to the ingest topic"),
+        Request("kafka-cluster:DeleteTopic", topic_arn, why="delete the ingest topic"),
+        Request("kafka-cluster:AlterTopic", topic_arn, why="change the ingest topic (its partitions)"),
+        Request("kafka-cluster:AlterGroup", kafka.format(kind="group", name="lakeforge-ingest-msk"),
+                why="move a consumer group's offsets"),
+        Request("kafka-cluster:AlterCluster", cluster_arn, why="change the cluster"),
+        Request("kafka:GetBootstrapBrokers", cluster_arn, why="call MSK's control plane (it is given the brokers)"),
+        Request("s3:GetObject", "arn:aws:s3:::any-bucket/any-key", why="read S3"),
+        Request("ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0fffffffffffffff0",
+                why="place interfaces in another subnet"),
+    ]
+    return allowed, denied
+
+
+def _cluster_network_calls(r, cluster, what: str, describe: tuple[str, ...]) -> list[Request]:
+    """What Lambda does under a role to run beside an MSK cluster: ``what`` in the cluster's subnets with its
+    security group, their addresses, and the network look-ups ``describe``."""
+    ec2 = f"arn:{r.partition}:ec2:{r.region}:{r.account}"
+    eni = f"{ec2}:network-interface/eni-0123456789abcdef0"
+    subnets = [r.resolve(s) for s in cluster["broker_node_group_info"]["client_subnets"]]
+    (group_id,) = [r.resolve(g) for g in cluster["broker_node_group_info"]["security_groups"]]
+    return [
+        *(Request("ec2:CreateNetworkInterface", arn, why=f"Lambda places {what} in the cluster's subnets")
+          for arn in (eni, *(f"{ec2}:subnet/{s}" for s in subnets), f"{ec2}:security-group/{group_id}")),
+        Request("ec2:DeleteNetworkInterface", eni, why="and removes them"),
+        Request("ec2:AssignPrivateIpAddresses", eni, why="the function's interfaces get their addresses"),
+        Request("ec2:UnassignPrivateIpAddresses", eni, why="and give them back"),
+        *(Request(a, "*", why="Lambda looks the network up") for a in describe),
+    ]

@@ -67,7 +67,8 @@ def test_every_role_is_simulated(stacks, env):
         expected.add(iam_calls.AUTHORIZER_ROLE)  # [api] authorization = "LAMBDA" locally
     else:
         expected |= {iam_calls.EMR_INSTANCE_ROLE, iam_calls.EMR_SERVICE_ROLE, iam_calls.FLOW_LOG_ROLE,
-                     iam_calls.COPY_ROLE, iam_calls.QUICKSIGHT_VPC_ROLE, iam_calls.QUICKSIGHT_SERVICE_ROLE}
+                     iam_calls.COPY_ROLE, iam_calls.QUICKSIGHT_VPC_ROLE, iam_calls.QUICKSIGHT_SERVICE_ROLE,
+                     iam_calls.KAFKA_TOPICS_ROLE}
     assert set(policies) == expected
     assert all(policies[role] for role in policies), "a role without an inline policy"
 

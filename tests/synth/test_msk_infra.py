@@ -110,8 +110,37 @@ def test_the_event_source_mapping_reads_the_ingest_topic_into_the_function(synth
     assert mapping["destination_config"]["on_failure"]["destination_arn"].startswith(
         "${aws_sqs_queue.ingest_msk_function_failure_queue_")
     assert "function_response_types" not in mapping  # Kafka mappings take no partial-batch responses
-    (grant,) = mapping["depends_on"]
+    grant, topic = mapping["depends_on"]
     assert grant.startswith("aws_iam_role_policy.ingest_msk_source_poller_grant_")
+    assert topic.startswith("aws_lambda_invocation.kafka_topics_ensure_")  # polls a topic that exists
+
+
+@pytest.mark.parametrize("env", CLOUD)
+def test_the_topic_admin_creates_the_ingest_topic_during_the_apply_with_create_topic_only(synth, env):
+    """The ingest topic is part of the deployment: the topic-admin function, in the cluster's subnets and its
+    security group, SASL/IAM against the cluster's IAM brokers, is invoked with the topic's one definition
+    (``data_contracts.topics``) and may connect, describe and create that topic, nothing else."""
+    (invocation,) = synth.resources(env, "aws_lambda_invocation").values()
+    assert json.loads(invocation["input"]) == {"topics": [{
+        "name": topics.INGEST_TOPIC, "partitions": topics.INGEST_TOPIC_PARTITIONS, "replication_factor": -1,
+        "configs": {}}]}
+    assert invocation["function_name"].startswith("${aws_lambda_function.kafka_topics_function_")
+    assert set(invocation["triggers"]) == {"topics", "code"}  # runs again when the topics or the code change
+    (fn,) = [f for n, f in synth.resources(env, "aws_lambda_function").items() if n.startswith("kafka_topics_")]
+    assert fn["environment"]["variables"] == {
+        "BOOTSTRAP_SERVERS": synth.docs[env]["output"]["msk_bootstrap_brokers_sasl_iam"]["value"],
+        "KAFKA_AUTH": "iam"}
+    (msk_fn,) = [f for n, f in synth.resources(env, "aws_lambda_function").items() if n.startswith("ingest_msk_")]
+    assert fn["vpc_config"] == msk_fn["vpc_config"] and fn["reserved_concurrent_executions"] == 1
+    own = _policy(synth, env, "kafka_topics_function_role_policy")
+    kafka = {sid: s for sid, s in own.items() if any(a.startswith("kafka") for a in _actions(s))}
+    assert {sid: _actions(s) for sid, s in kafka.items()} == {
+        "KafkaConnect": {"kafka-cluster:Connect"},
+        "KafkaCreateTopics": {"kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic"}}
+    cluster_arn = kafka["KafkaConnect"]["Resource"]
+    assert cluster_arn.startswith("${aws_msk_cluster.") and cluster_arn.endswith(".arn}")
+    (topic_arn,) = [kafka["KafkaCreateTopics"]["Resource"]]
+    assert ":topic/" in topic_arn and topic_arn.endswith("/" + topics.INGEST_TOPIC)
 
 
 @pytest.mark.parametrize("env", CLOUD)
@@ -232,14 +261,57 @@ def test_serverless_is_iam_only_in_the_private_subnets(bindings):
     assert cluster.ingest_topic_arn.startswith("arn:aws:kafka:sa-east-1:123456789012:topic/")
 
 
+def test_the_topic_admin_alone_on_a_plaintext_broker_grants_no_kafka_action(bindings, tmp_path):
+    from modules.kafka_topics import KafkaTopics, KafkaTopicsProps, TopicSpec
+
+    package = tmp_path / "kafka_topics.zip"
+    package.write_bytes(b"PK\x05\x06" + bytes(18))
+    stack = new_stack(bindings)
+    admin = KafkaTopics(stack, "topics", KafkaTopicsProps(
+        function_name="fn-topics", zip_path=package, bootstrap_servers="broker:9092", auth="plaintext",
+        topics=(TopicSpec("a", 2), TopicSpec("b", 1, 3, {"retention.ms": "60000"})), tags=TAGS))
+    doc = synth_json(bindings, stack)["resource"]
+    (invocation,) = doc["aws_lambda_invocation"].values()
+    assert [t["name"] for t in json.loads(invocation["input"])["topics"]] == ["a", "b"]
+    assert json.loads(invocation["input"])["topics"][1] == {"name": "b", "partitions": 1, "replication_factor": 3,
+                                                           "configs": {"retention.ms": "60000"}}
+    (policy,) = doc["aws_iam_role_policy"].values()
+    assert "kafka" not in policy["policy"] and admin.invocation is not None and admin.result
+
+
+def test_the_topic_admins_options_are_checked(tmp_path):
+    from modules.kafka_topics_props import KafkaTopicsProps, TopicSpec
+
+    base = dict(function_name="f", zip_path=tmp_path / "z.zip", bootstrap_servers="b:9098", topics=(TopicSpec("a", 1),))
+    with pytest.raises(OptionError, match="cluster_arn"):
+        KafkaTopicsProps(**base)
+    with pytest.raises(OptionError, match="topic_arns"):
+        KafkaTopicsProps(**base, cluster_arn="arn:c", topic_arns=())
+    for bad in ((TopicSpec("a", 1), TopicSpec("a", 2)), ()):
+        with pytest.raises(OptionError, match="topics"):
+            KafkaTopicsProps(**{**base, "topics": bad}, auth="plaintext")
+    for field, bad in (("name", dict(name="no spaces", partitions=1)), ("partitions", dict(name="a", partitions=0)),
+                       ("replication_factor", dict(name="a", partitions=1, replication_factor=0))):
+        with pytest.raises(OptionError, match=field):
+            TopicSpec(**bad)
+    with pytest.raises(OptionError, match="function_settings"):
+        KafkaTopicsProps(**base, auth="plaintext", function_settings={"environment": {}})
+    assert KafkaTopicsProps(**base, cluster_arn="arn:c", topic_arns=("arn:t",)).auth == "iam"
+
+
 def test_the_constructs_off_create_nothing(bindings):
+    from modules.kafka_topics import KafkaTopics, KafkaTopicsProps, TopicSpec
     from modules.msk import MskCluster
     from modules.msk_ingest import MskEventSource
 
     stack = new_stack(bindings)
     cluster = MskCluster(stack, "msk", msk_props(create=False))
     source = MskEventSource(stack, "src", source_props(create=False))
+    admin = KafkaTopics(stack, "topics", KafkaTopicsProps(
+        function_name="f", zip_path="missing.zip", bootstrap_servers="b:9092", topics=(TopicSpec("a", 1),),
+        auth="plaintext", create=False))
     assert "resource" not in synth_json(bindings, stack)
+    assert admin.function is None and admin.invocation is None
     assert cluster.arn is None and cluster.bootstrap_brokers_sasl_iam is None and cluster.ingest_topic_arn is None
     assert source.mapping is None and source.uuid is None
 
