@@ -36,19 +36,57 @@ BRONZE, QUARANTINE = "bench-msk-bronze", "bench-msk-quarantine"  # the deployed 
 DIRECT_BRONZE, DIRECT_QUARANTINE = "bench-direct-bronze", "bench-direct-quarantine"  # the in-process handlers'
 
 
+STAGES = ("broker", "window", "invoke", "commit")
+"""Where a record's produce-to-bronze time goes: produced -> it reaches the mapping's consumer (the broker's
+append to its S3 store and the consumer's fetch), -> its batch's invoke starts (the rest of the batching window
+and the event's assembly), -> the invoke returns (the function's run on the emulator), -> the offsets are
+committed."""
+
+
 class _Recording:
-    """The emulator's Lambda client, keeping every event the mapping invoked the function with."""
+    """The emulator's Lambda client, keeping every event the mapping invoked the function with and when each
+    invoke started and returned (epoch seconds)."""
 
     def __init__(self, lam) -> None:
-        self.lam, self.events, self.seconds = lam, [], []
+        self.lam, self.events, self.seconds, self.spans = lam, [], [], []
 
     def invoke(self, **kwargs):
         self.events.append(json.loads(kwargs["Payload"]))
-        start = time.monotonic()
+        start, wall = time.monotonic(), time.time()
         try:
             return self.lam.invoke(**kwargs)
         finally:
             self.seconds.append(time.monotonic() - start)
+            self.spans.append((wall, time.time()))
+
+
+class _Stamping:
+    """The mapping's consumer, noting when each record reached the client (epoch seconds, to 10 ms): it serves
+    ``consume(n, timeout)`` as the consumer does (up to ``n`` records, waiting at most ``timeout``) in 10 ms
+    slices, so a record's arrival is told apart from the rest of its batching window."""
+
+    SLICE = 0.01
+
+    def __init__(self, consumer) -> None:
+        self._consumer, self.seen = consumer, {}
+
+    def consume(self, num_messages: int = 1, timeout: float = -1):
+        deadline = time.monotonic() + timeout
+        messages: list = []
+        while len(messages) < num_messages:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            got = self._consumer.consume(num_messages - len(messages), min(self.SLICE, left))
+            now = time.time()
+            for m in got:
+                if m.error() is None:
+                    self.seen.setdefault((m.partition(), m.offset()), now)
+            messages.extend(got)
+        return messages
+
+    def __getattr__(self, name):
+        return getattr(self._consumer, name)
 
 
 def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
@@ -69,6 +107,7 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
     batch = DEFAULT_BATCH_SIZE
     rates: dict[str, list[float]] = {"kafka": [], "msk": [], "kinesis": [], "large": []}
     p50s, p99s, paced_p50s, paced_p99s = [], [], [], []
+    paced_stages: dict[str, list[float]] = {stage: [] for stage in STAGES}  # per run: the stage's median
     invokes: list[tuple[int, float]] = []  # per run: invocations, their share of the run's wall time
     port = free_port()
     emu = start_ministack(port)
@@ -94,13 +133,16 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
                 return records / (time.monotonic() - start)
 
             def kafka_path(topic: str, batch_size: int = batch, pace: float | None = None,
-                           sent: list | None = None) -> tuple[float, list[float], _Recording]:
+                           sent: list | None = None) -> tuple[float, list[float], _Recording, dict]:
                 sent = data if sent is None else sent
                 recording = _Recording(lam)
                 poller = MskPoller(bootstrap_servers=broker.bootstrap_servers, function_name=function,
                                    lambda_client=recording, topic=topic, group_id=f"bench-{topic}",
                                    batch_size=batch_size,
                                    batching_window=DEFAULT_WINDOW_SECONDS)
+                stamping = None
+                if pace:  # the stages of the steady run (the burst runs keep the consumer as it is)
+                    stamping = poller.consumer = _Stamping(poller.consumer)
                 try:
                     deadline = time.monotonic() + 60
                     while not poller.consumer.assignment():  # the mapping holds the partitions before the clock
@@ -116,6 +158,7 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
                     recording.seconds.clear()
                     committed: dict[int, int] = {}
                     landed: list[tuple[tuple[int, int], float]] = []  # (partition, offset), when committed
+                    spans: dict[tuple[int, int], tuple[float, float]] = {}  # its batch's invoke: start, return
                     last = first
                     while len(landed) < len(sent):
                         result = poller.poll()
@@ -123,6 +166,8 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
                         for name, offset in result.committed.items():
                             partition = int(name.rsplit("-", 1)[1])
                             landed.extend(((partition, o), now) for o in range(committed.get(partition, 0), offset))
+                            spans.update(((partition, o), recording.spans[-1])
+                                         for o in range(committed.get(partition, 0), offset))
                             committed[partition] = max(committed.get(partition, 0), offset)
                             last = now
                     producer.join()
@@ -131,8 +176,15 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
                     stored = _stored(s3, topic)
                     if stored != len(sent):
                         raise RuntimeError(f"{topic}: {stored} records in bronze and quarantine, not {len(sent)}")
+                    stages = {stage: [] for stage in STAGES}
+                    for position, when in (landed if stamping else ()):
+                        start, end = spans[position]
+                        seen = stamping.seen[position]
+                        for stage, seconds in zip(STAGES, (seen - produced[position], start - seen, end - start,
+                                                           when - end)):
+                            stages[stage].append(seconds)
                     return (len(sent) / (last - first), [when - produced[position] for position, when in landed],
-                            recording)
+                            recording, stages)
                 finally:
                     poller.close()
 
@@ -143,13 +195,15 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
             # warm-up: the function's container started, the validators compiled
             direct(msk_handler, kafka_path("bench--1")[2].events)
             for run in range(runs):  # in turns
-                rate, latencies, recording = kafka_path(f"bench-{run}")
+                rate, latencies, recording, _ = kafka_path(f"bench-{run}")
                 rates["kafka"].append(rate)
                 invokes.append((len(recording.seconds), sum(recording.seconds) * rate / records))
                 rates["msk"].append(direct(msk_handler, recording.events))  # the very batches the mapping delivered
                 rates["kinesis"].append(direct(kinesis_handler, kinesis_events(run)))
                 rates["large"].append(kafka_path(f"bench-{run}-large", LARGE_BATCH)[0])
-                paced = kafka_path(f"bench-{run}-paced", pace=PACE, sent=data[:PACED_RECORDS])[1]
+                _, paced, _, stages = kafka_path(f"bench-{run}-paced", pace=PACE, sent=data[:PACED_RECORDS])
+                for stage in STAGES:
+                    paced_stages[stage].append(statistics.median(stages[stage]))
                 paced_p50s.append(statistics.median(paced))
                 paced_p99s.append(_percentile(paced, 0.99))
                 p50s.append(statistics.median(latencies))
@@ -158,7 +212,8 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
                       f"{invokes[-1][1]:.0%} of the time), handler (MSK) {rates['msk'][-1]:,.0f}/s, handler "
                       f"(Kinesis) {rates['kinesis'][-1]:,.0f}/s, kafka path in batches of {LARGE_BATCH} "
                       f"{rates['large'][-1]:,.0f}/s; latency p50 {p50s[-1]:.2f}s p99 {p99s[-1]:.2f}s, at {PACE}/s "
-                      f"p50 {paced_p50s[-1]:.2f}s p99 {paced_p99s[-1]:.2f}s",
+                      f"p50 {paced_p50s[-1]:.2f}s p99 {paced_p99s[-1]:.2f}s ("
+                      + ", ".join(f"{stage} {paced_stages[stage][-1]:.2f}s" for stage in STAGES) + " median)",
                       flush=True)
         finally:
             broker.stop()
@@ -203,7 +258,20 @@ def bench_kafka(runs: int, records: int = 5000) -> list[dict]:
                  f"{DEFAULT_WINDOW_SECONDS} s): per record, its batch committed - its producer timestamp"},
         {"name": f"MSK path latency at {PACE} records/s, p99", "unit": "s", "runs": paced_p99s,
          "median": statistics.median(paced_p99s), "what": "same, 99th percentile"},
+        *({"name": f"MSK path latency at {PACE} records/s, {stage} stage, median", "unit": "s",
+           "runs": paced_stages[stage], "median": statistics.median(paced_stages[stage]),
+           "what": f"same records: the median time a record spends in the {stage} stage ({_STAGE_TEXT[stage]})"}
+          for stage in STAGES),
     ]
+
+
+_STAGE_TEXT = {
+    "broker": "producer timestamp -> it reaches the mapping's consumer: the broker's append to its S3 store, "
+              "the fetch",
+    "window": "-> its batch's invoke starts: the rest of the batching window, the event's assembly",
+    "invoke": "-> the invoke returns: the function's run on the emulator",
+    "commit": "-> its offset is committed",
+}
 
 
 def kafka_section(stored: dict) -> list[str]:
@@ -234,11 +302,14 @@ def kafka_section(stored: dict) -> list[str]:
              f"batches): median {rows['MSK path latency, median']['median']:.2f} s, 99th percentile "
              f"{rows['MSK path latency, p99']['median']:.2f} s; produced steadily at {PACE} records/s: median "
              f"{rows[f'MSK path latency at {PACE} records/s, median']['median']:.2f} s, 99th percentile "
-             f"{rows[f'MSK path latency at {PACE} records/s, p99']['median']:.2f} s: the batching window "
-             f"({DEFAULT_WINDOW_SECONDS} s), the fetch from and the commit to the broker (whose log and offsets live "
-             f"in its S3 store) and one invoke, on a loaded machine; not broken down further here.",
-             "- The machine is shared (load above its 2 cores while measuring), so single runs vary by about 2x; "
-             "the ratios are taken run by run, whose turns share the load.", ""]
+             f"{rows[f'MSK path latency at {PACE} records/s, p99']['median']:.2f} s. Where a steady record's time "
+             f"goes (medians per stage): " + "; ".join(
+                 f"{stage} {rows[f'MSK path latency at {PACE} records/s, {stage} stage, median']['median']:.2f} s "
+                 f"({_STAGE_TEXT[stage]})" for stage in STAGES if
+                 f"MSK path latency at {PACE} records/s, {stage} stage, median" in rows)
+             + f". The batching window is {DEFAULT_WINDOW_SECONDS} s.",
+             f"- Single runs of the path ranged from {min(path['runs']):,.0f} to {max(path['runs']):,.0f} records/s; "
+             "the ratios are taken run by run, whose turns share the machine's load.", ""]
     return lines
 
 
