@@ -49,9 +49,8 @@ lambda: $(STAMP) ## build the deterministic Lambda zips into build/lambda
 artifacts: lambda ## build every deterministic artifact (Lambda zips, the Glue/EMR shared-code zip)
 	@$(PY) -m bundling.glue_libs
 
-synth: artifacts tfconfig ## synthesize every environment's stack into cdktf.out/stacks
-	@echo "[synth] cdktf synth (importing the AWS bindings takes ~15 s)"
-	@$(PY) main.py
+synth: $(STAMP) tfconfig ## build the artifacts and synthesize every stack into cdktf.out/stacks (nothing if no source changed)
+	@$(PY) -m bundling.synth
 
 deploy: preflight-deploy synth ## terraform apply the stack of ENV (local, dev, prod; outside local: plan, then ask)
 	@$(PY) -m local_runtime.stacks deploy $(ENV)
@@ -72,7 +71,7 @@ up: $(STAMP) ## start the local services (idempotent; leaves them running)
 down: ## stop the local services that `make up` started
 	@if [ -x $(PY) ]; then $(PY) -m local_runtime.services down; fi
 
-demo: artifacts tfconfig ## run the whole platform locally end to end (leaves it running; `make down` stops it)
+demo: $(STAMP) tfconfig ## run the whole platform locally end to end (leaves it running; `make down` stops it)
 	@$(PY) -m local_runtime.demo
 
 dashboard: $(STAMP) ## write the local dashboard page (build/dashboard.html) from the warehouse `make demo` loaded

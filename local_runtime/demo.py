@@ -277,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         broker = KafkaBroker()
         broker.start()
         print(f"    Kafka (MSK stand-in) at {broker.bootstrap_servers}")
-    with step("synthesize stacks (cdktf)"):
-        subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, check=True)
+    with step("synthesize stacks (cdktf; nothing to do when no source changed)"):
+        subprocess.run([sys.executable, "-m", "bundling.synth"], cwd=ROOT, check=True)
     with step("deploy the local stack (terraform apply)"):
         out = stacks.deploy_local()
         for name in ("bronze_bucket", "quarantine_bucket", "ingest_stream_name", "ingest_function_name",
