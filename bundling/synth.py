@@ -60,7 +60,8 @@ def _outdir(root: Path) -> Path:
     return Path(os.environ.get("LAKEFORGE_CDKTF_OUT") or root / "cdktf.out")
 
 
-def _digest(paths: list[Path], root: Path) -> str:
+def digest(paths: list[Path], root: Path) -> str:
+    """SHA-256 over the files' names (relative to ``root``) and contents, in the given order."""
     h = hashlib.sha256()
     for path in paths:
         h.update(str(path.relative_to(root) if path.is_relative_to(root) else path).encode() + b"\0")
@@ -72,13 +73,13 @@ def fingerprint(root: Path = ROOT) -> dict[str, str]:
     """What the products are made from: the sources, the Python version and the ``LAKEFORGE_*`` variables
     (``requirements.txt`` is one of the sources)."""
     env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("LAKEFORGE_")}
-    return {"sources": _digest(source_files(root), root), "python": sys.version,
+    return {"sources": digest(source_files(root), root), "python": sys.version,
             "environment": hashlib.sha256(json.dumps(env).encode()).hexdigest()}
 
 
 def products(root: Path = ROOT) -> dict[str, str]:
     files = product_files(root)
-    return {"products": _digest(files, root), "count": str(len(files))}
+    return {"products": digest(files, root), "count": str(len(files))}
 
 
 def up_to_date(root: Path = ROOT, stamp: Path = STAMP) -> bool:

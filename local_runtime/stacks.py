@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from environments import ENVIRONMENTS, ConfigError, load_environment
 from local_runtime import terraform as tf
@@ -30,6 +31,8 @@ from local_runtime.paths import STATE, stack_dir
 from local_runtime.services import Emulator, ensure_emulator
 
 LOCAL_STATE = STATE / "terraform"
+LOCAL_STATE_FILE = LOCAL_STATE / "local.tfstate"
+"""The local stack's state (its backend's path)."""
 LOCAL_APPLY_ATTEMPTS = 3
 """Applies of the local stack before giving up: the emulator sometimes drops a keep-alive connection
 ("use of closed network connection"), more often on a loaded machine; each apply resumes where the last stopped."""
@@ -195,7 +198,7 @@ def _instance_marker() -> Path:
 def _forget_stale_local_state(emulator: Emulator) -> None:
     """A fresh emulator holds none of the resources in the local state: set that state aside."""
     marker = _instance_marker()
-    state_file = LOCAL_STATE / "local.tfstate"
+    state_file = LOCAL_STATE_FILE
     if emulator.instance == "external" or not state_file.exists():
         return
     if marker.exists() and marker.read_text().strip() != emulator.instance:
@@ -213,20 +216,104 @@ def local_variables(endpoint: str, kafka_bootstrap_servers: str | None = None) -
             "kafka_bootstrap_servers": kafka_bootstrap_servers or KafkaBroker().bootstrap_servers}
 
 
+# --- the local apply, skipped when nothing changed ----------------------------------------------------------
+
+def _applied_record() -> Path:
+    return LOCAL_STATE / "local.applied.json"
+
+
+def local_apply_fingerprint(directory: Path, variables: Mapping[str, str], emulator: Emulator) -> dict[str, str]:
+    """What a local apply is a function of: the synthesized stack (``cdk.tf.json`` and its assets), the
+    variables, the state it left and the emulator instance it went to."""
+    import hashlib
+
+    from bundling.synth import digest
+
+    stack = [directory / "cdk.tf.json", *sorted(p for p in (directory / "assets").rglob("*") if p.is_file())]
+    state = LOCAL_STATE_FILE
+    return {"stack": digest(stack, directory),
+            "variables": hashlib.sha256(json.dumps(dict(variables), sort_keys=True).encode()).hexdigest(),
+            "state": hashlib.sha256(state.read_bytes()).hexdigest() if state.exists() else "",
+            "emulator": emulator.instance}
+
+
+_PROBES: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
+    "aws_s3_bucket": ("s3", lambda c, a: c.head_bucket(Bucket=a["bucket"])),
+    "aws_kms_key": ("kms", lambda c, a: c.describe_key(KeyId=a["key_id"])),
+    "aws_kinesis_stream": ("kinesis", lambda c, a: c.describe_stream_summary(StreamName=a["name"])),
+    "aws_lambda_function": ("lambda", lambda c, a: c.get_function(FunctionName=a["function_name"])),
+    "aws_sqs_queue": ("sqs", lambda c, a: c.get_queue_attributes(QueueUrl=a["url"], AttributeNames=["QueueArn"])),
+    "aws_glue_catalog_database": ("glue", lambda c, a: c.get_database(Name=a["name"])),
+    "aws_glue_job": ("glue", lambda c, a: c.get_job(JobName=a["name"])),
+    "aws_athena_workgroup": ("athena", lambda c, a: c.get_work_group(WorkGroup=a["name"])),
+}
+"""Resource type -> (service, a read of one resource from its state attributes): what :func:`missing_resources`
+asks the emulator."""
+
+
+def missing_resources(state: dict, endpoint: str) -> list[str]:
+    """Addresses of the state's resources (of the :data:`_PROBES` types) that the emulator no longer has."""
+    from local_runtime.aws import client
+
+    clients: dict[str, Any] = {}
+    missing = []
+    for resource in state.get("resources", ()):
+        probe = _PROBES.get(resource.get("type")) if resource.get("mode") == "managed" else None
+        if probe is None:
+            continue
+        service, read = probe
+        for instance in resource.get("instances", ()):
+            try:
+                read(clients.setdefault(service, client(service, endpoint)), instance["attributes"])
+            except Exception:  # noqa: BLE001 - any failed read: the resource is not (all) there
+                missing.append(f"{resource['type']}.{resource['name']}")
+    return missing
+
+
+def unchanged_local_outputs(directory: Path, variables: Mapping[str, str], emulator: Emulator) -> dict | None:
+    """The outputs of the last local apply, when applying again would change nothing: the stack, the variables
+    and the state are the ones that apply left, on the same emulator instance, and the emulator still holds the
+    resources; else None (apply)."""
+    try:
+        recorded = json.loads(_applied_record().read_text())
+    except (OSError, ValueError):
+        return None
+    if recorded != local_apply_fingerprint(directory, variables, emulator):
+        return None
+    state = json.loads(LOCAL_STATE_FILE.read_text())
+    missing = missing_resources(state, emulator.endpoint)
+    if missing:
+        print(f"[deploy] the emulator lost {len(missing)} resource(s) of the local state (e.g. {missing[0]}): "
+              f"applying", flush=True)
+        return None
+    return {name: item["value"] for name, item in state.get("outputs", {}).items()}
+
+
 def deploy_local(directory: Path | None = None) -> dict:
+    """Apply the local stack to the emulator, or nothing when :func:`unchanged_local_outputs` says it is there
+    as synthesized (dev and prod always plan)."""
     directory = directory or stack_dir("local")
     _check_synthesized(directory)
     emulator = ensure_emulator()
     env = local_env(emulator.endpoint)
     LOCAL_STATE.mkdir(parents=True, exist_ok=True)
     _forget_stale_local_state(emulator)
+    variables = local_variables(emulator.endpoint)
+    kept = unchanged_local_outputs(directory, variables, emulator)
+    if kept is not None:
+        print(f"[deploy] the local stack is applied as synthesized and the emulator holds it: terraform apply "
+              f"skipped", flush=True)
+        return kept
+    _applied_record().unlink(missing_ok=True)
     print(f"[deploy] terraform init + apply of the local stack against {emulator.endpoint}", flush=True)
     init(directory, env)
     # From here on the local state describes this emulator instance, even if the apply fails half-way.
     _instance_marker().write_text(emulator.instance)
-    seconds = apply(directory, env, local_variables(emulator.endpoint), attempts=LOCAL_APPLY_ATTEMPTS)
+    seconds = apply(directory, env, variables, attempts=LOCAL_APPLY_ATTEMPTS)
     print(f"[deploy] local stack applied in {seconds:.1f}s", flush=True)
-    return outputs(directory, env)
+    result = outputs(directory, env)
+    _applied_record().write_text(json.dumps(local_apply_fingerprint(directory, variables, emulator), indent=1))
+    return result
 
 
 USAGE = "usage: python -m local_runtime.stacks [check] deploy|destroy|outputs ENV"
@@ -264,6 +351,7 @@ def main(argv: list[str]) -> int:
             init(directory, env)
             destroy(directory, env, local_variables(endpoint), refresh=False)
             _instance_marker().unlink(missing_ok=True)
+            _applied_record().unlink(missing_ok=True)
             return 0
     else:
         env = tf.terraform_env()
