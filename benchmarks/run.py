@@ -280,6 +280,8 @@ def _write(stored: dict) -> None:
     if "kafka" in stored:
         from benchmarks.kafka import kafka_section
         extra = kafka_section(stored["kafka"]) + extra
+    from benchmarks.sizing import sizing_section
+    extra = extra + sizing_section(stored)
     if "batch" in stored:
         commands.append(stored["batch"]["command"])
     write_markdown(results, stored["machine"], " / ".join(dict.fromkeys(commands)), extra)
