@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -92,7 +93,7 @@ def up_to_date(root: Path = ROOT, stamp: Path = STAMP) -> bool:
 
 
 def build(argv: list[str] | None = None) -> None:
-    """Build the artifacts and synthesize (``main.py``), in this process."""
+    """Build the artifacts (in this process) and synthesize (``main.py``, in its own)."""
     from bundling.glue_libs import build_glue_libs
     from bundling.lambda_zip import main as build_lambdas
 
@@ -100,10 +101,8 @@ def build(argv: list[str] | None = None) -> None:
     path = build_glue_libs()
     print(f"{path.relative_to(ROOT)} built")
     print("[synth] cdktf synth (importing the AWS bindings takes ~15 s)", flush=True)
-    sys.path.insert(0, str(ROOT))
-    from main import main as synth
-
-    synth(argv or [])
+    # main.py in its own process: the build step drives the synth, it does not import the stacks' code
+    subprocess.run([sys.executable, str(ROOT / "main.py"), *(argv or [])], cwd=ROOT, check=True)
 
 
 def main(argv: list[str]) -> int:
