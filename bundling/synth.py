@@ -43,17 +43,23 @@ def source_files(root: Path = ROOT) -> list[Path]:
     return sorted(found)
 
 
+def stack_files(directory: Path) -> list[Path]:
+    """What one synthesized stack folder consists of: its ``cdk.tf.json`` and its assets (Terraform's own files
+    there are not part of it)."""
+    assets = directory / "assets"
+    return [directory / "cdk.tf.json", *sorted(p for p in assets.rglob("*") if p.is_file())]
+
+
 def product_files(root: Path = ROOT, outdir: Path | None = None) -> list[Path]:
-    """The build products: ``build/lambda/*.zip``, ``build/glue/*.zip`` and the synthesized stacks (their
-    ``cdk.tf.json`` and assets; Terraform's own files in a stack folder are not products)."""
+    """The build products: ``build/lambda/*.zip``, ``build/glue/*.zip`` and the synthesized stacks
+    (:func:`stack_files` of each)."""
     outdir = outdir or _outdir(root)
     files = [*sorted((root / "build" / "lambda").glob("*.zip")), *sorted((root / "build" / "glue").glob("*.zip"))]
     if (outdir / "manifest.json").exists():
         files.append(outdir / "manifest.json")
-    for folder, dirs, names in os.walk(outdir / "stacks"):
-        dirs[:] = sorted(d for d in dirs if d != ".terraform")
-        files.extend(Path(folder) / n for n in sorted(names)
-                     if n == "cdk.tf.json" or "assets" in Path(folder).relative_to(outdir).parts)
+    stacks = outdir / "stacks"
+    for directory in sorted(stacks.iterdir()) if stacks.is_dir() else ():
+        files.extend(p for p in stack_files(directory) if p.exists())
     return files
 
 
@@ -83,13 +89,15 @@ def products(root: Path = ROOT) -> dict[str, str]:
     return {"products": digest(files, root), "count": str(len(files))}
 
 
-def up_to_date(root: Path = ROOT, stamp: Path = STAMP) -> bool:
-    """The recorded build is of these sources and its products are untouched."""
+def up_to_date(root: Path = ROOT, stamp: Path = STAMP, current: dict[str, str] | None = None) -> bool:
+    """The recorded build is of these sources (``current``: their :func:`fingerprint`, when the caller has it)
+    and its products are untouched."""
     try:
         recorded = json.loads(stamp.read_text())
     except (OSError, ValueError):
         return False
-    return recorded == {**fingerprint(root), **products(root)} and int(recorded["count"]) > 0
+    return (recorded == {**(current or fingerprint(root)), **products(root)}
+            and int(recorded["count"]) > 0)
 
 
 def build(argv: list[str] | None = None) -> None:
@@ -109,7 +117,7 @@ def main(argv: list[str]) -> int:
     force = "--force" in argv
     started = time.monotonic()
     before = fingerprint()
-    if not force and up_to_date():
+    if not force and up_to_date(current=before):
         print(f"[synth] up to date: no source changed since the last synth (checked in "
               f"{time.monotonic() - started:.2f} s; --force rebuilds)")
         return 0

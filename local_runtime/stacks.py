@@ -227,11 +227,10 @@ def local_apply_fingerprint(directory: Path, variables: Mapping[str, str], emula
     variables, the state it left and the emulator instance it went to."""
     import hashlib
 
-    from bundling.synth import digest
+    from bundling.synth import digest, stack_files
 
-    stack = [directory / "cdk.tf.json", *sorted(p for p in (directory / "assets").rglob("*") if p.is_file())]
     state = LOCAL_STATE_FILE
-    return {"stack": digest(stack, directory),
+    return {"stack": digest(stack_files(directory), directory),
             "variables": hashlib.sha256(json.dumps(dict(variables), sort_keys=True).encode()).hexdigest(),
             "state": hashlib.sha256(state.read_bytes()).hexdigest() if state.exists() else "",
             "emulator": emulator.instance}

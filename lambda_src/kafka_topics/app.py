@@ -111,7 +111,7 @@ def ensure_topics(admin, wanted: list[dict]) -> dict:
         response = admin.create_topics(
             [NewTopic(t["name"], num_partitions=t["partitions"], replication_factor=t["replication_factor"],
                       topic_configs=t["configs"]) for t in create], timeout_ms=TIMEOUT_MS)
-        for result in _topic_results(response):
+        for result in response.get("topics", ()):  # kafka-python's CreateTopics response, as a dict
             if result.get("error_code", 0) not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS (a concurrent creation)
                 raise TopicError(f"creating topic {result.get('name')} failed: error {result.get('error_code')} "
                                  f"{result.get('error_message') or ''}".rstrip())
@@ -121,12 +121,6 @@ def ensure_topics(admin, wanted: list[dict]) -> dict:
     if missing:
         raise TopicError(f"topics still missing after creation: {missing}")
     return {"created": [t["name"] for t in create], "unchanged": unchanged}
-
-
-def _topic_results(response) -> list[dict]:
-    if isinstance(response, Mapping):
-        return list(response.get("topics") or response.get("topic_errors") or [])
-    return list(getattr(response, "topics", None) or getattr(response, "topic_errors", None) or [])
 
 
 def lambda_handler(event, context=None, environ: Mapping[str, str] | None = None) -> dict:
