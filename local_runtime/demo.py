@@ -154,19 +154,22 @@ def stream_phase(args, out, endpoint, mapping: MskMapping | None) -> bool:
 def batch_phase(args, out, endpoint) -> bool:
     from emr_steps.steps import render_steps
     from glue_jobs.bronze_to_silver import SILVER_QUARANTINE
-    from local_runtime.batch import run_emr_steps, run_glue_job
+    from local_runtime.batch import JobHost, run_emr_steps, run_glue_job
 
-    with step("EMR historical backfill: exports -> bronze (spark-submit of the EMR steps)"):
-        steps = render_steps(out["bronze_bucket"], out["artifacts_bucket"],
-                             exports=[{"entity": e["entity"], "file": e["file"]} for e in args.exports])
-        for result in run_emr_steps(steps, endpoint, stream=args.verbose):
-            print(f"    {result.name}: exit {result.returncode} in {result.seconds:.0f}s")
-    with step("Glue job bronze -> silver (definition from the Glue API, local Spark)"):
-        run_glue_job(out["glue_job_bronze_to_silver"], endpoint)
-    with step("Glue job silver -> gold (data-quality gate before writing)"):
-        run_glue_job(out["glue_job_silver_to_gold"], endpoint)
-    with step("Glue job warehouse load (published gold -> PostgreSQL for Redshift)"):
-        loaded = load_local_warehouse(endpoint, out, log=lambda line: print(f"    {line}"))
+    # one warm local Spark for the run's jobs (each still fetched and argued from its deployed definition)
+    with JobHost(endpoint) as host:
+        with step("EMR historical backfill: exports -> bronze (the EMR steps, local Spark)"):
+            steps = render_steps(out["bronze_bucket"], out["artifacts_bucket"],
+                                 exports=[{"entity": e["entity"], "file": e["file"]} for e in args.exports])
+            for result in run_emr_steps(steps, endpoint, stream=args.verbose, host=host):
+                print(f"    {result.name}: exit {result.returncode} in {result.seconds:.1f}s")
+        with step("Glue job bronze -> silver (definition from the Glue API, local Spark)"):
+            run_glue_job(out["glue_job_bronze_to_silver"], endpoint, host=host)
+        with step("Glue job silver -> gold (data-quality gate before writing)"):
+            run_glue_job(out["glue_job_silver_to_gold"], endpoint, host=host)
+        with step("Glue job warehouse load (published gold -> PostgreSQL for Redshift)"):
+            loaded = load_local_warehouse(endpoint, out, log=lambda line: print(f"    {line}"), host=host)
+        print(f"    (local Spark started {host.starts} time(s) for {len(steps) + 3} jobs)")
 
     print("\n---------------- batch lakehouse ----------------")
     print("bronze (JSON lines):")

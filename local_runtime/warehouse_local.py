@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from local_runtime.batch import run_glue_job
+from local_runtime.batch import JobHost, run_glue_job
 from local_runtime.services.postgres import PostgresServer
 from warehouse.load import CONTRACT, JOB, RESULT_MARK, LoadResult, parse_result
 from warehouse.schema import DEFAULT_SCHEMA
@@ -39,17 +39,19 @@ def run_arguments(server: PostgresServer, *, schema: str = DEFAULT_SCHEMA, force
 
 
 def load_local_warehouse(endpoint: str, outputs: Mapping[str, str], *, schema: str = DEFAULT_SCHEMA,
-                         force: bool = False, server: PostgresServer | None = None, log=print) -> LoadResult:
+                         force: bool = False, server: PostgresServer | None = None, log=print,
+                         host: JobHost | None = None) -> LoadResult:
     """Run the warehouse load job of the stack deployed to the emulator at ``endpoint`` (``outputs``: its stack
     outputs; the job's name is :data:`OUTPUT`) against the local PostgreSQL (started if it is not running).
     ``log`` gets the job's own lines; returns its result (rows per table in the warehouse: ``.counts``;
-    ``.skipped`` when the warehouse already held the published generation)."""
+    ``.skipped`` when the warehouse already held the published generation). With ``host``, the job runs in that
+    warm local Spark (:class:`local_runtime.batch.JobHost`)."""
     server = server or PostgresServer()
     server.start()
     if OUTPUT not in outputs:
         raise KeyError(f"the stack has no {OUTPUT} output: deploy the current local stack (make synth, deploy)")
     result = run_glue_job(outputs[OUTPUT], endpoint, run_arguments(server, schema=schema, force=force),
-                          stream=False)
+                          stream=False, host=host)
     output = result.log.read_text(encoding="utf-8", errors="replace")
     for line in output.splitlines():
         if line.startswith(f"[{JOB}]") and not line.startswith(RESULT_MARK):

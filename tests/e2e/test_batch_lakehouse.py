@@ -21,7 +21,7 @@ from glue_jobs.bronze_to_silver import SILVER_QUARANTINE
 from lakehouse.gold_tables import GOLD_TABLES
 from lakehouse.silver_tables import silver_table
 from local_runtime.aws import client
-from local_runtime.batch import run_emr_steps, run_glue_job
+from local_runtime.batch import JobHost, run_emr_steps, run_glue_job
 from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, object_keys, put_records, quality_reports,
                                 read_parquet, row_counts, run_query, wait_for)
 from sample_data import export_rows, generate, write_export
@@ -48,9 +48,9 @@ def _is_historical(record) -> bool:
     return record.is_valid and record.source == "erp" and record.entity in HISTORICAL
 
 
-def _run_batch(endpoint, out):
-    run_glue_job(out["glue_job_bronze_to_silver"], endpoint, stream=False)
-    run_glue_job(out["glue_job_silver_to_gold"], endpoint, stream=False)
+def _run_batch(endpoint, out, host=None):
+    run_glue_job(out["glue_job_bronze_to_silver"], endpoint, stream=False, host=host)
+    run_glue_job(out["glue_job_silver_to_gold"], endpoint, stream=False, host=host)
 
 
 def _gold(endpoint, out) -> dict:
@@ -68,7 +68,14 @@ def _gold(endpoint, out) -> dict:
 
 
 @pytest.fixture(scope="module")
-def lake(deployed, emulator, aws, dataset, tmp_path_factory):
+def host(emulator):
+    """One warm local Spark for the module's jobs (the EMR steps, the Glue jobs), as the demo runs them."""
+    with JobHost(emulator.endpoint) as spark_host:
+        yield spark_host
+
+
+@pytest.fixture(scope="module")
+def lake(deployed, emulator, aws, dataset, tmp_path_factory, host):
     out, endpoint, s3 = deployed["outputs"], emulator.endpoint, aws("s3")
     tmp = tmp_path_factory.mktemp("exports")
     exports = []
@@ -85,9 +92,11 @@ def lake(deployed, emulator, aws, dataset, tmp_path_factory):
     counts = wait_for(len(seqs), lambda: landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"], seqs),
                       timeout=240)
     assert counts.total == len(events) and counts.duplicates == 0
-    run_emr_steps(render_steps(out["bronze_bucket"], out["artifacts_bucket"], exports=exports), endpoint, stream=False)
-    _run_batch(endpoint, out)
-    return {"out": out, "endpoint": endpoint, "events": events, "gold": _gold(endpoint, out),
+    run_emr_steps(render_steps(out["bronze_bucket"], out["artifacts_bucket"], exports=exports), endpoint,
+                  stream=False, host=host)
+    _run_batch(endpoint, out, host)
+    assert host.starts == 1  # the steps and the jobs shared one driver
+    return {"out": out, "endpoint": endpoint, "events": events, "gold": _gold(endpoint, out), "host": host,
             "exports": {e["entity"]: e["file"] for e in exports}}
 
 
@@ -177,7 +186,7 @@ def test_kpi_queries_agree_with_the_independent_computation(lake, dataset, name,
 
 
 def test_rerun_gives_identical_gold(lake):
-    _run_batch(lake["endpoint"], lake["out"])
+    _run_batch(lake["endpoint"], lake["out"], lake["host"])
     again = _gold(lake["endpoint"], lake["out"])
     for table in GOLD_TABLES:
         assert again[table.name].equals(lake["gold"][table.name]), table.name
@@ -193,7 +202,8 @@ def warehouse(lake):
     port = free_port()
     server = PostgresServer(port)
     try:
-        loaded = load_local_warehouse(lake["endpoint"], lake["out"], server=server, log=lambda line: None)
+        loaded = load_local_warehouse(lake["endpoint"], lake["out"], server=server, log=lambda line: None,
+                                      host=lake["host"])
         yield {"server": server, "loaded": loaded}
     finally:
         server.stop()
@@ -272,7 +282,7 @@ def test_late_and_duplicated_records_land_correctly(lake, dataset, aws):
     seqs = set(put_records(aws("kinesis"), out["ingest_stream_name"],
                            [(duplicate.payload, duplicate.partition_key), (late, "late")]))
     wait_for(2, lambda: landed(endpoint, out["bronze_bucket"], out["quarantine_bucket"], seqs), timeout=120)
-    _run_batch(endpoint, out)
+    _run_batch(endpoint, out, lake["host"])
     policy_df = read_parquet(endpoint, f"s3://{out['silver_bucket']}/{silver_table('erp', 'policy').location}")
     assert policy_df["policy_id"].is_unique
     live = live_rows(r.payload for r in dataset if r.is_valid)[("erp", "policy")]
@@ -345,7 +355,7 @@ def test_erasing_a_customer_reaches_every_layer(lake, monkeypatch, tmp_path, cap
     assert removed == raw_before
     assert _customer_lines(endpoint, out, customer_id) == {}
 
-    _run_batch(endpoint, out)
+    _run_batch(endpoint, out, lake["host"])
     history_before = gold_publication.load(state).history  # the copies published before the erasure ran
     capsys.readouterr()
     assert erase.main(["finish", *lake_args]) == 0

@@ -12,7 +12,7 @@ from lakehouse import faults, gold_publication
 from lakehouse.gold_tables import GOLD_TABLES
 from lakehouse.silver_tables import SILVER_TABLES
 from local_runtime.aws import client
-from local_runtime.batch import run_glue_job
+from local_runtime.batch import JobHost, run_glue_job
 from local_runtime.lake import landed, put_records, read_parquet, row_counts, wait_for
 from sample_data import generate
 
@@ -82,28 +82,33 @@ def _gold_clean(endpoint, out, monkeypatch) -> dict:
                                                                      t.location)) for t in GOLD_TABLES}
 
 
-def _both(out, endpoint, fault_b2s: str | None, fault_s2g: str | None, monkeypatch) -> None:
-    """One batch on the clean lake, then on the real one with the faults, each job rerun after its crash."""
+def _both(out, endpoint, fault_b2s: str | None, fault_s2g: str | None, monkeypatch, host: JobHost) -> None:
+    """One batch on the clean lake, then on the real one with the faults, each job rerun after its crash.
+
+    The jobs run in one warm local Spark, as the demo runs them: a fault kills its driver (``os._exit``), and the
+    rerun gets a fresh one."""
     b2s_clean, s2g_clean = _clean_args(out)
-    run_glue_job(out["glue_job_bronze_to_silver"], endpoint, b2s_clean, stream=False)
-    run_glue_job(out["glue_job_silver_to_gold"], endpoint, s2g_clean, stream=False)
+    run_glue_job(out["glue_job_bronze_to_silver"], endpoint, b2s_clean, stream=False, host=host)
+    run_glue_job(out["glue_job_silver_to_gold"], endpoint, s2g_clean, stream=False, host=host)
     for job, point in ((out["glue_job_bronze_to_silver"], fault_b2s), (out["glue_job_silver_to_gold"], fault_s2g)):
         if point:
             monkeypatch.setenv(faults.ENV, f"{point}:exit")
             with pytest.raises(RuntimeError, match=f"exit {faults.EXIT_CODE}"):
-                run_glue_job(job, endpoint, stream=False)
+                run_glue_job(job, endpoint, stream=False, host=host)
             monkeypatch.delenv(faults.ENV)
-        run_glue_job(job, endpoint, stream=False)
+        run_glue_job(job, endpoint, stream=False, host=host)
 
 
 def test_jobs_killed_mid_publication_recover_to_the_clean_result(deployed, emulator, monkeypatch):
     out, endpoint = deployed["outputs"], emulator.endpoint
     records = generate(300, seed=11)
     half = len(records) // 2
-    _send(out, endpoint, records[:half])
-    _both(out, endpoint, None, "gold_after_staging", monkeypatch)
-    _send(out, endpoint, records[half:])
-    _both(out, endpoint, "silver_during_swap", "gold_during_publication", monkeypatch)
+    with JobHost(endpoint) as host:
+        _send(out, endpoint, records[:half])
+        _both(out, endpoint, None, "gold_after_staging", monkeypatch, host)
+        _send(out, endpoint, records[half:])
+        _both(out, endpoint, "silver_during_swap", "gold_during_publication", monkeypatch, host)
+        assert host.starts == 4  # one, and one after each of the three killed drivers
 
     silver_bucket = f"s3://{out['silver_bucket']}/"
     real, clean = _silver(endpoint, silver_bucket), _silver(endpoint, f"{silver_bucket}{CLEAN}/")
