@@ -9,6 +9,9 @@ Sections (all by default; ``--only a,b`` to pick):
   emulator -> S3, records/s and produce-to-bronze latency, beside the ingest handlers writing to that S3
   directly in the same run (see kafka.py);
 - ``batch``: bronze→silver and silver→gold Spark jobs on local[2] at several sizes (see batch.py);
+- ``loop``: the everyday commands, wall seconds: ``make synth`` with nothing changed, the first ``make demo``
+  (services stopped, no synth stamp: what a fresh clone runs after ``make install``) and ``make demo`` on the
+  running platform it leaves;
 - ``baseline`` (only when asked for, with ``--base REV``): synth, and with ``--demo-runs N`` the demo, of this
   checkout against a base revision, in turns (see baseline.py).
 Each figure is the median of several runs; every run is listed.
@@ -174,6 +177,41 @@ def bench_handler(runs: int, records: int = 10_000) -> list[dict]:
     return results
 
 
+DEMO_RUNNING_TARGET_S, DEMO_FIRST_TARGET_S, SYNTH_NOOP_TARGET_S = 90, 180, 2  # issue 11
+
+
+def bench_loop(runs: int) -> list[dict]:
+    """``make synth`` with nothing changed, the first ``make demo`` and ``make demo`` on a running platform."""
+    from bundling.synth import STAMP
+
+    def timed(target: str) -> float:
+        start = time.monotonic()
+        subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return time.monotonic() - start
+
+    def verdict(value: float, target: float) -> str:
+        return f"target under {target} s: {'met' if value < target else 'not met'}"
+
+    timed("synth")  # whatever changed since the last synth
+    synth = [timed("synth") for _ in range(max(runs, 3))]
+    subprocess.run(["make", "--no-print-directory", "down"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    STAMP.unlink(missing_ok=True)
+    first = [timed("demo")]
+    running = [timed("demo") for _ in range(max(runs - 1, 2))]
+    rows = [("make synth, nothing changed", synth, SYNTH_NOOP_TARGET_S,
+             "the inputs' fingerprint matches build/synth.stamp: nothing is synthesized"),
+            ("make demo, first", first, DEMO_FIRST_TARGET_S,
+             "after make down and without the synth stamp (a fresh clone after make install): services start, "
+             "synth, terraform apply on a fresh emulator, the whole demo"),
+            ("make demo, running platform", running, DEMO_RUNNING_TARGET_S,
+             "right after the line above: synth and apply skipped (nothing changed), the whole demo")]
+    return [{"name": name, "unit": "s", "runs": values, "median": statistics.median(values),
+             "what": f"{what}; {verdict(statistics.median(values), target)}"}
+            for name, values, target, what in rows]
+
+
 def _serving(runs: int) -> list[dict]:
     from benchmarks.serving import bench_serving
     return bench_serving(runs, bring_up=os.environ.get("LAKEFORGE_BENCH_RUNNING") != "1")
@@ -221,7 +259,7 @@ def _store(section: str, value) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="lakeforge benchmarks")
-    parser.add_argument("--only", default="synth,apply,handler,kafka,serving,batch")
+    parser.add_argument("--only", default="synth,apply,handler,kafka,serving,loop,batch")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000,5000000", help="batch sizes (rows)")
     parser.add_argument("--base", default="", help="baseline: the git revision to compare this checkout with")
@@ -234,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     stored = _store("machine", machine())
     sections = {"synth": lambda: [bench_synth(args.runs)], "apply": lambda: [bench_apply(args.runs)],
                 "handler": lambda: bench_handler(max(args.runs, 5)), "kafka": lambda: _kafka(max(args.runs, 5)),
-                "serving": lambda: _serving(args.runs)}
+                "serving": lambda: _serving(args.runs), "loop": lambda: bench_loop(args.runs)}
     for name, run in sections.items():
         if name in wanted:
             print(f"[bench] {name}", flush=True)
@@ -272,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write(stored: dict) -> None:
     from benchmarks.batch import batch_table
     results, commands = [], []
-    for name in ("synth", "apply", "handler", "kafka", "serving"):
+    for name in ("synth", "apply", "handler", "kafka", "serving", "loop"):
         if name in stored:
             results += stored[name]["results"]
             commands.append(stored[name]["command"])
