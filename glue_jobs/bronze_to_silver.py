@@ -211,9 +211,8 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
     from pyspark.sql import functions as F
 
     from lakehouse.bronze_silver import (
-        CORRECTION, QUARANTINED, conform_tagged, merge_counts, merge_versions, new_tombstones, partition_values,
-        read_bronze_lines, silver_rows, spark_schema, split_conformed, tombstone_schema, touched_partitions,
-        warning_counts,
+        CORRECTION, conform_tagged, merge_outcome, merge_versions, new_tombstones, read_bronze_lines, silver_rows,
+        spark_schema, split_conformed, tagged_outcome, tombstone_schema, touched_partitions,
     )
     from lakehouse.bronze_silver.privacy import protect
     from lakehouse.silver_tables import silver_table
@@ -245,10 +244,9 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
             flags = (CORRECTION,)
         # nothing below sees a personal field in the clear
         valid = protect(conformed, contract, pseudonym_key, keep=flags)
-        outcome = tagged.groupBy(QUARANTINED, "_q_rule").count().collect()
-        n_valid = sum(int(r["count"]) for r in outcome if not r[QUARANTINED])
-        n_quarantined = sum(int(r["count"]) for r in outcome if r[QUARANTINED])
-        by_rule = {r["_q_rule"]: int(r["count"]) for r in outcome if r[QUARANTINED]}
+        # one pass: outcomes, quarantine rules, warnings and the partitions of the new upserts
+        outcome = tagged_outcome(tagged, contract, pcol)
+        n_valid, n_quarantined, by_rule = outcome.valid, outcome.quarantined, outcome.by_rule
 
         existing = None
         if fs.exists(spark, table_root):
@@ -256,12 +254,19 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
         tombstones = None
         if fs.exists(spark, tomb_root):
             tombstones = spark.read.schema(tombstone_schema(spec)).parquet(tomb_root)
-        parts = touched_partitions(valid, existing, spec)
+        parts = touched_partitions(valid, existing, spec, upserts=outcome.upsert_partitions)
         existing_rows = existing.where(F.col(pcol).isin(parts)) if existing is not None and parts else None
-        ranked = keep(merge_versions(valid, existing_rows, tombstones, spec))
-        merged = merge_counts(ranked)
+        unique = None
+        if existing_rows is None and tombstones is None:
+            # Nothing stored to merge with: when no two candidates share a key, every candidate wins (the
+            # merge needs no ranking) and the rows written (candidates) have unique keys: that check's result.
+            unique = check_unique(f"unique_key_{spec.name}", valid.select(*key), key)
+        first_load = unique is not None and unique.passed
+        ranked = merge_versions(valid, existing_rows, tombstones, spec, unique_keys=first_load)
+        if not first_load:
+            ranked = keep(ranked)  # ranked by a window: computed once
+        merged, out_parts = merge_outcome(ranked, pcol)
         out = silver_rows(ranked, spec)
-        out_parts = partition_values(out, pcol)
         emptied = [p for p in parts if p not in set(out_parts)]
         upserts = merged["new_upserts_applied"]
         deletes = merged["new_deletes_applied"]
@@ -271,7 +276,7 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
                              silver_candidates=n_valid, quarantined=n_quarantined),
             check_accounting(f"versions_{spec.name}", n_valid, applied_upserts=upserts,
                              applied_deletes=deletes, superseded=merged["superseded"]),
-            check_unique(f"unique_key_{spec.name}", out, key),
+            unique if first_load else check_unique(f"unique_key_{spec.name}", out, key),
         ]
         counts = {
             "files": len(uris), "bronze_rows": bronze_rows, "silver_candidates": n_valid,
@@ -280,7 +285,7 @@ def _process_table(spark, contract: Contract, uris: list[str], run_id: str, args
             "existing_rows_replaced": merged["existing_replaced"], "existing_rows_deleted": merged["existing_deleted"],
             "existing_rows_unchanged": merged["existing_unchanged"], "silver_rows_written": merged["silver_rows"],
             "partitions_written": out_parts, "partitions_emptied": emptied,
-            "warnings": warning_counts(conformed, contract),
+            "warnings": outcome.warnings,
         }
         if not all(c.passed for c in checks):
             counts["written"] = False

@@ -44,11 +44,11 @@ from __future__ import annotations
 
 from lakehouse.bronze_silver.bronze import bronze_line_schema, data_text_schema, empty_frame, read_bronze_lines
 from lakehouse.bronze_silver.conform import (
-    QUARANTINE_COLUMNS, QUARANTINED, conform, conform_tagged, split_conformed, warning_counts,
+    QUARANTINE_COLUMNS, QUARANTINED, conform, conform_tagged, split_conformed, tagged_outcome, warning_counts,
 )
 from lakehouse.bronze_silver.merge import (
-    CORRECTION, latest_per_key, merge_counts, merge_versions, new_tombstones, partition_values, rank_versions, silver_rows,
-    tombstone_schema, touched_partitions,
+    CORRECTION, latest_per_key, merge_counts, merge_outcome, merge_versions, new_tombstones, partition_values,
+    rank_versions, silver_rows, tombstone_schema, touched_partitions,
 )
 from lakehouse.bronze_silver.parsers import (
     clean_text, parse_date, parse_integer, parse_money, parse_month, parse_timestamp,
@@ -70,6 +70,7 @@ __all__ = [
     "empty_frame",
     "latest_per_key",
     "merge_counts",
+    "merge_outcome",
     "merge_versions",
     "new_tombstones",
     "parse_date",
@@ -83,6 +84,7 @@ __all__ = [
     "silver_rows",
     "split_conformed",
     "spark_schema",
+    "tagged_outcome",
     "tombstone_schema",
     "touched_partitions",
     "warning_counts",

@@ -17,6 +17,7 @@ __all__ = [
     "NOT_AN_OBJECT",
     "SEQUENCE_PATTERN",
     "SEQUENCE_WIDTH",
+    "UNPARSED",
     "UUID_PATTERN",
     "bronze_key_parts",
     "bronze_line_schema",
@@ -32,6 +33,7 @@ SEQUENCE_PATTERN = r"^[0-9]{1,64}$"
 SEQUENCE_WIDTH = 64
 
 NOT_AN_OBJECT = "__not_an_object"  # from_json of event.data puts data that is not a JSON object here
+UNPARSED = "__unparsed"  # from_json of a whole line puts a line it cannot read as its schema here
 ENVELOPE_SCHEMA = T.StructType([
     T.StructField("event", T.StructType([
         T.StructField(name, T.StringType())
@@ -47,12 +49,22 @@ def data_text_schema(contract: Contract) -> T.StructType:
     return T.StructType([T.StructField(name, T.StringType()) for name in contract.field_names])
 
 
-def bronze_line_schema(contract: Contract) -> T.StructType:
+def bronze_line_schema(contract: Contract, marked: bool = False) -> T.StructType:
     """A whole bronze line of one contract for a single ``from_json``: the envelope, with ``event.data`` as
-    :func:`data_text_schema` instead of the object's raw text."""
-    event = [T.StructField("data", data_text_schema(contract)) if f.name == "data" else f
-             for f in ENVELOPE_SCHEMA["event"].dataType.fields]
-    return T.StructType([T.StructField("event", T.StructType(event)), ENVELOPE_SCHEMA["ingest"]])
+    :func:`data_text_schema` instead of the object's raw text.
+
+    ``marked`` adds the columns where ``from_json`` marks what it cannot read: :data:`UNPARSED` (the line, when
+    it is not a JSON object of this shape, e.g. ``event.data`` is not an object) and, in ``event.data``,
+    :data:`NOT_AN_OBJECT` (where the parse of ``event.data``'s own text marks a value that is not an object;
+    here it holds a data field of that name, if any: the data struct is the same type either way)."""
+    data = data_text_schema(contract)
+    if marked:
+        data = data.add(NOT_AN_OBJECT, T.StringType())
+    event = [T.StructField("data", data) if f.name == "data" else f for f in ENVELOPE_SCHEMA["event"].dataType.fields]
+    fields = [T.StructField("event", T.StructType(event)), ENVELOPE_SCHEMA["ingest"]]
+    if marked:
+        fields.append(T.StructField(UNPARSED, T.StringType()))
+    return T.StructType(fields)
 
 
 def empty_frame(spark, schema: T.StructType) -> DataFrame:

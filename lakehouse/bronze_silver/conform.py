@@ -10,12 +10,11 @@ import re
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from data_contracts import layout
 from data_contracts.contracts import OPS, SCHEMA_VERSION, Contract
 from lakehouse.bronze_silver.bronze import (
-    ENVELOPE_SCHEMA, NOT_AN_OBJECT, SEQUENCE_PATTERN, UUID_PATTERN, bronze_key_parts, data_text_schema,
+    ENVELOPE_SCHEMA, NOT_AN_OBJECT, SEQUENCE_PATTERN, UNPARSED, UUID_PATTERN, bronze_key_parts, bronze_line_schema,
 )
 from lakehouse.bronze_silver.parsers import PARSERS, PART_NAMES, clean_text, parse_value, utc_date
 from lakehouse.bronze_silver.rules import RULE_ORDER, business_checks, field_checks, message, warning_checks
@@ -28,6 +27,7 @@ __all__ = [
     "conform",
     "conform_tagged",
     "split_conformed",
+    "tagged_outcome",
     "warning_counts",
 ]
 
@@ -35,6 +35,8 @@ QUARANTINE_COLUMNS: tuple[str, ...] = (
     "rule", "error", "failed_rules", "source", "entity", "bronze_file", "ingest_date", "event_id", "line",
     "silver_run_id",
 )
+
+_QUOTED_NON_FINITE = ('"NaN"', '"Infinity"', '"-Infinity"')
 
 # Standardizations that are not derivable from the contract's enum/pattern.
 _ZERO_PAD = {"line_of_business": 4, "insurer_code": 5}
@@ -98,27 +100,46 @@ def _build_plan(contract: Contract) -> _Plan:
     key = set(contract.business_key)
     stages: list[list] = []
 
-    # Stage 1: the envelope.
+    # Stage 1: the envelope and the data fields in ONE parse of the line (the whole line's schema). A line
+    # that parse cannot read (event.data not an object, a malformed line: rare, all quarantined) is parsed
+    # again as before, the envelope with event.data as text, so its rule and error (with data's text) are
+    # the same; a line it reads gives exactly what the two parses give.
     path_source, path_entity, ingest_date_text = bronze_key_parts(F.col("bronze_file"))
     stages.append([
         "line", "bronze_file",
         path_source.alias("_path_source"),
         path_entity.alias("_path_entity"),
         ingest_date_text.alias("_ingest_date_text"),
-        F.from_json(F.col("line"), ENVELOPE_SCHEMA).alias("_p"),
+        F.from_json(F.col("line"), bronze_line_schema(contract, marked=True),
+                    {"columnNameOfCorruptRecord": UNPARSED}).alias("_p1"),
     ])
+    one = F.col("_p1")
+    # A number beyond a double (1e400) or NaN/Infinity read as a field's text is written quoted ("Infinity");
+    # the two parses unquote it (the first writes it quoted inside data's text, the second reads a string):
+    # such rows take the fallback too, so their text is the same.
+    unquote = [one["event"]["data"][name].isin(*_QUOTED_NON_FINITE) for name in contract.field_names]
+    stages.append(["*", _any([one[UNPARSED].isNotNull(), one["event"]["data"].isNull(),
+                              one["event"]["data"][NOT_AN_OBJECT].isNotNull(), *unquote]).alias("_fallback")])
+    fallback = F.col("_fallback")
+    stages.append(["*", F.when(fallback, F.from_json(F.col("line"), ENVELOPE_SCHEMA)).alias("_p")])
     ev, ing = F.col("_p.event"), F.col("_p.ingest")
+
+    def envelope(part: str, name: str) -> Column:
+        return clean_text(F.when(fallback, F.col("_p")[part][name]).otherwise(one[part][name]))
+
     stages.append([
-        "line", "bronze_file", "_path_source", "_path_entity", "_ingest_date_text",
-        ev.isNull().alias("_no_event"), ing.isNull().alias("_no_ingest"),
-        clean_text(ev["source"]).alias("_source"), clean_text(ev["entity"]).alias("_entity"),
-        clean_text(ev["schema_version"]).alias("_schema_version"),
-        F.lower(clean_text(ev["event_id"])).alias("event_id"),
-        clean_text(ev["event_time"]).alias("_event_time_text"),
-        clean_text(ev["op"]).alias("op"),
-        clean_text(ev["data"]).alias("_data_text"),
-        clean_text(ing["shard_id"]).alias("ingest_shard_id"),
-        clean_text(ing["sequence_number"]).alias("ingest_sequence_number"),
+        "line", "bronze_file", "_path_source", "_path_entity", "_ingest_date_text", "_fallback",
+        F.when(fallback, ev.isNull()).otherwise(F.lit(False)).alias("_no_event"),
+        F.when(fallback, ing.isNull()).otherwise(one["ingest"].isNull()).alias("_no_ingest"),
+        envelope("event", "source").alias("_source"), envelope("event", "entity").alias("_entity"),
+        envelope("event", "schema_version").alias("_schema_version"),
+        F.lower(envelope("event", "event_id")).alias("event_id"),
+        envelope("event", "event_time").alias("_event_time_text"),
+        envelope("event", "op").alias("op"),
+        F.when(fallback, clean_text(ev["data"])).alias("_data_text"),
+        one["event"]["data"].alias("_d1"),
+        envelope("ingest", "shard_id").alias("ingest_shard_id"),
+        envelope("ingest", "sequence_number").alias("ingest_sequence_number"),
     ])
     timestamp_parts, timestamp_value = PARSERS["timestamp"]
     date_parts, date_value = PARSERS["date"]
@@ -130,10 +151,10 @@ def _build_plan(contract: Contract) -> _Plan:
         date_value({k: F.col(f"__pi_{k}") for k in PART_NAMES["date"]}).alias("ingest_date"),
     ])
 
-    # Stage 2: data fields as standardized text, then typed.
-    data_schema = data_text_schema(contract).add(NOT_AN_OBJECT, T.StringType())
+    # Stage 2: data fields as standardized text, then typed (event.data's own text parsed on a fallback only).
+    data_schema = bronze_line_schema(contract, marked=True)["event"].dataType["data"].dataType
     data = F.from_json(F.col("_data_text"), data_schema, {"columnNameOfCorruptRecord": NOT_AN_OBJECT})
-    stages.append(["*", data.alias("_d")])
+    stages.append(["*", F.when(fallback, data).otherwise(F.col("_d1")).alias("_d")])
     stages.append(["*", *[_standardize(name, fields[name], clean_text(F.col("_d")[name])).alias(f"__s_{name}")
                           for name in contract.field_names]])
     part_cols = []
@@ -182,7 +203,7 @@ def _build_plan(contract: Contract) -> _Plan:
          message("event.event_time is not an ISO-8601 timestamp", col("_event_time_text"))),
         ("rule_valid_envelope", ~F.coalesce(col("op").isin(*OPS), F.lit(False)),
          message(f"event.op must be one of {', '.join(OPS)}", col("op"))),
-        # from_json of the data fields marks anything but a JSON object (no second parse to find out)
+        # from_json of the data fields marks anything but a JSON object (the fallback parse of event.data)
         ("rule_valid_envelope", col("_d").isNull() | col("_d")[NOT_AN_OBJECT].isNotNull(),
          message("event.data is not a JSON object", col("_data_text"))),
         ("rule_valid_envelope", ~F.coalesce(col("ingest_sequence_number").rlike(SEQUENCE_PATTERN), F.lit(False)),
@@ -298,11 +319,45 @@ def conform(lines: DataFrame, contract: Contract, run_id: str) -> tuple[DataFram
     return split_conformed(conform_tagged(lines, contract, run_id))
 
 
+def _warning_sums(contract: Contract, counted: Column) -> list[Column]:
+    """Per warning rule of the contract, the number of ``counted`` rows it flags (aggregates named by rule)."""
+    return [F.sum(F.when(counted, F.coalesce(cond, F.lit(False)).cast("long"))).alias(rule)
+            for rule, cond in warning_checks(contract)]
+
+
 def warning_counts(valid: DataFrame, contract: Contract) -> dict[str, int]:
     """Rows of ``valid`` (upserts) flagged by each warning rule of the contract (an action)."""
-    rules = warning_checks(contract)
-    if not rules:
+    sums = _warning_sums(contract, F.col("op") == "upsert")
+    if not sums:
         return {}
-    row = valid.where(F.col("op") == "upsert").agg(
-        *[F.sum(F.coalesce(cond, F.lit(False)).cast("long")).alias(rule) for rule, cond in rules]).first()
-    return {rule: int((row[rule] if row is not None else 0) or 0) for rule, _ in rules}
+    row = valid.agg(*sums).first()
+    return {rule: int((row[rule] if row is not None else 0) or 0) for rule, _ in warning_checks(contract)}
+
+
+class Outcome:
+    """What :func:`tagged_outcome` counts in one pass over a :func:`conform_tagged` frame."""
+
+    def __init__(self, valid: int, quarantined: int, by_rule: dict[str, int], warnings: dict[str, int],
+                 upsert_partitions: list[str]) -> None:
+        self.valid, self.quarantined, self.by_rule = valid, quarantined, by_rule
+        self.warnings, self.upsert_partitions = warnings, upsert_partitions
+
+
+def tagged_outcome(tagged: DataFrame, contract: Contract, partition_column: str) -> Outcome:
+    """One action over a :func:`conform_tagged` frame: its valid and quarantined rows, the quarantined rows per
+    rule, the :func:`warning_counts` of its valid rows, and the partitions (non-null values of
+    ``partition_column``, sorted) of its valid upserts."""
+    upsert = ~F.col(QUARANTINED) & (F.col("op") == "upsert")
+    rules = [rule for rule, _ in warning_checks(contract)]
+    rows = (tagged.groupBy(QUARANTINED, _Q + "rule", F.when(upsert, F.col(partition_column)).alias("_upsert_partition"))
+            .agg(F.count(F.lit(1)).alias("_rows"), *_warning_sums(contract, upsert)).collect())
+    by_rule: dict[str, int] = {}
+    for r in rows:
+        if r[QUARANTINED]:
+            by_rule[r[_Q + "rule"]] = by_rule.get(r[_Q + "rule"], 0) + int(r["_rows"])
+    return Outcome(
+        valid=sum(int(r["_rows"]) for r in rows if not r[QUARANTINED]),
+        quarantined=sum(int(r["_rows"]) for r in rows if r[QUARANTINED]),
+        by_rule=by_rule,
+        warnings={rule: sum(int(r[rule] or 0) for r in rows) for rule in rules},
+        upsert_partitions=sorted({r["_upsert_partition"] for r in rows if r["_upsert_partition"] is not None}))

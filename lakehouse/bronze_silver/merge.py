@@ -20,6 +20,7 @@ __all__ = [
     "ORIGIN_TOMBSTONE",
     "latest_per_key",
     "merge_counts",
+    "merge_outcome",
     "merge_versions",
     "new_tombstones",
     "partition_values",
@@ -68,12 +69,16 @@ def latest_per_key(df: DataFrame, key: Iterable[str]) -> DataFrame:
 
 
 def merge_versions(candidates: DataFrame, existing: DataFrame | None, tombstones: DataFrame | None,
-                   spec: TableSpec) -> DataFrame:
+                   spec: TableSpec, unique_keys: bool = False) -> DataFrame:
     """New versions (from :func:`conform`), stored silver rows and stored tombstones, ranked per key.
 
     ``existing``: the stored rows of every partition the candidates touch (see the job); ``tombstones``:
     stored deletes (:func:`tombstone_schema`). The result has the silver columns + partition column,
     ``_origin``, ``_rank`` and ``_winner_op``.
+
+    ``unique_keys``: the caller knows no two candidates share a key. With nothing stored either (a first
+    load), every candidate is the only version of its key, so it wins: the ranking is then a projection
+    (no shuffle, no sort) and gives what the window gives.
     """
     schema = spark_schema(spec)
     names = [f.name for f in schema.fields]
@@ -96,6 +101,8 @@ def merge_versions(candidates: DataFrame, existing: DataFrame | None, tombstones
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
+    if unique_keys and len(frames) == 1:
+        return union.select(*names, "_origin", F.lit(1).alias("_rank"), F.col("op").alias("_winner_op"))
     return rank_versions(union.select(*names, "_origin"), spec.primary_key)
 
 
@@ -114,8 +121,19 @@ def new_tombstones(ranked: DataFrame, spec: TableSpec) -> DataFrame:
 
 def merge_counts(ranked: DataFrame) -> dict[str, int]:
     """What the merge did (an action): per origin, winners and losers."""
-    rows = (ranked.groupBy("_origin", "op", (F.col("_rank") == 1).alias("win"), "_winner_op")
+    return merge_outcome(ranked)[0]
+
+
+def merge_outcome(ranked: DataFrame, partition_column: str | None = None) -> tuple[dict[str, int], list[str]]:
+    """:func:`merge_counts` and, with ``partition_column``, the partitions of :func:`silver_rows` (what
+    :func:`partition_values` of them gives), in one action."""
+    win = F.col("_rank") == 1
+    stored = F.lit(None).cast("string")
+    if partition_column is not None:
+        stored = F.when(win & (F.col("op") == "upsert"), F.col(partition_column))
+    rows = (ranked.groupBy("_origin", "op", win.alias("win"), "_winner_op", stored.alias("_stored_partition"))
             .count().collect())
+    parts = sorted({r["_stored_partition"] for r in rows if r["_stored_partition"] is not None})
     out = {"new_upserts_applied": 0, "new_deletes_applied": 0, "superseded": 0, "existing_unchanged": 0,
            "existing_replaced": 0, "existing_deleted": 0, "tombstones_matched": 0, "silver_rows": 0}
     for r in rows:
@@ -138,7 +156,7 @@ def merge_counts(ranked: DataFrame) -> dict[str, int]:
             out["tombstones_matched"] += n
         if r["win"] and r["op"] == "upsert":
             out["silver_rows"] += n
-    return out
+    return out, parts
 
 
 def partition_values(df: DataFrame, column: str) -> list[str]:
@@ -146,11 +164,16 @@ def partition_values(df: DataFrame, column: str) -> list[str]:
     return sorted(r[0] for r in df.select(column).where(F.col(column).isNotNull()).distinct().collect())
 
 
-def touched_partitions(candidates: DataFrame, existing: DataFrame | None, spec: TableSpec) -> list[str]:
+def touched_partitions(candidates: DataFrame, existing: DataFrame | None, spec: TableSpec,
+                       upserts: Iterable[str] | None = None) -> list[str]:
     """Partitions the merge must rewrite: those of the new upserts, and those holding a stored row of any
-    candidate key (a delete carries only its key, so its partition is found in silver)."""
+    candidate key (a delete carries only its key, so its partition is found in silver).
+
+    ``upserts``: the partitions of the new upserts when the caller has them (else an action finds them)."""
     column = spec.partition_keys[0].name
-    parts = set(partition_values(candidates.where(F.col("op") == "upsert"), column))
+    if upserts is None:
+        upserts = partition_values(candidates.where(F.col("op") == "upsert"), column)
+    parts = set(upserts)
     if existing is not None:
         keys = candidates.select(*spec.primary_key).distinct()
         parts |= set(partition_values(existing.join(keys, list(spec.primary_key), "left_semi"), column))

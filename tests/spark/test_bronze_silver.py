@@ -258,6 +258,34 @@ def test_bronze_path_layout_and_data_shape_are_checked(spark):
                for r in rows), [r["error"] for r in rows]
 
 
+def test_one_parse_of_a_line_and_its_fallback_give_what_two_parses_give(spark):
+    """A line is parsed once (envelope and data fields); lines that parse cannot read take the two parses
+    (envelope with event.data as text, then that text): same rows, rules and errors either way."""
+    key = ("erp", "policy")
+    data = sample(*key)
+    as_object = make_line(*key, data, seq=1)
+    as_text = make_line(*key, json.dumps(data), seq=2)  # event.data: a string holding the object: read
+    marked = make_line(*key, {**data, "__not_an_object": "y"}, seq=3)  # a field named like the parse's mark: read
+    non_finite = [make_line(*key, data, seq=4).replace('"annual_premium":3412.57', '"annual_premium":1e400'),
+                  make_line(*key, data, seq=5).replace('"annual_premium":3412.57', '"annual_premium":NaN'),
+                  make_line(*key, data, seq=6).replace('"status":"active"', '"status":-1e400')]
+    quoted = make_line(*key, {**data, "status": '"Infinity"'}, seq=7)  # a string with quotes keeps them
+    broken = make_line(*key, data, seq=8)[:-1] + ',"x":}'
+    lines = [as_object, as_text, marked, *non_finite, quoted, broken]
+    valid, quarantine = bs.conform(lines_df(spark, *key, lines), REGISTRY[key], "r")
+    seq = {line: str(i + 1) for i, line in enumerate(lines)}
+    got = {seq[r["line"]]: (r["rule"], r["error"]) for r in quarantine.collect()}
+    rows = valid.collect()
+    assert len(rows) == 3 and {r["annual_premium"] for r in rows} == {Decimal("3412.57")}
+    assert {r["policy_id"] for r in rows} == {"POL-0000000001"}
+    assert got["4"] == ("rule_contract_type", "annual_premium is not a valid money (value: 'Infinity')"), got["4"]
+    assert got["5"] == ("rule_contract_type", "annual_premium is not a valid money (value: 'NaN')"), got["5"]
+    assert got["6"][0] == "rule_contract_enum" and "'-infinity'" in got["6"][1], got["6"]
+    assert got["7"][0] == "rule_contract_enum" and "'\"infinity\"'" in got["7"][1], got["7"]
+    assert got["8"][0] == "rule_valid_json"
+    assert len(got) == 5
+
+
 def test_quarantine_errors_name_field_and_value(spark):
     line = make_line("erp", "policy", sample("erp", "policy", state="XX", sum_insured="abc"))
     _, quarantine = bs.conform(lines_df(spark, "erp", "policy", [line]), REGISTRY[("erp", "policy")], "r")
@@ -373,6 +401,27 @@ def test_merge_updates_late_data_duplicates_and_deletes(spark):
                          "r4", existing=out2, tombstones=tombs2)
     assert _state(out4) == {**_state(out2), "POL-0000000003": ("active", "r4")}
     assert (c4["new_upserts_applied"], c4["superseded"], c4["tombstones_matched"]) == (1, 1, 1)
+
+def test_a_first_load_with_unique_keys_is_merged_without_ranking_and_gives_the_same_rows(spark):
+    t = "2024-04-0{}T00:00:00Z".format
+    spec = silver_table("erp", "policy")
+    lines = [_policy("POL-0000000001", t(1), 1), _policy("POL-0000000002", t(2), 2, status="suspended"),
+             _policy_delete("POL-0000000003", t(3), 3)]
+    valid, _ = bs.conform(lines_df(spark, "erp", "policy", lines), REGISTRY[("erp", "policy")], "r1")
+    valid = valid.withColumn(bs.CORRECTION, F.col("policy_id") == "POL-0000000002")
+    ranked = bs.merge_versions(valid, None, None, spec)
+    fast = bs.merge_versions(valid, None, None, spec, unique_keys=True)
+    assert fast.schema == ranked.schema
+    assert fast.exceptAll(ranked).count() == 0 and ranked.exceptAll(fast).count() == 0 and fast.count() == 3
+    assert bs.merge_outcome(fast, "issued_month") == bs.merge_outcome(ranked, "issued_month") == (
+        {**bs.merge_counts(ranked)}, ["2024-03"])
+    assert bs.merge_counts(fast)["new_deletes_applied"] == 1
+    assert [r["policy_id"] for r in bs.new_tombstones(fast, spec).collect()] == ["POL-0000000003"]
+    # with stored rows, the flag changes nothing: the ranking decides
+    stored = bs.silver_rows(ranked, spec).where(F.col("policy_id") == "POL-0000000001")
+    late = bs.merge_versions(valid, stored, None, spec, unique_keys=True)
+    assert late.where("_rank > 1").count() == 1
+
 
 def test_touched_partitions_find_the_partition_of_a_delete(spark):
     spec = silver_table("erp", "customer")
@@ -549,6 +598,30 @@ def test_job_incremental_runs(spark, tmp_path, capsys):
     assert job.main(_args(tmp_path)) == 0
     assert sorted(_silver(spark, tmp_path)) == ["CUS-00000001", "CUS-00000002"]
     assert not (table / "created_month=2024-03").exists()
+
+
+def test_job_first_load_with_unique_keys_and_a_delete(spark, tmp_path):
+    """A first load whose keys are unique is merged without ranking: same rows, tombstone and report."""
+    from glue_jobs import bronze_to_silver as job
+
+    c1 = _customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-10T09:00:00Z", 1)
+    c2 = _customer("CUS-00000002", "2024-02-15T09:00:00Z", "2024-02-15T09:00:00Z", 2)
+    gone = make_line("erp", "customer", {"customer_id": "CUS-00000003"}, op="delete", seq=3)
+    _write_bronze(tmp_path, "2024-06-01", "kinesis-shardId-000000000000-1-3.jsonl", [c1, c2, gone])
+    assert job.main(_args(tmp_path)) == 0
+    assert sorted(_silver(spark, tmp_path)) == ["CUS-00000001", "CUS-00000002"]
+    manifest = json.loads((tmp_path / "artifacts/state/bronze_to_silver/manifest.json").read_text())
+    run1 = manifest["runs"][-1]["run_id"]
+    report = _report(tmp_path, run1)
+    counts = report["counts"]["tables"]["erp_customer"]
+    assert {k: counts[k] for k in ("bronze_rows", "silver_candidates", "applied_upserts", "applied_deletes",
+                                   "superseded", "silver_rows_written", "partitions_written",
+                                   "partitions_emptied")} == {
+        "bronze_rows": 3, "silver_candidates": 3, "applied_upserts": 2, "applied_deletes": 1, "superseded": 0,
+        "silver_rows_written": 2, "partitions_written": ["2024-01", "2024-02"], "partitions_emptied": []}
+    unique = [c for c in report["checks"] if c["name"] == "unique_key_erp_customer"]
+    assert len(unique) == 1 and unique[0]["passed"], unique
+    assert (tmp_path / "silver" / "_tombstones" / "erp" / "customer" / f"run_id={run1}").is_dir()
 
 
 def test_job_gate_blocks_the_manifest(spark, tmp_path, monkeypatch):
