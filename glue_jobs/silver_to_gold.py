@@ -73,7 +73,7 @@ CONTRACT = JobContract(
     catalog_layers=("silver", "gold"),
     catalog_publish=("gold",),
 )
-PARALLEL = 3  # table writes run in this many threads (Spark schedules their jobs together)
+PARALLEL = 3  # checks and table writes run in this many threads (Spark schedules their jobs together)
 
 
 
@@ -238,7 +238,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
     deleted = read_deleted_customers(spark, silver_path)
     tables = gold.build_gold(silver, existing, company_insurer_code, persist=True)
     try:
-        gold_rows, results = gold.quality_checks(tables, deleted_customers=deleted)  # one pass over gold
+        gold_rows, results = gold.quality_checks(tables, deleted_customers=deleted, parallel=PARALLEL)
         report = QualityReport(JOB, run_id)
         report.counts = {"silver_files": {name: len(paths) for name, paths in files.items()},
                          "gold_rows": gold_rows,

@@ -517,7 +517,7 @@ def _check_schema(table: str, df: DataFrame) -> CheckResult:
                        {"columns": len(actual)})
 
 
-def quality_checks(tables: dict[str, DataFrame], deleted_customers: DataFrame | None = None
+def quality_checks(tables: dict[str, DataFrame], deleted_customers: DataFrame | None = None, parallel: int = 1
                    ) -> tuple[dict[str, int], list[CheckResult]]:
     """Every check of the silver->gold gate over the gold tables (see the module docstring), and the row
     count of every table (name -> rows) from the same pass.
@@ -525,8 +525,8 @@ def quality_checks(tables: dict[str, DataFrame], deleted_customers: DataFrame | 
     ``deleted_customers`` (a ``customer_id`` column: the customers silver holds tombstones of) are valid
     targets of ``customer_id`` references: a policy of a deleted or erased customer is not an orphan.
 
-    One Spark action for the whole gate (:func:`lakehouse.quality.run_checks`): per table one aggregation
-    giving its rows, duplicated keys (the primary key; for ``dim_customer`` also ``customer_id`` among
+    One Spark action per table (:func:`lakehouse.quality.run_checks`, ``parallel`` at a time): one
+    aggregation giving its rows, duplicated keys (the primary key; for ``dim_customer`` also ``customer_id`` among
     current versions), nulls of required columns and orphan foreign keys. Results are ordered: per table
     (``GOLD_TABLES`` order) schema, unique, not_null; then ``dim_customer.one_current_version``; then the
     foreign keys per referring table (``FOREIGN_KEYS`` order).
@@ -544,7 +544,7 @@ def quality_checks(tables: dict[str, DataFrame], deleted_customers: DataFrame | 
                           not_null=(f"{spec.name}.not_null", tuple(gt.required_columns(spec))),
                           references=tuple(references.get(spec.name, ())))
               for spec in gt.GOLD_TABLES]
-    outcomes = run_checks(passes)
+    outcomes = run_checks(passes, parallel)
     results, extra, refs = [], [], []
     for spec, checks, outcome in zip(gt.GOLD_TABLES, passes, outcomes):
         uniques = len(checks.uniques)  # outcome: the uniques, not_null, the references
