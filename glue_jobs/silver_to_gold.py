@@ -238,12 +238,13 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
     deleted = read_deleted_customers(spark, silver_path)
     tables = gold.build_gold(silver, existing, company_insurer_code, persist=True)
     try:
+        gold_rows, results = gold.quality_checks(tables, deleted_customers=deleted, parallel=PARALLEL)
         report = QualityReport(JOB, run_id)
         report.counts = {"silver_files": {name: len(paths) for name, paths in files.items()},
-                         "gold_rows": {name: df.count() for name, df in tables.items()},
+                         "gold_rows": gold_rows,
                          "company_insurer_code": company_insurer_code,
                          "previous_dim_customer": existing is not None}
-        for result in gold.quality_checks(tables, parallel=PARALLEL, deleted_customers=deleted):
+        for result in results:
             report.add(result)
         write_text(spark, report_path(reports_path, JOB, run_id), report.to_json())
         print(report.summary(), flush=True)

@@ -106,7 +106,7 @@ from pyspark.sql import types as T
 from data_contracts import reference as ref
 from lakehouse import gold_tables as gt
 from lakehouse.gold_tables import SILVER_INPUTS
-from lakehouse.quality import CheckResult, check_not_null, check_references_of, check_unique
+from lakehouse.quality import CheckResult, TableChecks, Unique, run_checks
 from lakehouse.silver_tables import contract_columns
 from lakehouse.spark_schema import spark_type
 
@@ -517,36 +517,41 @@ def _check_schema(table: str, df: DataFrame) -> CheckResult:
                        {"columns": len(actual)})
 
 
-def quality_checks(tables: dict[str, DataFrame], parallel: int = 1,
-                   deleted_customers: DataFrame | None = None) -> list[CheckResult]:
-    """Every check of the silver->gold gate over the gold tables (see the module docstring).
+def quality_checks(tables: dict[str, DataFrame], deleted_customers: DataFrame | None = None, parallel: int = 1
+                   ) -> tuple[dict[str, int], list[CheckResult]]:
+    """Every check of the silver->gold gate over the gold tables (see the module docstring), and the row
+    count of every table (name -> rows) from the same pass.
 
     ``deleted_customers`` (a ``customer_id`` column: the customers silver holds tombstones of) are valid
     targets of ``customer_id`` references: a policy of a deleted or erased customer is not an orphan.
 
-    The checks only read the (persisted) tables, so with ``parallel`` > 1 they run side by side in that
-    many threads; the results keep the same order either way.
+    One Spark action per table (:func:`lakehouse.quality.run_checks`, ``parallel`` at a time): one
+    aggregation giving its rows, duplicated keys (the primary key; for ``dim_customer`` also ``customer_id`` among
+    current versions), nulls of required columns and orphan foreign keys. Results are ordered: per table
+    (``GOLD_TABLES`` order) schema, unique, not_null; then ``dim_customer.one_current_version``; then the
+    foreign keys per referring table (``FOREIGN_KEYS`` order).
     """
-    checks: list = []
-    for spec in gt.GOLD_TABLES:
-        df = tables[spec.name]
-        checks.append(lambda spec=spec, df=df: [_check_schema(spec.name, df)])
-        checks.append(lambda spec=spec, df=df: [check_unique(f"{spec.name}.unique({','.join(spec.primary_key)})",
-                                                             df, list(spec.primary_key))])
-        checks.append(lambda spec=spec, df=df: [check_not_null(f"{spec.name}.not_null", df,
-                                                               gt.required_columns(spec))])
-    checks.append(lambda: [check_unique("dim_customer.one_current_version",
-                                        tables["dim_customer"].where("is_current"), ["customer_id"])])
-    by_table: dict[str, list] = {}
+    references: dict[str, list] = {}
     for table, fk, dim, pk in gt.FOREIGN_KEYS:
         target = tables[dim]
         if deleted_customers is not None and (dim, pk) == ("dim_customer", "customer_id"):
             target = target.select(pk).unionByName(deleted_customers.select(pk))
-        by_table.setdefault(table, []).append((fk, target, dim, pk))
-    for table, references in by_table.items():  # one pass per table (FOREIGN_KEYS order is kept)
-        checks.append(lambda table=table, references=references: check_references_of(table, tables[table],
-                                                                                     references))
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="check") as pool:
-        outcomes = list(pool.map(lambda check: check(), checks))
-    return [result for outcome in outcomes for result in outcome]
+        references.setdefault(table, []).append((fk, target, dim, pk))
+    one_current = Unique("dim_customer.one_current_version", ("customer_id",), "is_current")
+    passes = [TableChecks(tables[spec.name], table=spec.name,
+                          uniques=(Unique(f"{spec.name}.unique({','.join(spec.primary_key)})", tuple(spec.primary_key)),
+                                   *((one_current,) if spec.name == "dim_customer" else ())),
+                          not_null=(f"{spec.name}.not_null", tuple(gt.required_columns(spec))),
+                          references=tuple(references.get(spec.name, ())))
+              for spec in gt.GOLD_TABLES]
+    outcomes = run_checks(passes, parallel)
+    results, extra, refs = [], [], []
+    for spec, checks, outcome in zip(gt.GOLD_TABLES, passes, outcomes):
+        uniques = len(checks.uniques)  # outcome: the uniques, not_null, the references
+        results += [_check_schema(spec.name, tables[spec.name]), outcome.results[0], outcome.results[uniques]]
+        extra += outcome.results[1:uniques]
+        refs.append((spec.name, outcome.results[uniques + 1:]))
+    results += extra
+    for table in references:  # FOREIGN_KEYS order
+        results += dict(refs)[table]
+    return {spec.name: outcome.rows for spec, outcome in zip(gt.GOLD_TABLES, outcomes)}, results

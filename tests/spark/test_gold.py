@@ -353,6 +353,87 @@ def test_kpi_market_share(spark):
     ]
 
 
+# --- the quality gate: every check of a table in one aggregation ------------------------------------------------
+
+def test_folded_checks_detect_duplicates_nulls_orphans_and_count_rows(spark):
+    from lakehouse.quality import TableChecks, Unique, run_checks
+
+    dim = spark.createDataFrame([(1, "a"), (2, "b"), (2, "b2"), (None, "c")], "k bigint, name string")
+    fact = spark.createDataFrame([("x", 1, 10), ("x", 1, None), ("y", 3, 30), ("z", 3, 31), ("w", None, 40)],
+                                 "id string, fk bigint, amount int")
+    dim_out, fact_out, clean = run_checks([
+        TableChecks(dim, table="dim", uniques=(Unique("dim.unique(k)", ("k",)),), not_null=("dim.not_null", ("k", "name"))),
+        TableChecks(fact, table="fact", uniques=(Unique("fact.unique(id)", ("id",)),),
+                    not_null=("fact.not_null", ("id", "amount")), references=(("fk", dim, "dim", "k"),)),
+        TableChecks(dim.where("k = 1"), table="one", uniques=(Unique("one.unique(k)", ("k",)),),
+                    not_null=("one.not_null", ("k",))),
+    ])
+    assert dim_out.rows == 4 and fact_out.rows == 5 and clean.rows == 1
+    unique, not_null = dim_out.results
+    assert (unique.name, unique.passed, unique.observed) == ("dim.unique(k)", False, {"duplicated_keys": 1})
+    assert unique.message == "1 duplicated keys on (k)"
+    assert (not_null.passed, not_null.observed, not_null.message) == (False, {"nulls": {"k": 1, "name": 0}},
+                                                                         "nulls: {'k': 1}")
+    unique, not_null, orphan = fact_out.results
+    assert (unique.passed, unique.observed) == (False, {"duplicated_keys": 1})  # "x" twice
+    assert (not_null.passed, not_null.observed) == (False, {"nulls": {"id": 0, "amount": 1}})
+    # 3 is missing from dim (two rows, one distinct value); a null fk is no orphan; the duplicated dim key 2
+    # does not multiply the fact's rows
+    assert (orphan.name, orphan.passed, orphan.observed) == ("fact.fk->dim.k", False, {"orphan_keys": 1})
+    assert orphan.message == "1 fk values missing from the dimension"
+    assert all(r.passed for r in clean.results)
+    assert [r.message for r in clean.results] == ["0 duplicated keys on (k)", "no nulls in 1 columns"]
+
+
+def test_folded_unique_among_some_rows(spark):
+    from lakehouse.quality import TableChecks, Unique, check_not_null, check_references_of, check_unique, run_checks
+
+    versions = spark.createDataFrame([(1, "c1", True), (2, "c1", False), (3, "c2", True), (4, "c2", True),
+                                      (5, "c3", False), (6, "c3", False)],
+                                     "customer_key bigint, customer_id string, is_current boolean")
+    (outcome,) = run_checks([TableChecks(versions, uniques=(
+        Unique("pk", ("customer_key",)), Unique("one_current", ("customer_id",), "is_current")))])
+    assert outcome.rows == 6
+    assert [(r.name, r.passed, r.observed) for r in outcome.results] == [
+        ("pk", True, {"duplicated_keys": 0}), ("one_current", False, {"duplicated_keys": 1})]  # c2
+    assert check_unique("u", versions, ["customer_id"]).observed == {"duplicated_keys": 3}
+    assert check_unique("u", versions, ["customer_id", "customer_key"]).passed
+    assert check_not_null("n", versions, ["customer_id"]).passed
+    assert check_references_of("t", versions, []) == []
+    with pytest.raises(ValueError, match="must cover every row"):
+        run_checks([TableChecks(versions, uniques=(Unique("u", ("customer_id",), "is_current"),))])
+
+
+def test_gold_gate_on_a_second_current_version(spark):
+    customers = silver_df(spark, "erp_customer", [customer("CUS-00000001"), customer("CUS-00000002")])
+    silver = {
+        "erp_customer": customers,
+        "erp_policy": silver_df(spark, "erp_policy", [
+            policy("POL-0000000001", "2024-01-01", "2024-12-31", "1200", issued="2024-01-11T00:00:00")]),
+        "erp_premium_installment": silver_df(spark, "erp_premium_installment", []),
+        "erp_claim": silver_df(spark, "erp_claim", []),
+        "susep_market_statistics": silver_df(spark, "susep_market_statistics", [market("2024-01", COMPANY, "1200")]),
+    }
+    tables = gold.build_gold(silver)
+    rows, results = gold.quality_checks(tables)
+    assert all(r.passed for r in results), [r for r in results if not r.passed]
+    assert rows["dim_customer"] == 2 and rows["dim_policy"] == 1 and rows["dim_state"] == len(ref.STATES)
+    names = [r.name for r in results]
+    assert names[:3] == [f"{GOLD_TABLES[0].name}.schema", f"{GOLD_TABLES[0].name}.unique(date_key)",
+                         f"{GOLD_TABLES[0].name}.not_null"]
+    assert names.index("dim_customer.one_current_version") == 3 * len(GOLD_TABLES)
+    assert names[3 * len(GOLD_TABLES) + 1] == "dim_customer.state->dim_state.state"
+    # a second current version of CUS-00000001 (another valid_from: another customer_key)
+    from pyspark.sql import functions as F
+    dim = tables["dim_customer"]
+    second = dim.where("customer_id = 'CUS-00000001'").withColumn("customer_key", F.lit(7).cast("bigint"))
+    rows, results = gold.quality_checks({**tables, "dim_customer": dim.unionByName(second)})
+    failed = {r.name: r for r in results if not r.passed}
+    assert set(failed) == {"dim_customer.one_current_version"}, failed
+    assert failed["dim_customer.one_current_version"].observed == {"duplicated_keys": 1}
+    assert rows["dim_customer"] == 3
+
+
 # --- the job, end to end on file:// paths ---------------------------------------------------------------------
 
 SILVER_PARTITIONS = {"erp_customer": ("created_month", "created_at"), "erp_policy": ("issued_month", "issued_at"),
