@@ -545,13 +545,13 @@ def quality_checks(tables: dict[str, DataFrame], deleted_customers: DataFrame | 
                           references=tuple(references.get(spec.name, ())))
               for spec in gt.GOLD_TABLES]
     outcomes = run_checks(passes, parallel)
-    results, extra, refs = [], [], []
+    results, extra, refs = [], [], {}
     for spec, checks, outcome in zip(gt.GOLD_TABLES, passes, outcomes):
         uniques = len(checks.uniques)  # outcome: the uniques, not_null, the references
         results += [_check_schema(spec.name, tables[spec.name]), outcome.results[0], outcome.results[uniques]]
         extra += outcome.results[1:uniques]
-        refs.append((spec.name, outcome.results[uniques + 1:]))
+        refs[spec.name] = outcome.results[uniques + 1:]
     results += extra
     for table in references:  # FOREIGN_KEYS order
-        results += dict(refs)[table]
+        results += refs[table]
     return {spec.name: outcome.rows for spec, outcome in zip(gt.GOLD_TABLES, outcomes)}, results

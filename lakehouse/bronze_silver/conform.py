@@ -7,6 +7,7 @@ frame, :func:`split_conformed` separates them.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -334,13 +335,15 @@ def warning_counts(valid: DataFrame, contract: Contract) -> dict[str, int]:
     return {rule: int((row[rule] if row is not None else 0) or 0) for rule, _ in warning_checks(contract)}
 
 
+@dataclass(frozen=True)
 class Outcome:
     """What :func:`tagged_outcome` counts in one pass over a :func:`conform_tagged` frame."""
 
-    def __init__(self, valid: int, quarantined: int, by_rule: dict[str, int], warnings: dict[str, int],
-                 upsert_partitions: list[str]) -> None:
-        self.valid, self.quarantined, self.by_rule = valid, quarantined, by_rule
-        self.warnings, self.upsert_partitions = warnings, upsert_partitions
+    valid: int
+    quarantined: int
+    by_rule: dict[str, int]
+    warnings: dict[str, int]
+    upsert_partitions: list[str]
 
 
 def tagged_outcome(tagged: DataFrame, contract: Contract, partition_column: str) -> Outcome:
