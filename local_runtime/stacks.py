@@ -114,14 +114,19 @@ def init(directory: Path, env: dict[str, str], backend_config: dict[str, str] | 
 
 
 def apply(directory: Path, env: dict[str, str], variables: dict[str, str] | None = None,
-          parallelism: int = 20, attempts: int = 1) -> float:
+          parallelism: int = 20, attempts: int = 1, refresh: bool = True) -> float:
     """terraform apply; returns seconds taken. Output streams to the console (progress).
+
+    ``refresh=False`` plans from the state alone (no read of every resource first): for a state known to
+    match what the emulator holds, e.g. one restored with it.
 
     ``attempts > 1`` re-runs a failed apply (for emulators: the provider runs with ``max_retries = 1``
     so that an emulator's HTTP 500 fails fast instead of hanging, which also makes a dropped keep-alive
     connection fatal; a second apply picks up where the first stopped).
     """
     args = ["apply", "-auto-approve", "-input=false", "-no-color", f"-parallelism={parallelism}"]
+    if not refresh:
+        args.append("-refresh=false")
     args += [f"-var={k}={v}" for k, v in (variables or {}).items()]
     start = time.monotonic()
     for attempt in range(1, attempts + 1):

@@ -106,13 +106,28 @@ def wait_healthy(proc: subprocess.Popen, probe, *, what: str, log: Path, wait_se
 
 
 def stop_process_group(pid: int | None, timeout: float = 15.0) -> bool:
-    """SIGTERM the process group led by ``pid``, SIGKILL it after ``timeout``; True if it was running."""
+    """SIGTERM the process group led by ``pid``, SIGKILL it after ``timeout`` (at once with 0: for a service
+    whose data is thrown away, nothing to save on its way out); True if it was running. Returns once it is
+    gone (its ports free)."""
     if not pid or not pid_alive(pid):
         return False
+    if timeout > 0:
+        _signal_group(pid, signal.SIGTERM)
+        _wait_gone(pid, timeout)
+    if pid_alive(pid):
+        _signal_group(pid, signal.SIGKILL)
+        _wait_gone(pid, 10.0)
+    return True
+
+
+def _signal_group(pid: int, sig: int) -> None:
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.1)
@@ -120,6 +135,3 @@ def stop_process_group(pid: int | None, timeout: float = 15.0) -> bool:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
-    if pid_alive(pid):
-        os.killpg(pid, signal.SIGKILL)
-    return True

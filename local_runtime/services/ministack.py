@@ -80,12 +80,15 @@ def _recorded(port: int) -> tuple[int | None, str]:
 
 
 def start_ministack(port: int, *, wait_seconds: float = 60.0, home: Path | None = None, log: Path | None = None,
-                    persist_s3: bool = False) -> Emulator:
+                    persist_s3: bool = False, persist_state: bool = False) -> Emulator:
     """Start a fresh ministack on 127.0.0.1:port in the background and wait until healthy.
 
     Its folder is ``home`` (default ``.state/ministack-<port>``), its log ``log``; ``persist_s3`` writes every
     S3 object through to ``<home>/s3`` as it is put, so a restarted ministack serves them again (the local
-    Kafka broker's storage, :mod:`local_runtime.services.kafka`)."""
+    Kafka broker's storage, :mod:`local_runtime.services.kafka`). ``persist_state`` saves every other
+    service's state to ``<home>/state`` when it stops and loads it when it starts: with ``persist_s3``, a copy
+    of a stopped emulator's ``home`` started on the same port is the same emulator again (the end-to-end
+    tests deploy the local stack once and give each module such a copy)."""
     d = _dirs(port, home, log)
     for key in ("base", "tmp", "s3", "state"):
         d[key].mkdir(parents=True, exist_ok=True)
@@ -93,7 +96,7 @@ def start_ministack(port: int, *, wait_seconds: float = 60.0, home: Path | None 
     env.update({
         "BIND_HOST": "127.0.0.1", "GATEWAY_PORT": str(port), "MINISTACK_REGION": REGION,
         "TMPDIR": str(d["tmp"]), "S3_DATA_DIR": str(d["s3"]), "STATE_DIR": str(d["state"]),
-        "PERSIST_STATE": "0", "S3_PERSIST": "1" if persist_s3 else "0", "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+        "PERSIST_STATE": "1" if persist_state else "0", "S3_PERSIST": "1" if persist_s3 else "0", "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
         # Lambda handlers run as warm local subprocesses; give them the full timeout.
         "LAMBDA_WARM_TTL_SECONDS": "600",
     })
@@ -117,9 +120,10 @@ def stop_ministack(port: int, timeout: float = 15.0, *, remove_data: bool = Fals
     """Stop the ministack that this project started on ``port`` (from ``home``, as :func:`start_ministack`);
     True if one was stopped.
 
-    ``remove_data`` also deletes its folder under ``.state/`` (for throw-away test emulators)."""
+    ``remove_data`` also deletes its folder under ``.state/`` (for throw-away test emulators): it is killed at
+    once, not asked to save its state first."""
     d = _dirs(port, home, log)
-    stopped = stop_process_group(read_pid(d["pid"]), timeout)
+    stopped = stop_process_group(read_pid(d["pid"]), 0 if remove_data else timeout)
     for key in ("pid", "instance"):
         d[key].unlink(missing_ok=True)
     if remove_data:

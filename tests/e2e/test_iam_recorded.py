@@ -2,8 +2,8 @@
 the local stack gives them (``make synth``): a call the role's policy refuses is a missing grant AWS would
 hit and the emulator never does (it does not enforce IAM).
 
-Bronze comes from the real ingest code; the three jobs of the workflow run with ``spark-submit`` exactly as
-the local Glue runner runs them (``local_runtime.batch``: the synthesized default arguments), s3a (the Spark
+Bronze comes from the real ingest code; the three jobs of the workflow run as the local Glue runner runs them
+(``local_runtime.batch``: the synthesized default arguments, in one warm driver, ``JobHost``), s3a (the Spark
 jobs) and boto3 (the warehouse load, into a throw-away PostgreSQL given as the run's arguments) going through
 the TLS front and a recording front (tests/e2e/s3_recorder.py) to a private emulator. bronze->silver runs a
 second time with the same run id after its manifest is lost (the retry of a run that died before its manifest
@@ -84,7 +84,7 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     from bundling.glue_libs import build_glue_libs
     from lambda_src.ingest import app
     from local_runtime.aws import client
-    from local_runtime.batch import glue_job_command, spark_submit
+    from local_runtime.batch import JobHost, glue_job_command
     from local_runtime.services import free_port
     from local_runtime.services.postgres import PostgresServer, remove_data
     from local_runtime.warehouse_local import run_arguments
@@ -107,7 +107,7 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     key_arn = client("secretsmanager", emulator.endpoint).create_secret(
         Name=r.resolve(secret["name"]), SecretString=os.urandom(32).hex())["ARN"]
 
-    def run(job, recorder, run_args=None) -> list:
+    def run(job, recorder, host, run_args=None) -> list:
         _, res = r.by_path("aws_glue_job", f"/glue_jobs/{job.name}_job")
         arguments = {k: r.resolve(v) for k, v in res["default_arguments"].items()}
         if "--pseudonymization_secret" in arguments:
@@ -116,7 +116,7 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
                       "DefaultArguments": arguments}
         _, script_args, _ = glue_job_command(definition, run_args)
         before = len(recorder.requests)
-        result = spark_submit(f"iam-{job.name}", glue_jobs.script(job), script_args, [libs], endpoint, stream=False)
+        result = host.run(f"iam-{job.name}", glue_jobs.script(job), script_args, [libs], stream=False)
         assert result.returncode == 0, result.log.read_text()[-3000:]
         return recorder.requests[before:]
 
@@ -126,20 +126,21 @@ def test_glue_jobs_recorded_calls_are_allowed(local_stack, emulator, monkeypatch
     warehouse = PostgresServer(port)
     warehouse.start()
     try:
-        with recorder as endpoint:
-            calls = {b2s.name: run(b2s, recorder)}
+        with recorder as endpoint, JobHost(endpoint) as host:  # the four runs in one warm driver, as the demo
+            calls = {b2s.name: run(b2s, recorder, host)}
             state = r.resolve(r.by_path("aws_glue_job", "/glue_jobs/bronze_to_silver_job")[1]["default_arguments"]
                               ["--state_path"])
             bucket, _, prefix = state[len("s3://"):].partition("/")
             for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
                 s3.delete_object(Bucket=bucket, Key=obj["Key"])   # the manifest is lost: the retry redoes the run
-            calls[b2s.name] += run(b2s, recorder)
-            calls[s2g.name] = run(s2g, recorder)
+            calls[b2s.name] += run(b2s, recorder, host)
+            calls[s2g.name] = run(s2g, recorder, host)
             # the published gold into the warehouse, the run's connection as the local runner gives it
-            calls[load.name] = run(load, recorder, run_arguments(warehouse))
+            calls[load.name] = run(load, recorder, host, run_arguments(warehouse))
     finally:
         warehouse.stop()
         remove_data(port)
+    assert host.starts == 1, host.starts
     assert not recorder.unmapped, recorder.unmapped
     # bronze->silver read the pseudonymization key (twice: the run and its retry); silver->gold read and
     # switched every gold table's location (its publication); nothing else was called (the warehouse load,

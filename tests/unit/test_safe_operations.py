@@ -244,3 +244,17 @@ def test_prevent_destroy_stops_the_destroy_plan_before_any_change(stack):
 def test_the_destroy_hint_follows_the_environment_setting():
     assert "prevent_destroy = true" in stacks._destroy_hint("prod")
     assert stacks._destroy_hint("dev") == "" and stacks._destroy_hint("local") == ""
+
+
+@pytest.mark.parametrize("refresh, flag", [(True, False), (False, True)])
+def test_apply_reads_every_resource_back_unless_told_the_state_matches(refresh, flag, monkeypatch, tmp_path):
+    calls = []
+
+    def run(args, directory, **kwargs):
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(tf, "run", run)
+    stacks.apply(tmp_path, {}, {"aws_endpoint": "http://127.0.0.1:1"}, refresh=refresh)
+    assert ("-refresh=false" in calls[0]) is flag
+    assert calls[0][0] == "apply" and "-var=aws_endpoint=http://127.0.0.1:1" in calls[0]
