@@ -256,8 +256,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
             list(pool.map(lambda spec: write_table(tables[spec.name], spec, gen.location(gold_path, spec.location)),
                           GOLD_TABLES))
     finally:
-        for df in tables.values():
-            df.unpersist()
+        gold.release(tables)
     faults.point("gold_after_staging")
     pub.pending = gen
     _save(pub)  # from here on, the next run finishes this publication if this one dies

@@ -115,7 +115,7 @@ __all__ = [
     "silver_schema", "conform_silver", "surrogate_key", "month_date_key",
     "build_dim_date", "build_dim_insurer", "build_dim_line_of_business", "build_dim_state",
     "build_dim_customer", "build_dim_policy", "build_fact_premium", "build_fact_claim", "build_fact_market",
-    "earned_premium_schedule", "build_kpi_loss_ratio", "build_kpi_market_share", "build_gold", "conform_gold",
+    "earned_premium_schedule", "build_kpi_loss_ratio", "build_kpi_market_share", "build_gold", "release", "conform_gold",
     "quality_checks",
 ]
 
@@ -323,7 +323,7 @@ def build_dim_policy(policies: DataFrame, dim_customer: DataFrame) -> DataFrame:
     pick = Window.partitionBy("policy_id").orderBy(F.col("in_range").desc_nulls_last(),
                                                    F.col("valid_from").asc_nulls_last())
     at_issue = (candidates.withColumn("rank", F.row_number().over(pick)).where("rank = 1")
-                .select("policy_id", "customer_key"))
+                .select(F.col("policy_id").alias("policy_id"), "customer_key"))  # fresh: joined back to policies
     earning_end = F.when(F.col("status") == "cancelled", F.least("end_date", F.to_date("updated_at"))) \
         .otherwise(F.col("end_date"))
     return (policies.join(at_issue, "policy_id", "left").join(F.broadcast(products), "product_code", "left")
@@ -475,8 +475,11 @@ def build_gold(silver: dict[str, DataFrame], existing_dim_customer: DataFrame | 
 
     ``silver`` maps the names of :data:`SILVER_INPUTS` to DataFrames already passed through
     :func:`conform_silver`; ``existing_dim_customer`` is the gold ``dim_customer`` of the previous run.
-    Each table is built from the conformed tables it depends on; with ``persist`` each one is persisted
-    (MEMORY_AND_DISK) as it is built, so the checks and writes that follow compute every table once.
+    Each table is built from the conformed tables it depends on. With ``persist`` each one is computed as
+    soon as it is built and kept (``localCheckpoint``: its rows stay as MEMORY_AND_DISK blocks and its
+    plan becomes a scan of them), so the tables built from it, the checks and the writes that follow
+    compute every table once and plan only their own steps, not the whole lineage down to silver (the
+    driver's planning was a large part of the job's time). :func:`release` frees the blocks.
     """
     customers, policies = silver["erp_customer"], silver["erp_policy"]
     installments, claims = silver["erp_premium_installment"], silver["erp_claim"]
@@ -486,7 +489,7 @@ def build_gold(silver: dict[str, DataFrame], existing_dim_customer: DataFrame | 
 
     def add(name: str, df: DataFrame) -> DataFrame:
         df = conform_gold(df, name)
-        tables[name] = df.persist() if persist else df
+        tables[name] = df.localCheckpoint(eager=True) if persist else df
         return tables[name]
 
     add("dim_insurer", build_dim_insurer(susep, company_insurer_code))
@@ -502,6 +505,16 @@ def build_gold(silver: dict[str, DataFrame], existing_dim_customer: DataFrame | 
     add("dim_date", build_dim_date(_calendar_dates(dim_policy, installments, claims,
                                                    [fact_premium, fact_claim, fact_market])))
     return {spec.name: tables[spec.name] for spec in gt.GOLD_TABLES}
+
+
+def release(tables: dict[str, DataFrame]) -> None:
+    """Free the blocks :func:`build_gold` kept with ``persist`` (no-op for tables it did not keep)."""
+    for df in tables.values():
+        plan = df._jdf.queryExecution().logical()
+        if plan.getClass().getSimpleName() == "LogicalRDD":  # a checkpoint: its rows are the RDD's blocks
+            plan.rdd().unpersist(False)
+        else:
+            df.unpersist()
 
 
 # --- data quality -----------------------------------------------------------------------------------------

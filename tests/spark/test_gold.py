@@ -434,6 +434,50 @@ def test_gold_gate_on_a_second_current_version(spark):
     assert rows["dim_customer"] == 3
 
 
+
+def test_kept_gold_tables_over_an_existing_dim_customer(spark, tmp_path):
+    """build_gold with ``persist`` (each table computed and kept as it is built, its lineage cut) gives the
+    same tables as without, on a second run over the previous dim_customer (read back from Parquet, as the
+    job does) with a customer who changed, one who is new and one who is gone, and they pass the gate.
+    (The job's own second run, ``generated_run``, is where cut lineages once tripped the analyzer in
+    dim_policy's join of the policies with the customer version picked from them.)"""
+    def silver(customers, policies):
+        return {"erp_customer": silver_df(spark, "erp_customer", customers),
+                "erp_policy": silver_df(spark, "erp_policy", policies),
+                "erp_premium_installment": silver_df(spark, "erp_premium_installment", [
+                    installment("INS-0000000001-01", "POL-0000000001", 1, "2024-03-01", "500", paid="2024-03-02")]),
+                "erp_claim": silver_df(spark, "erp_claim", [
+                    claim("CLM-0000000001", "POL-0000000001", "2024-04-05", "100", "90", "0")]),
+                "susep_market_statistics": silver_df(spark, "susep_market_statistics", [
+                    market("2024-03", COMPANY, "1200"), market("2024-03", "05444", "3000")])}
+
+    first = silver([customer("CUS-00000001"), customer("CUS-00000002")],
+                   [policy("POL-0000000001", "2024-03-01", "2025-02-28", "1000", issued="2024-02-20T10:00:00")])
+    previous = gold.build_gold(first, persist=True)
+    try:
+        previous["dim_customer"].write.parquet(str(tmp_path / "dim_customer"))
+    finally:
+        gold.release(previous)
+    existing = spark.read.parquet(str(tmp_path / "dim_customer"))
+    second = silver([customer("CUS-00000001", state="RJ", updated="2024-06-01T10:00:00"),
+                     customer("CUS-00000003", created="2024-05-02T08:00:00")],
+                    [policy("POL-0000000001", "2024-03-01", "2025-02-28", "1000", issued="2024-02-20T10:00:00"),
+                     policy("POL-0000000002", "2024-07-01", "2025-06-30", "500", issued="2024-06-20T10:00:00"),
+                     policy("POL-0000000003", "2024-07-01", "2025-06-30", "700", issued="2024-06-20T10:00:00",
+                            cid="CUS-00000003")])
+    kept = gold.build_gold(second, existing, persist=True)
+    try:
+        plain = gold.build_gold(second, existing)
+        for name, df in kept.items():
+            assert snapshot(df) == snapshot(plain[name]), name
+        assert rows_of(kept["dim_customer"], "customer_id", "version", "is_current") == [
+            ("CUS-00000001", 1, False), ("CUS-00000001", 2, True), ("CUS-00000003", 1, True)]
+        rows, results = gold.quality_checks(kept)
+        assert all(r.passed for r in results), [r for r in results if not r.passed]
+        assert rows["dim_policy"] == 3 and rows["dim_customer"] == 3
+    finally:
+        gold.release(kept)
+
 # --- the job, end to end on file:// paths ---------------------------------------------------------------------
 
 SILVER_PARTITIONS = {"erp_customer": ("created_month", "created_at"), "erp_policy": ("issued_month", "issued_at"),
