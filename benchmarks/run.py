@@ -24,6 +24,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -212,6 +213,42 @@ def bench_loop(runs: int) -> list[dict]:
             for name, values, target, what in rows]
 
 
+TEST_CLEAN_CLONE_TARGET_S = 12 * 60  # issue 11: make test on a clean clone, install included
+_PYTEST_SUMMARY = re.compile(r"^=+ (?P<counts>.*?) in (?P<seconds>[0-9.]+)s\b.*=+$", re.M)
+
+
+def pytest_summary(output: str) -> dict:
+    """The counts (``passed``, ``failed``, ...) and seconds of pytest's last summary line in ``output``."""
+    found = list(_PYTEST_SUMMARY.finditer(output))
+    if not found:
+        raise ValueError("no pytest summary line in the output")
+    last = found[-1]
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", last["counts"])}
+    return {"counts": counts, "seconds": float(last["seconds"])}
+
+
+def bench_suite() -> list[dict]:
+    """``make test`` as CI runs it: a clean clone of this checkout's HEAD, then ``.ci/run`` (``make install``,
+    ``make test``), timed as a whole."""
+    with tempfile.TemporaryDirectory(prefix="lakeforge-clone-") as tmp:
+        clone = Path(tmp) / "lakeforge"
+        subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, check=True, capture_output=True,
+                              text=True).stdout.strip()
+        start = time.monotonic()
+        proc = subprocess.run([str(clone / ".ci" / "run")], cwd=clone, capture_output=True, text=True)
+        seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit(f".ci/run failed on a clean clone (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+    summary = pytest_summary(proc.stdout)
+    counts = ", ".join(f"{n:,} {kind}" for kind, n in summary["counts"].items())
+    met = "met" if seconds < TEST_CLEAN_CLONE_TARGET_S else "not met"
+    return [{"name": "make test, clean clone", "unit": "s", "runs": [round(seconds, 1)], "median": seconds,
+             "what": f"git clone of HEAD ({head}), then .ci/run as CI runs it (make install, make test): {counts}, "
+                     f"pytest {summary['seconds']:,.0f} s of it; target under {TEST_CLEAN_CLONE_TARGET_S} s, "
+                     f"install included: {met}"}]
+
+
 def _serving(runs: int) -> list[dict]:
     from benchmarks.serving import bench_serving
     return bench_serving(runs, bring_up=os.environ.get("LAKEFORGE_BENCH_RUNNING") != "1")
@@ -259,7 +296,7 @@ def _store(section: str, value) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="lakeforge benchmarks")
-    parser.add_argument("--only", default="synth,apply,handler,kafka,serving,loop,batch")
+    parser.add_argument("--only", default="synth,apply,handler,kafka,serving,loop,suite,batch")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="100000,1000000,5000000", help="batch sizes (rows)")
     parser.add_argument("--base", default="", help="baseline: the git revision to compare this checkout with")
@@ -272,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     stored = _store("machine", machine())
     sections = {"synth": lambda: [bench_synth(args.runs)], "apply": lambda: [bench_apply(args.runs)],
                 "handler": lambda: bench_handler(max(args.runs, 5)), "kafka": lambda: _kafka(max(args.runs, 5)),
-                "serving": lambda: _serving(args.runs), "loop": lambda: bench_loop(args.runs)}
+                "serving": lambda: _serving(args.runs), "loop": lambda: bench_loop(args.runs),
+                "suite": bench_suite}
     for name, run in sections.items():
         if name in wanted:
             print(f"[bench] {name}", flush=True)
@@ -310,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write(stored: dict) -> None:
     from benchmarks.batch import batch_table
     results, commands = [], []
-    for name in ("synth", "apply", "handler", "kafka", "serving", "loop"):
+    for name in ("synth", "apply", "handler", "kafka", "serving", "loop", "suite"):
         if name in stored:
             results += stored[name]["results"]
             commands.append(stored[name]["command"])
