@@ -231,6 +231,8 @@ def bench_suite() -> list[dict]:
     """``make test`` as CI runs it: a clean clone of this checkout's HEAD, then ``.ci/run`` (``make install``,
     ``make test``), timed as a whole."""
     with tempfile.TemporaryDirectory(prefix="lakeforge-clone-") as tmp:
+        # a temporary folder is 0700: PostgreSQL runs as its own user (runuser) from the clone's .state
+        os.chmod(tmp, 0o755)
         clone = Path(tmp) / "lakeforge"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, check=True, capture_output=True,
