@@ -10,6 +10,8 @@
                     MSK cluster -> MSK ingest Lambda (dev, prod)
 ``batch.py``        Glue Data Catalog, Athena workgroup (and its named queries), Glue jobs (bronze -> silver ->
                     gold -> the warehouse load) and their workflow, EMR backfill
+``monitoring.py``   alarms per watched resource, composite alarms per layer and for the platform, the alert
+                    topic and the dashboard, from the ``watches`` the other layers' constructs declare
 ``serving.py``      the query API: HTTP API -> query Lambda -> Athena named queries (and locally its authorizer);
                     QuickSight over the warehouse and Athena (dev, prod)
 ``inputs.py``       what comes from outside Terraform: Lambda zips, shared-code zip, scripts, tables, steps
@@ -27,14 +29,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from compose import batch, foundation, network, serving, streaming, warehouse
+from compose import batch, foundation, monitoring, network, serving, streaming, warehouse
 from compose.inputs import BuildInputs, resolve
 from compose.outputs import Outputs, StackOutput
 from environments import ENVIRONMENTS, EnvironmentConfig, load_environment
 
-LAYERS = (foundation, network, warehouse, streaming, batch, serving)
+LAYERS = (foundation, network, warehouse, streaming, batch, serving, monitoring)
 """Layers in build order (the foundation first: every other layer builds on its key and buckets; the network
-before the warehouse, which runs in it; the warehouse before the batch layer, whose load job talks to it)."""
+before the warehouse, which runs in it; the warehouse before the batch layer, whose load job talks to it; the
+monitoring last: it watches what the others built)."""
+
+WATCHED_LAYERS = (warehouse, streaming, batch, serving)
+"""The layers whose constructs' watches become alarms, each layer with its own composite alarm."""
 
 STACK_OUTPUTS: tuple[StackOutput, ...] = tuple(o for layer in LAYERS for o in layer.OUTPUTS)
 OUTPUT_NAMES: tuple[str, ...] = tuple(o.name for o in STACK_OUTPUTS)
@@ -61,12 +67,27 @@ def build_stack(app, config: EnvironmentConfig, inputs: BuildInputs | None = Non
     users = [layer.key_users(config, names) for layer in LAYERS]
     base = foundation.build(stack, names, users, Outputs(stack, STACK_OUTPUTS))
     network.build(base, inputs)
-    warehouse.build(base, inputs)
-    streaming.build(base, inputs)
-    batch.build(base, inputs)
-    serving.build(base, inputs)
+    watches = {}
+    for layer in WATCHED_LAYERS:
+        before = {id(node) for node in stack.node.find_all()}
+        layer.build(base, inputs)
+        watches[_layer_name(layer)] = watches_of(n for n in stack.node.find_all() if id(n) not in before)
+    monitoring.build(base, watches)
     foundation.finish(base)
     return stack
+
+
+def _layer_name(layer) -> str:
+    return layer.__name__.rsplit(".", 1)[-1]
+
+
+def watches_of(nodes) -> tuple:
+    """The watches declared by ``nodes`` (constructs with a ``watches`` attribute), each keyed by its construct's
+    path and its place among that construct's watches."""
+    import dataclasses
+
+    return tuple(dataclasses.replace(w, key=f"{node.node.path}/{i}") for node in nodes
+                 for i, w in enumerate(getattr(node, "watches", ()) or ()))
 
 
 def build_app(envs: Iterable[str] = ENVIRONMENTS, outdir: Path | str = "cdktf.out", *,

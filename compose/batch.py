@@ -17,6 +17,7 @@ from pathlib import Path
 import glue_jobs
 from compose.foundation import Foundation, KeyUsers, Naming
 from compose.inputs import BuildInputs
+from compose.monitoring import JOB_METRICS
 from compose.outputs import StackOutput
 from compose.warehouse import has_warehouse, load_target
 from data_contracts import layout
@@ -193,7 +194,8 @@ def _glue_jobs(base: Foundation, inputs: BuildInputs, databases: Mapping[str, st
         name_prefix=prefix, jobs=specs, artifacts_bucket=lake.bucket_names["artifacts"],
         artifacts_bucket_arn=lake.bucket_arns["artifacts"], account_id=names.account_id, region=config.region,
         partition=names.partition, libs_zip_path=inputs.libs_zip, kms_key_arn=base.key.arn,
-        **config.glue.values_for(GlueJobsProps), log_retention_days=config.log_retention_days, tags=tags,
+        **config.glue.values_for(GlueJobsProps), log_retention_days=config.log_retention_days,
+        app_metrics=JOB_METRICS, tags=tags,
     ))
     for job in workflow:
         base.outputs.emit(f"glue_job_{job.name}", jobs.job_names[job.name])

@@ -35,6 +35,10 @@ class KeyUsers:
     role_patterns: tuple[str, ...] = ()
     """Role ARN patterns that may call KMS directly (their own IAM policy still applies)."""
 
+    service_principals: tuple[str, ...] = ()
+    """Service principals that encrypt with the key on this account's behalf (e.g. CloudWatch alarms publishing
+    to an encrypted topic)."""
+
 
 def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
     """The lake's buckets encrypt with the key through S3."""
@@ -97,6 +101,7 @@ def build(stack, names: Naming, users: Iterable[KeyUsers], outputs: Outputs) -> 
         **config.kms.values_for(KmsKeyProps), **config.values_for(KmsKeyProps),
         via_services=tuple(dict.fromkeys(s for u in users for s in u.via_services)),
         direct_principal_arn_patterns=tuple(p for u in users for p in u.role_patterns),
+        service_principals=tuple(dict.fromkeys(s for u in users for s in u.service_principals)),
         tags=tags, create=config.services.kms,
     ))
     if key.arn:

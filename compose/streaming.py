@@ -16,10 +16,11 @@ with the MSK objects' keys (``layout.MSK_BRONZE_KEY_GLOB``, ``layout.MSK_QUARANT
 from __future__ import annotations
 
 from compose.foundation import Foundation, KeyUsers, Naming
+from compose.monitoring import FUNCTION_METRICS
 from compose.inputs import INGEST_FUNCTION, INGEST_MSK_FUNCTION, KAFKA_TOPICS_FUNCTION, BuildInputs
 from compose.outputs import StackOutput
 from environments import EnvironmentConfig
-from data_contracts import layout, topics
+from data_contracts import layout, metrics, topics
 from modules.iam import Condition, Statement
 from modules.kafka_topics_props import KafkaTopicsProps, TopicSpec
 from modules.kinesis_ingest_props import KinesisEventSourceProps
@@ -83,12 +84,13 @@ def msk_ingest_s3_statements(bronze_arn: str, quarantine_arn: str) -> tuple[Stat
 
 
 def ingest_environment(config: EnvironmentConfig, lake, service: str) -> dict[str, str]:
-    """The environment of an ingest function (the buckets it writes, Powertools' service and log level)."""
+    """The environment of an ingest function (the buckets it writes, Powertools' service and log level).
+    ``service``: the function's name (its metrics' ``service`` dimension, which its alarms watch)."""
     return {
         "BRONZE_BUCKET": lake.bucket_names["bronze"],
         "QUARANTINE_BUCKET": lake.bucket_names["quarantine"],
         "POWERTOOLS_SERVICE_NAME": service,
-        "POWERTOOLS_METRICS_NAMESPACE": "Lakeforge",
+        "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
         "LOG_LEVEL": config.lambda_.log_level,
     }
 
@@ -124,8 +126,8 @@ def build(base: Foundation, inputs: BuildInputs) -> None:
         description="Kinesis -> validated records in bronze, rejects in quarantine",
         **lam.values_for(PythonFunctionProps), kms_key_arn=key.arn,
         **config.values_for(PythonFunctionProps),
-        environment=ingest_environment(config, lake, "lakeforge-ingest"),
-        policy_statements=ingest_s3_statements(bronze, quarantine),
+        environment=ingest_environment(config, lake, f"{prefix}-ingest"),
+        policy_statements=ingest_s3_statements(bronze, quarantine), app_metrics=FUNCTION_METRICS,
         tags=tags,
     ))
     KinesisEventSource(stack, "ingest_source", KinesisEventSourceProps(
@@ -155,7 +157,7 @@ def _msk_function(base: Foundation, inputs: BuildInputs, subnets: tuple = (), gr
         description="MSK topic -> validated records in bronze, rejects in quarantine",
         **{**config.lambda_.values_for(PythonFunctionProps), **config.msk.values_for(PythonFunctionProps)},
         kms_key_arn=key.arn, **config.values_for(PythonFunctionProps),
-        environment=ingest_environment(config, lake, "lakeforge-ingest-msk"),
+        environment=ingest_environment(config, lake, f"{prefix}-ingest-msk"), app_metrics=FUNCTION_METRICS,
         subnet_ids=subnets, security_group_ids=groups,
         policy_statements=msk_ingest_s3_statements(bronze, quarantine), tags=tags,
     ))

@@ -47,6 +47,7 @@ from modules.kinesis_props import KinesisStreamProps
 from modules.kms_props import KmsKeyProps
 from modules.lambda_function_props import PythonFunctionProps
 from modules.msk_ingest_props import MskEventSourceProps
+from modules.monitoring_props import THRESHOLDS, MonitoringProps
 from modules.msk_props import MskClusterProps
 from modules.network_props import NetworkProps
 from modules.quicksight_props import QuicksightDashboardsProps
@@ -332,6 +333,16 @@ class BackendSettings(Section):
     kms_key_id: str = option("", doc="``s3`` only: optional KMS key ARN for the state object.")
 
 
+MonitoringSettings = dataclasses.make_dataclass(
+    "MonitoringSettings",
+    [(name, typing.get_type_hints(MonitoringProps)[name], feeds(MonitoringProps, name))
+     for name in ("period_seconds", "notification_emails", *THRESHOLDS)],
+    bases=(Section,), frozen=True)
+MonitoringSettings.__module__ = __name__
+MonitoringSettings.__doc__ = """``[monitoring]``: alarm thresholds, their period and who is told
+(:class:`modules.monitoring.Monitoring`): one setting per threshold option, same names, defaults and limits."""
+
+
 @dataclass(frozen=True)
 class ServiceSwitches(Section):
     """``[services]``: create switches, one per composed construct (``create`` of its props)."""
@@ -364,6 +375,9 @@ class ServiceSwitches(Section):
     query_api: bool = option(False, doc="The query API over gold: HTTP API, query function and, with "
                                         "``[api] authorization = \"LAMBDA\"``, its authorizer and token (needs "
                                         "s3_lake, glue_catalog, athena).")
+    monitoring: bool = option(True, doc="Alarms on every watched resource, composite alarms per layer and for the "
+                                        "platform, the alert topic and the dashboard "
+                                        "(:class:`modules.monitoring.Monitoring`; needs kms).")
     quicksight: bool = option(False, doc="QuickSight data sources (the warehouse, Athena), a data set per KPI and "
                                          "the KPI dashboard (needs redshift and athena; refused in local: no emulator "
                                          "runs QuickSight, ``make dashboard`` draws the same views).")
@@ -406,6 +420,7 @@ class EnvironmentConfig(Section):
     redshift: RedshiftSettings = option(default_factory=RedshiftSettings, doc="``[redshift]``.")
     quicksight: QuicksightSettings = option(default_factory=QuicksightSettings, doc="``[quicksight]``.")
     api: ApiSettings = option(default_factory=ApiSettings, doc="``[api]``.")
+    monitoring: MonitoringSettings = option(default_factory=MonitoringSettings, doc="``[monitoring]``.")
     services: ServiceSwitches = option(default_factory=ServiceSwitches, doc="``[services]``.")
 
     @property
@@ -446,6 +461,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected int, got {type(value).__name__}")
         return value
+    if hint is float:  # an integer is a float too (``threshold = 1``)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {type(value).__name__}")
+        return float(value)
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected str, got {type(value).__name__}")
@@ -571,6 +590,8 @@ def _validate(cfg: EnvironmentConfig, expected_name: str | None) -> None:
         check(sw.glue_jobs, "services.glue_workflow: needs glue_jobs")
     if sw.athena:
         check(sw.s3_lake, "services.athena: needs s3_lake")
+    if sw.monitoring:
+        check(sw.kms, "services.monitoring: needs kms (the alert topic is encrypted with it)")
     if sw.emr:
         check(sw.s3_lake, "services.emr: needs s3_lake")
         check(not cfg.is_local, "services.emr: no emulator can create an EMR cluster; keep it off in local")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules.athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps, NamedQuery
+from modules.monitoring_props import athena_watch
 
 __all__ = ["MIN_CUTOFF_BYTES", "OUTPUTS", "AthenaWorkgroup", "AthenaWorkgroupProps", "NamedQuery"]
 
@@ -28,6 +29,7 @@ class AthenaWorkgroup(Construct):
     def __init__(self, scope: Construct, id_: str, props: AthenaWorkgroupProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.workgroup = None
         self.name: str | None = None
         self.arn: str | None = None
@@ -71,6 +73,7 @@ class AthenaWorkgroup(Construct):
         )
         self.name = self.workgroup.name
         self.arn = self.workgroup.arn
+        self.watches = (athena_watch(self.name),)
         for query in p.named_queries:
             self.named_queries[query.name] = AthenaNamedQuery(
                 self, f"query_{query.name}", name=query.name, workgroup=self.workgroup.name,

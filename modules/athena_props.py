@@ -68,4 +68,6 @@ OUTPUTS = outputs(
     ("output_location", "``s3://<results bucket>/<results prefix>``."),
     ("named_queries", "The ``aws_athena_named_query`` resources, by name."),
     ("named_query_ids", "Id of each named query, by name."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

@@ -21,7 +21,7 @@ README = HERE / "README.md"
 PROPS_MODULES: tuple[str, ...] = (
     "kms", "s3_lake", "kinesis", "lambda_function", "kinesis_ingest", "s3_artifact", "glue_catalog", "glue_jobs",
     "glue_workflow", "athena", "emr", "secrets_manager", "http_api", "network", "redshift", "quicksight",
-    "msk", "msk_ingest", "kafka_topics",
+    "msk", "msk_ingest", "kafka_topics", "monitoring",
 )
 """Every construct's props module (``modules/<name>_props.py``), in README order."""
 

@@ -53,6 +53,7 @@ from modules.emr_props import (
 )
 from modules.iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
 from modules.s3_artifact import S3Artifact, S3ArtifactProps
+from modules.monitoring_props import emr_cluster_watch
 
 __all__ = ["ACTIONS_ON_FAILURE", "EMR_MANAGED_POLICY_TAG", "OUTPUTS", "EmrCluster", "EmrClusterProps", "EmrStep",
            "instance_role_name", "security_configuration_json", "service_role_name"]
@@ -88,6 +89,7 @@ class EmrCluster(Construct):
     def __init__(self, scope: Construct, id_: str, props: EmrClusterProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.cluster = None
         self.cluster_id: str | None = None
         self.cluster_arn: str | None = None
@@ -250,6 +252,7 @@ class EmrCluster(Construct):
         )
         self.cluster_id = self.cluster.id
         self.cluster_arn = self.cluster.arn
+        self.watches = (emr_cluster_watch(self.cluster_id, p.name),)
         self.service_role_arn = service_role.arn
         self.instance_role_arn = instance_role.arn
         self.instance_role_name = instance_role.name

@@ -117,4 +117,6 @@ OUTPUTS = outputs(
     ("security_group_ids", "Ids of the EMR-managed security groups: ``primary``, ``core``, ``service``."),
     ("log_uri", "``s3://`` URI of the cluster logs."),
     ("upload_uris", "``s3://`` URI of each uploaded file, by key."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

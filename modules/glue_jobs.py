@@ -33,6 +33,7 @@ from pathlib import Path
 from constructs import Construct
 
 from modules.glue_catalog import security_configuration
+from modules.monitoring_props import glue_job_watch
 from modules.glue_jobs_props import (
     GLUE_SERVICE_ARGUMENTS, OUTPUTS, WORKER_TYPES, GlueJobSpec, GlueJobsProps, job_name, role_name,
 )
@@ -64,6 +65,7 @@ class GlueJobs(Construct):
     def __init__(self, scope: Construct, id_: str, props: GlueJobsProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.jobs: dict[str, object] = {}
         self.job_names: dict[str, str] = {}
         self.job_arns: dict[str, str] = {}
@@ -210,6 +212,7 @@ class GlueJobs(Construct):
             )
             self.jobs[spec.key] = job
             self.job_names[spec.key] = job.name
+            self.watches += (glue_job_watch(job.name, p.timeout_minutes, p.app_metrics),)
             self.job_arns[spec.key] = job.arn
             self.roles[spec.key] = role
             self.role_names[spec.key] = role.name

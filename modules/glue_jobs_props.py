@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modules.iam import S3Access
+from modules.monitoring_props import AppMetrics
 from modules.options import (
     Limit, Props, Rule, at_least, between, create_option, log_retention, non_empty, one_of, option, outputs,
     tags_option,
@@ -121,6 +122,9 @@ class GlueJobsProps(Props):
     temp_prefix: str = option(
         "glue/temp/",
         doc="Key prefix of the jobs' ``--TempDir`` (one sub-prefix per job).")
+    app_metrics: AppMetrics | None = option(
+        None, doc="The metrics the jobs publish (a run summary each run) (EMF): given, it alarms on their failures and graphs their "
+                  "counts. Default none.")
     tags: dict[str, str] = tags_option("every taggable resource (jobs, roles, log groups, objects)")
     create: bool = create_option()
 
@@ -142,6 +146,8 @@ OUTPUTS = outputs(
     ("script_uris", "``s3://`` URI of each job's script, by job key."),
     ("libs_uri", "``s3://`` URI of the shared code zip (``None`` without it)."),
     ("security_configuration_name", "Name of the jobs' security configuration."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
     ("log_group_name", "Log group of Glue continuous logging."),
     ("log_group_prefix", "``--custom-logGroup-prefix`` of the jobs (Glue 5.0 real-time logs)."),
     ("log_group_names", "Every log group the construct creates."),

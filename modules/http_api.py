@@ -27,6 +27,7 @@ import re
 
 from constructs import Construct
 
+from modules.monitoring_props import http_api_watch
 from modules.http_api_props import (
     OUTPUTS, STAGE, HttpApiProps, access_log_format, route_source_arn,
 )
@@ -51,6 +52,7 @@ class HttpApi(Construct):
     def __init__(self, scope: Construct, id_: str, props: HttpApiProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.api = None
         self.api_id: str | None = None
         self.api_endpoint: str | None = None
@@ -134,6 +136,7 @@ class HttpApi(Construct):
         self.api_id = self.api.id
         self.api_endpoint = self.api.api_endpoint
         self.stage_invoke_url = stage.invoke_url
+        self.watches = (http_api_watch(self.api_id, p.name, stage.name),)
         self.execution_arn = execution_arn
         self.log_group_name = log_group.name
         self.authorizer_id = authorizer.id if authorizer else None

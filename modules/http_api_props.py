@@ -118,4 +118,6 @@ OUTPUTS = outputs(
     ("log_group_name", "Access log group ``/aws/apigateway/<name>``."),
     ("authorizer_id", "Id of the JWT or Lambda authorizer (``None`` with ``AWS_IAM``)."),
     ("route_ids", "Id of each route, by route key."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules.kinesis_props import OUTPUTS, KinesisStreamProps
+from modules.monitoring_props import stream_watch
 
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
 
@@ -17,6 +18,7 @@ class KinesisStream(Construct):
     def __init__(self, scope: Construct, id_: str, props: KinesisStreamProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.stream = None
         self.name: str | None = None
         self.arn: str | None = None
@@ -42,3 +44,4 @@ class KinesisStream(Construct):
         )
         self.name = self.stream.name
         self.arn = self.stream.arn
+        self.watches = (stream_watch(self.name),)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules.iam import Statement, policy_document
+from modules.lambda_function import function_name_of
+from modules.monitoring_props import consumer_watch
 from modules.kinesis_ingest_props import OUTPUTS, KinesisEventSourceProps
 
 KINESIS_READ_ACTIONS: tuple[str, ...] = (
@@ -32,6 +34,7 @@ class KinesisEventSource(Construct):
     def __init__(self, scope: Construct, id_: str, props: KinesisEventSourceProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.mapping = None
         self.uuid: str | None = None
         self.arn: str | None = None
@@ -79,3 +82,4 @@ class KinesisEventSource(Construct):
         )
         self.uuid = self.mapping.uuid
         self.arn = self.mapping.arn
+        self.watches = (consumer_watch(function_name_of(props.function_name), kafka=False),)

@@ -40,4 +40,6 @@ OUTPUTS = outputs(
     ("stream", "The ``aws_kinesis_stream`` resource."),
     ("name", "Name of the stream."),
     ("arn", "ARN of the stream."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

@@ -17,6 +17,9 @@ Key policy (least privilege, no ``Principal: "*"``):
   instance role (local-disk encryption keys are requested by the nodes themselves) and the Glue job
   roles (client-side encrypted job bookmarks). A pattern does not need the role to exist yet, so
   the key can be created before the roles that use it;
+* ``AllowServicesPublishingForThisAccount`` (optional): service principals (CloudWatch alarms, EventBridge
+  rules) may generate data keys and decrypt for this account's resources (``aws:SourceAccount``), to publish to
+  a topic encrypted with the key;
 * ``AllowDirectUse`` (optional): named role ARNs that may call KMS directly.
 
 Services: ``glue`` (Data Catalog encryption, Glue jobs), ``ec2`` (EBS volumes of EMR nodes) and
@@ -124,6 +127,12 @@ class KmsKey(Construct):
                 resources=("*",),
                 conditions=(Condition("ArnLike", "kms:EncryptionContext:aws:logs:arn",
                                       (f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:*",)),),
+            ))
+        if p.service_principals:
+            statements.append(Statement(
+                sid="AllowServicesPublishingForThisAccount", principals={"Service": tuple(p.service_principals)},
+                actions=("kms:Decrypt", "kms:GenerateDataKey"), resources=("*",),
+                conditions=(Condition("StringEquals", "aws:SourceAccount", (p.account_id,)),),
             ))
         if p.direct_principal_arn_patterns:
             statements.append(Statement(

@@ -29,6 +29,11 @@ class KmsKeyProps(Props):
     allow_cloudwatch_logs: bool = option(
         True,
         doc="Let CloudWatch Logs encrypt this account's log groups with the key.")
+    service_principals: tuple[str, ...] = option(
+        (),
+        doc="Service principals (``cloudwatch.amazonaws.com``, ``events.amazonaws.com``) that may generate data keys "
+            "and decrypt on behalf of this account (``aws:SourceAccount``): what CloudWatch alarms and EventBridge "
+            "rules need to publish to a topic encrypted with the key. Default none.")
     direct_user_arns: tuple[str, ...] = option(
         (),
         doc="Extra IAM principal ARNs allowed to call KMS directly (e.g. a break-glass role). Default "

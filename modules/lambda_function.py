@@ -28,15 +28,25 @@ from pathlib import Path
 from constructs import Construct
 
 from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
+from modules.monitoring_props import lambda_watches
 from modules.lambda_function_props import (
     OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements,
 )
 
-__all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "source_code_hash"]
+__all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "function_name_of", "source_code_hash"]
 
 
 VPC_DESCRIBE_ACTIONS: tuple[str, ...] = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
 """The EC2 look-ups Lambda makes for a function in a VPC (no resource type: ``Resource: "*"``)."""
+
+
+def function_name_of(function: str) -> str:
+    """A function's name from its ARN (``arn:<p>:lambda:<region>:<account>:function:<name>[:<qualifier>]``) or its
+    name, either possibly a token: the seventh ``:`` field (a plain name has one field, which ``element`` wraps
+    around to)."""
+    from cdktf import Fn
+
+    return Fn.element(Fn.split(":", function), 6)
 
 
 def source_code_hash(zip_path: Path | str) -> str:
@@ -64,6 +74,7 @@ class PythonFunction(Construct):
         self.failure_queue_url: str | None = None
         self.failure_queue_arn: str | None = None
         self.code_hash: str | None = None
+        self.watches: tuple = ()
         if not props.create:
             return
         zip_path = Path(props.zip_path)
@@ -182,3 +193,4 @@ class PythonFunction(Construct):
         self.log_group_name = log_group.name
         self.failure_queue_url = queue.url
         self.failure_queue_arn = queue.arn
+        self.watches = lambda_watches(self.function_name, queue.name, props.timeout_seconds, props.app_metrics)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modules.iam import Statement
+from modules.monitoring_props import AppMetrics
 from modules.options import (
     Props, Rule, at_least, between, create_option, log_retention, one_of, option, or_value, outputs, tags_option,
 )
@@ -87,6 +88,9 @@ class PythonFunctionProps(Props):
     policy_statements: tuple[Statement, ...] = option(
         (),
         doc="Extra least-privilege grants for the execution role (see :mod:`modules.iam`).")
+    app_metrics: AppMetrics | None = option(
+        None, doc="The metrics its code publishes (EMF): given, it alarms on their failures and graphs their "
+                  "counts. Default none.")
     tags: dict[str, str] = tags_option("every taggable resource (function, role, log group, queue)")
     create: bool = create_option()
 
@@ -108,4 +112,6 @@ OUTPUTS = outputs(
     ("failure_queue_url", "URL of the failure queue (dead letters, async and event-source failures)."),
     ("failure_queue_arn", "ARN of the failure queue."),
     ("code_hash", "``base64(sha256(zip))``, the deployed ``source_code_hash``."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

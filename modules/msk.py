@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from modules.monitoring_props import kafka_cluster_watch
 from modules.msk_props import OUTPUTS, MskClusterProps, kafka_arn
 
 __all__ = ["OUTPUTS", "MskCluster", "MskClusterProps"]
@@ -49,6 +50,7 @@ class MskCluster(Construct):
     def __init__(self, scope: Construct, id_: str, props: MskClusterProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.cluster = None
         self.arn: str | None = None
         self.cluster_name: str | None = None
@@ -67,6 +69,8 @@ class MskCluster(Construct):
         self.bootstrap_brokers_sasl_iam = self.cluster.bootstrap_brokers_sasl_iam
         self.ingest_topic = props.ingest_topic
         self.ingest_topic_arn = self.topic_arn(props.ingest_topic)
+        if props.deployment == "provisioned":
+            self.watches = (kafka_cluster_watch(self.cluster_name, props.broker_count),)
 
     def topic_arn(self, topic: str) -> str:
         """ARN of one topic of this cluster."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules.iam import Statement, policy_document
+from modules.lambda_function import function_name_of
+from modules.monitoring_props import consumer_watch
 from modules.lambda_function_props import network_interface_statements
 from modules.msk_ingest_props import OUTPUTS, MskEventSourceProps
 
@@ -60,6 +62,7 @@ class MskEventSource(Construct):
     def __init__(self, scope: Construct, id_: str, props: MskEventSourceProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.mapping = None
         self.uuid: str | None = None
         self.arn: str | None = None
@@ -100,3 +103,4 @@ class MskEventSource(Construct):
         )
         self.uuid = self.mapping.uuid
         self.arn = self.mapping.arn
+        self.watches = (consumer_watch(function_name_of(props.function_name), kafka=True),)

@@ -53,4 +53,6 @@ OUTPUTS = outputs(
     ("mapping", "The ``aws_lambda_event_source_mapping`` resource."),
     ("uuid", "UUID of the mapping."),
     ("arn", "ARN of the mapping."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

@@ -96,4 +96,6 @@ OUTPUTS = outputs(
     ("ingest_topic_arn", "ARN of the ingest topic (what ``kafka-cluster:*ReadData`` and friends are scoped to)."),
     ("configuration_arn", "Provisioned: ARN of the ``aws_msk_configuration``."),
     ("log_group_name", "Provisioned: the broker log group."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

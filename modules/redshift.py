@@ -22,6 +22,7 @@ from constructs import Construct
 
 from modules.iam import Condition, Statement, assume_role_policy, policy_document
 from modules.redshift_props import OUTPUTS, RedshiftWarehouseProps, copy_role_name
+from modules.monitoring_props import warehouse_watch
 
 __all__ = ["OUTPUTS", "RedshiftWarehouse", "RedshiftWarehouseProps", "copy_role_name"]
 
@@ -37,6 +38,7 @@ class RedshiftWarehouse(Construct):
     def __init__(self, scope: Construct, id_: str, props: RedshiftWarehouseProps) -> None:
         super().__init__(scope, id_)
         self.props = props
+        self.watches: tuple = ()
         self.endpoint: str | None = None
         self.port: int | None = None
         self.database_name: str | None = None
@@ -109,6 +111,7 @@ class RedshiftWarehouse(Construct):
         self.admin_secret_arn = namespace.admin_password_secret_arn
         self.data_api_target_arn = workgroup.arn
         self.endpoint = workgroup.endpoint.get(0).address
+        self.watches = (warehouse_watch("aws_redshiftserverless_workgroup", workgroup.workgroup_name),)
         return {"workgroup_name": workgroup.workgroup_name}
 
     def _provisioned(self, role):
@@ -150,6 +153,7 @@ class RedshiftWarehouse(Construct):
         self.admin_secret_arn = cluster.master_password_secret_arn
         self.data_api_target_arn = cluster.arn
         self.endpoint = cluster.dns_name
+        self.watches = (warehouse_watch("aws_redshift_cluster", cluster.cluster_identifier),)
         return {"cluster_identifier": cluster.cluster_identifier}
 
     def _ddl(self, target: dict[str, str]) -> None:

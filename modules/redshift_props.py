@@ -82,4 +82,6 @@ OUTPUTS = outputs(
                             "Redshift Data API's ``ExecuteStatement``/``BatchExecuteStatement``, for a caller's "
                             "IAM policy."),
     ("copy_role_arn", "ARN of the role Redshift assumes to COPY from gold."),
+    ("watches", "What watches its resources (:class:`modules.monitoring_props.Watch`): the monitoring construct's "
+                "input."),
 )

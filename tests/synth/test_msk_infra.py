@@ -91,7 +91,7 @@ def test_the_msk_function_runs_in_the_private_subnets(synth, env):
     assert fn["vpc_config"]["security_group_ids"] == cluster["broker_node_group_info"]["security_groups"]
     assert fn["memory_size"] == cfg.msk.memory_mb and fn["timeout"] == cfg.msk.timeout_seconds
     assert fn["reserved_concurrent_executions"] == cfg.msk.reserved_concurrency
-    assert fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"] == "lakeforge-ingest-msk"
+    assert fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"] == fn["function_name"]
     assert fn["kms_key_arn"].startswith("${aws_kms_key.")
 
 

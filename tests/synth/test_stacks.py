@@ -328,7 +328,7 @@ def test_ingest_function(synth, env):
     assert variables == {
         "BRONZE_BUCKET": ref("aws_s3_bucket", bucket(synth, env, "bronze"), "bucket"),
         "QUARANTINE_BUCKET": ref("aws_s3_bucket", bucket(synth, env, "quarantine"), "bucket"),
-        "POWERTOOLS_SERVICE_NAME": "lakeforge-ingest",
+        "POWERTOOLS_SERVICE_NAME": f"lakeforge-{env}-ingest",
         "POWERTOOLS_METRICS_NAMESPACE": "Lakeforge",
         "LOG_LEVEL": lam.log_level,
     }
