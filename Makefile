@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SPARK_LOCAL_IP := 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install browser tfconfig lambda artifacts synth deploy destroy outputs up down demo dashboard test bench clean
+.PHONY: help install browser tfconfig lambda artifacts synth deploy destroy outputs up down demo dashboard status test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ demo: $(STAMP) tfconfig ## run the whole platform locally end to end (leaves it 
 
 dashboard: $(STAMP) ## write the local dashboard page (build/dashboard.html) from the warehouse `make demo` loaded
 	@$(PY) -m local_runtime.dashboard
+
+status: $(STAMP) tfconfig ## the local platform's health per layer: runs, counts, errors, alarms firing, lag (exit 1 on ALARM)
+	@$(PY) -m local_runtime.status
 
 test: synth browser ## run every test (unit, Spark, synth + validate + checkov, end to end on the emulator)
 	@$(PY) -m pytest

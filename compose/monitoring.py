@@ -22,6 +22,8 @@ OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("layer_alarm_names", "monitoring", "Layer -> its composite alarm (the layer is unhealthy)"),
     StackOutput("alarm_names", "monitoring", "Layer -> the names of its metric alarms"),
     StackOutput("dashboard_name", "monitoring", "The platform's CloudWatch dashboard"),
+    StackOutput("monitored_components", "monitoring", "Every watched resource: layer, type, name, title and the "
+                "names of its alarms (what make status groups by)"),
 )
 
 FUNCTION_METRICS = AppMetrics(namespace=metrics.NAMESPACE, dimension=metrics.SERVICE_DIMENSION,
@@ -58,3 +60,4 @@ def build(base: Foundation, watches: Mapping[str, tuple[Watch, ...]]) -> None:
     base.outputs.emit("layer_alarm_names", mon.layer_alarm_names)
     base.outputs.emit("alarm_names", mon.alarm_names)
     base.outputs.emit("dashboard_name", mon.dashboard_name)
+    base.outputs.emit("monitored_components", mon.components)

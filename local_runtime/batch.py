@@ -12,6 +12,11 @@ as the driver.
 EMR: the step list (``emr_steps/steps.py``, the same data the EMR Terraform module declares) is
 rendered for the deployed buckets and each step runs with ``spark-submit``.
 
+After each Glue run, the runner does what Glue and CloudWatch would (:func:`report_run`): the run's output goes
+to the job's output log group, its state change to the deployed EventBridge failure rules, its run summary's
+metrics to CloudWatch. (An EMR step's output goes to S3 on AWS, where CloudWatch extracts nothing: not here
+either.)
+
 A run of several jobs (the demo: the EMR steps, then the Glue jobs) can share one warm driver, :class:`JobHost`:
 each job is fetched and argued exactly as above and runs as its script's ``__main__``, without paying the
 JVM's and the session's start again (:mod:`local_runtime.job_host`).
@@ -27,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,9 +323,22 @@ def run_glue_job(job_name: str, endpoint: str, run_args: dict[str, str] | None =
         script = _download(s3, script_uri, Path(tmp))
         py_files = [_download(s3, uri, Path(tmp)) for uri in extra]
         result = _run(host, job_name, script, script_args, py_files, endpoint, driver_memory, stream)
+    report_run(endpoint, job, result)
     if result.returncode != 0:
         raise RuntimeError(f"Glue job {job_name} failed (exit {result.returncode}); log: {result.log}")
     return result
+
+
+def report_run(endpoint: str, job: dict, result: RunResult) -> None:
+    """What Glue and CloudWatch do after a run (:mod:`local_runtime.cloudwatch`): the run's output into the job's
+    output log group, its state change to EventBridge's rules, and the metrics of its run summary."""
+    from local_runtime import cloudwatch
+
+    run_id = f"jr_{uuid.uuid4().hex}"
+    cloudwatch.ship_job_log(endpoint, job, run_id, result.log.read_text(errors="replace").splitlines())
+    cloudwatch.job_state_changed(endpoint, job["Name"], "SUCCEEDED" if result.returncode == 0 else "FAILED", run_id,
+                                 "" if result.returncode == 0 else f"exit {result.returncode}")
+    cloudwatch.forward_metrics(endpoint)
 
 
 def run_emr_steps(steps: list[dict], endpoint: str, *, stream: bool = True,

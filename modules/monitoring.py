@@ -69,6 +69,7 @@ class Monitoring(Construct):
         self.dashboard_name: str | None = None
         self.rule_names: list[str] = []
         self.alarms: dict[str, object] = {}
+        self.components: list[dict] = []
         if not props.create:
             return
         named = {a.threshold for ws in props.watches.values() for w in ws for a in w.alarms if a.threshold}
@@ -112,6 +113,7 @@ class Monitoring(Construct):
             arns: list[str] = []
             rows: list[dict] = []
             for watch in watches:
+                first = len(names)
                 specs: list[AlarmSpec] = list(watch.alarms)
                 for rule in watch.rules:
                     rule_name = alarm_name(watch, rule.id)
@@ -130,6 +132,8 @@ class Monitoring(Construct):
                     rows.append(self._alarm_widget(watch, spec, alarm.arn))
                 for graph in watch.graphs:
                     rows.append(self._graph_widget(graph.title, graph.metrics))
+                self.components.append({"layer": layer, "type": watch.resource_type, "name": watch.name,
+                                        "title": watch.title, "alarms": names[first:]})
             composite = CloudwatchCompositeAlarm(
                 self, f"{layer}_unhealthy", alarm_name=f"{p.name_prefix}-{layer}-unhealthy",
                 alarm_description=f"The {layer} layer is unhealthy: one of its alarms is in ALARM",

@@ -224,6 +224,8 @@ OUTPUTS = outputs(
     ("dashboard_name", "Name of the CloudWatch dashboard."),
     ("rule_names", "Names of the EventBridge failure rules."),
     ("alarms", "Alarm name -> the ``aws_cloudwatch_metric_alarm`` resource."),
+    ("components", "One entry per watch: its ``layer``, watched resource ``type`` and ``name``, ``title`` and "
+                   "``alarms`` (names): what a health view groups by."),
 )
 
 
