@@ -8,6 +8,8 @@ The package is shipped inside the ingest Lambda zip, so it imports only the stan
 * :mod:`data_contracts.contracts`  the contract registry, keyed by ``(source, entity)``, and the envelope
 * :mod:`data_contracts.validation` ``classify(payload: bytes)``: the fast validator used by the Lambda
 * :mod:`data_contracts.topics`     the Kafka topic of the MSK ingest: name and partition count
+* :mod:`data_contracts.metrics`    the platform's own metric names, units, namespace, dimension and log keys
+* :mod:`data_contracts.emf`        one embedded-metric-format line: ``render`` it, ``parse`` it as CloudWatch does
 * :mod:`data_contracts.export`     ``python -m data_contracts.export`` writes ``schemas/*.schema.json``
 
 The deterministic sample data (development, tests and the demo) lives in the top-level ``sample_data``

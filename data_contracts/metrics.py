@@ -16,8 +16,9 @@ Standard library only.
 from __future__ import annotations
 
 __all__ = [
-    "CORRELATION_KEYS", "NAMESPACE", "RECORD_COUNTS", "RUN_DURATION", "RUN_FAILED", "RUN_SUMMARY_METRICS",
-    "SERVICE_DIMENSION", "STREAM_LAG",
+    "CORRELATION_KEYS", "NAMESPACE", "QUERIES_FAILED", "QUERY_DURATION", "RECORDS_FAILED", "RECORDS_IN",
+    "RECORDS_OUT", "RECORDS_QUARANTINED", "RECORD_COUNTS", "RUN_DURATION", "RUN_FAILED", "RUN_SUMMARY_METRICS",
+    "SERVICE_DIMENSION", "STREAM_LAG", "UNITS",
 ]
 
 NAMESPACE = "Lakeforge"
@@ -26,7 +27,19 @@ NAMESPACE = "Lakeforge"
 SERVICE_DIMENSION = "service"
 """The one dimension of those metrics: the deployed function or job name (Powertools' ``service``)."""
 
-RECORD_COUNTS: tuple[str, ...] = ("records_in", "records_out", "records_quarantined", "records_failed")
+RECORDS_IN = "records_in"
+"""Records an invocation or a run read (a stream batch's records, a run's input rows)."""
+
+RECORDS_OUT = "records_out"
+"""Records it wrote onward (to bronze, to silver, to gold, to the warehouse)."""
+
+RECORDS_QUARANTINED = "records_quarantined"
+"""Records it set aside with a reason (the ingest's and bronze->silver's quarantine)."""
+
+RECORDS_FAILED = "records_failed"
+"""Records that failed (left to Lambda's retry, or to the failure queue)."""
+
+RECORD_COUNTS: tuple[str, ...] = (RECORDS_IN, RECORDS_OUT, RECORDS_QUARANTINED, RECORDS_FAILED)
 """Counts every handler invocation and batch run publishes: read, written onward, set aside with a reason,
 failed (to be retried or sent to the failure queue)."""
 
@@ -41,6 +54,21 @@ STREAM_LAG = "lag_seconds"
 
 RUN_SUMMARY_METRICS: tuple[str, ...] = (*RECORD_COUNTS, RUN_DURATION, RUN_FAILED)
 """What one batch run's summary line holds."""
+
+QUERY_DURATION = "query_duration_seconds"
+"""The query API: how long one KPI request took, Athena's run included (one datapoint per KPI request that
+reached Athena)."""
+
+QUERIES_FAILED = "queries_failed"
+"""The query API: 1 when a KPI request failed on the platform's side (a 5xx answer), 0 when it was answered
+(a caller's mistake, a 4xx, is neither)."""
+
+UNITS: dict[str, str] = {
+    **{name: "Count" for name in RECORD_COUNTS},
+    RUN_DURATION: "Seconds", RUN_FAILED: "Count", STREAM_LAG: "Seconds",
+    QUERY_DURATION: "Seconds", QUERIES_FAILED: "Count",
+}
+"""The CloudWatch unit of each metric above."""
 
 CORRELATION_KEYS: tuple[str, ...] = ("event_id", "run_id", "job", "service")
 """Keys of the structured (JSON) log lines that let a record or a run be followed across logs."""
