@@ -6,9 +6,9 @@ Every record received is counted once in the summary (names from :mod:`data_cont
 could not take) + ``records_deferred`` (held back behind a phase-1 failure) = ``records_in``.
 
 Log lines, one per record set aside (never one per record stored: bronze holds those, each with its
-``event_id``): ``record quarantined`` (``event_id`` when the payload names one, ``reason``, ``partition``,
-``position``) for each quarantine line stored now, ``record failed`` (``partition``, ``position``, ``item``)
-for each phase-1 failure. The summary counts the batch's distinct event ids (``event_id_count``).
+``event_id``): ``record quarantined`` (INFO: a contract's verdict, not a fault; ``event_id`` when the payload
+names one, ``reason``, ``partition``, ``position``) for each quarantine line stored now, ``record failed``
+(ERROR; ``partition``, ``position``, ``item``) for each phase-1 failure. The summary counts the batch's distinct event ids (``event_id_count``).
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class Batch:
         for obj in written.objects:
             if obj.group[0] == "quarantine":
                 for line in obj.lines:
-                    self.logger.warning("record quarantined", extra={
+                    self.logger.info("record quarantined", extra={
                         "event_id": line.event_id, "reason": line.reason, "partition": line.partition,
                         "position": line.position})
         cut: dict[str, Line] = {}

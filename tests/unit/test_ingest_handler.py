@@ -541,7 +541,7 @@ def test_metrics_follow_the_contract_and_the_lag_is_the_oldest_record(s3, handle
     assert done["event_id_count"] == len({named_id(r) for r in records} - {None})  # stored or quarantined
     quarantined = [line for line in log if line["message"] == "record quarantined"]
     assert Counter(line["reason"] for line in quarantined) == bad
-    assert all(line["aws_request_id"] == "req-0001" and line["level"] == "WARNING" for line in quarantined)
+    assert all(line["aws_request_id"] == "req-0001" and line["level"] == "INFO" for line in quarantined)
     by_position = {line["position"]: line for line in quarantined}
     for position, record in enumerate(records):
         if record.expected_reason is not None:
