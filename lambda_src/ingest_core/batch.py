@@ -8,7 +8,8 @@ could not take) + ``records_deferred`` (held back behind a phase-1 failure) = ``
 Log lines, one per record set aside (never one per record stored: bronze holds those, each with its
 ``event_id``): ``record quarantined`` (INFO: a contract's verdict, not a fault; ``event_id`` when the payload
 names one, ``reason``, ``partition``, ``position``) for each quarantine line stored now, ``record failed``
-(ERROR; ``partition``, ``position``, ``item``) for each phase-1 failure. The summary counts the batch's distinct event ids (``event_id_count``).
+(ERROR; ``partition``, ``position``, ``item``) for each phase-1 failure. The summary counts the batch's
+distinct event ids (``event_id_count``).
 """
 from __future__ import annotations
 
