@@ -143,3 +143,21 @@ def test_lines_from_threads_never_interleave(capsys):
 def test_other_lines_are_not_log_lines():
     for text in ("", "plain", "[bronze_to_silver] old style", "{not json", '{"level": "INFO"}', "[1]"):
         assert run_log.parse_line(text) is None
+
+
+def test_the_local_runner_shows_what_a_line_says(capsys):
+    from local_runtime.batch import shown
+
+    run_log.summarised("fake_job", "svc", lambda: run_log.log("step", message="did it"),
+                       counts=lambda r: {RECORDS_IN: 4, RECORDS_OUT: 3})
+    def fails():
+        raise RuntimeError("x")
+
+    with pytest.raises(RuntimeError):
+        run_log.summarised("fake_job", "svc", fails)
+    step, done, failed = capsys.readouterr().out.splitlines(keepends=True)
+    assert shown(step) == "[fake_job] did it\n"
+    assert shown(done).startswith("[fake_job] run succeeded in ") and shown(done).endswith(
+        f" s ({RECORDS_IN} 4, {RECORDS_OUT} 3)\n")
+    assert shown(failed).startswith("[fake_job] run FAILED in ") and shown(failed).endswith(": RuntimeError: x\n")
+    assert shown("24/06/01 INFO SparkContext: started\n") == "24/06/01 INFO SparkContext: started\n"
