@@ -15,7 +15,10 @@ Arguments (``--name value``)::
 
 Every export is written as ``layout.backfill_object_name`` objects (see :mod:`lakehouse.backfill`);
 a rerun overwrites them with identical bytes. The bronze->silver Glue job then picks them up like any
-stream object. Prints one summary line per export.
+stream object. Logs one JSON line per export (:mod:`lakehouse.run_log`: ``export``, ``export_id``,
+``entity``, ``lines``, ``objects``), then the step's one run summary (EMF, ``service`` = the contract's name:
+EMR passes no job name) with :func:`run_counts`. Each line's ``event_id`` derives from its export id and line
+number (:func:`lakehouse.backfill.event_id`).
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ import sys
 
 from data_contracts import layout
 from data_contracts.contracts import get_contract
+from data_contracts.metrics import RECORDS_FAILED, RECORDS_IN, RECORDS_OUT, RECORDS_QUARANTINED
+from lakehouse import run_log
 from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, list_files, run_entrypoint
 
 SOURCE = "erp"
@@ -94,16 +99,24 @@ def run(spark, args: dict) -> list[dict]:
                                int(args.get("records_per_file") or 1_000_000))
         summary = {"export": path, "export_id": export_id, "entity": contract.entity, "format": fmt,
                    "lines": total, "objects": written}
-        print(f"[backfill_erp] {path}: {total} lines -> {len(written)} object(s) "
-              f"{layout.backfill_object_prefix(export_id)}*{layout.OBJECT_SUFFIX}", flush=True)
+        run_log.log("export written", message=f"{path}: {total} lines -> {len(written)} object(s) "
+                    f"{layout.backfill_object_prefix(export_id)}*{layout.OBJECT_SUFFIX}", export=path,
+                    export_id=export_id, entity=contract.entity, format=fmt, lines=total, objects=len(written))
         summaries.append(summary)
     if not files:
-        print(f"[backfill_erp] no export files under {args['input']}", flush=True)
+        run_log.log("no export files", message=f"no export files under {args['input']}", input=args["input"])
     return summaries
 
 
+def run_counts(summaries: list[dict]) -> dict[str, int]:
+    """The step's record counts (:data:`data_contracts.metrics.RECORD_COUNTS`): every line of every export is
+    read and written to bronze as it comes (checking it is bronze->silver's work)."""
+    lines = sum(summary["lines"] for summary in summaries)
+    return {RECORDS_IN: lines, RECORDS_OUT: lines, RECORDS_QUARANTINED: 0, RECORDS_FAILED: 0}
+
+
 def main(argv: list[str] | None = None) -> int:
-    run_entrypoint(run, CONTRACT, argv)
+    run_entrypoint(run, CONTRACT, argv, counts=run_counts)
     return 0
 
 

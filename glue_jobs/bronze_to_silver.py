@@ -23,6 +23,13 @@ only when every check passed, the journal, the swap of the staged partitions int
 (conditional write) and the clean-up. A crash at any point loses no row and duplicates none: see
 :mod:`lakehouse.silver_journal`.
 
+Logs (:mod:`lakehouse.run_log`): JSON lines on stdout, each with ``job``, ``service`` (``--JOB_NAME``) and,
+once the run knows it, ``run_id`` (the ``silver_run_id`` its rows carry); then one run summary (EMF) with
+:func:`run_counts`: ``records_in`` bronze lines read, ``records_out`` rows accepted into silver,
+``records_quarantined`` rows a silver rule set aside, ``records_failed`` 0. Nothing is logged per row: a row
+is followed by its ``event_id``, which its silver row (lineage columns) and its quarantine row keep, next
+to the ``silver_run_id``.
+
 Layouts::
 
     silver      <silver_path>/<source>/<entity>/<partition>=<yyyy-MM>/part-*.snappy.parquet
@@ -43,7 +50,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from data_contracts import layout
 from data_contracts.contracts import REGISTRY, Contract
-from lakehouse import faults, fs, objects, silver_journal
+from data_contracts.metrics import RECORDS_FAILED, RECORDS_IN, RECORDS_OUT, RECORDS_QUARANTINED
+from lakehouse import faults, fs, objects, run_log, silver_journal
 from lakehouse import manifest as manifest_module
 from lakehouse.manifest import Manifest
 from lakehouse.objects import ConcurrentUpdate
@@ -332,16 +340,18 @@ def run(spark, args: dict) -> QualityReport | None:
     manifest = load_manifest(args["state_path"])
     versions = manifest.changed({rel: version for rel, (_uri, version) in listed.items()})
     if not versions:
-        print(f"[{JOB_NAME}] no new bronze objects ({len(listed)} listed, all processed): nothing to do")
+        run_log.log("no new bronze objects", message=f"no new bronze objects ({len(listed)} listed, all processed): "
+                    f"nothing to do", listed=len(listed))
         return None
-    new = {rel: listed[rel][0] for rel in versions}
-    corrected = manifest.corrections(new)
-    if corrected:
-        print(f"[{JOB_NAME}] {len(corrected)} bronze objects changed since they were processed: processed again, "
-              f"their rows replace the versions they held")
     run_id = args.get("run_id") or derive_run_id(f"{rel}@{version}" for rel, version in versions.items())
     if not _RUN_ID.match(run_id):
         raise SystemExit(f"--run_id {run_id!r}: use letters, digits, '.', '_' and '-'")
+    run_log.bind(run_id=run_id)  # every later line, and the run summary, carry the silver_run_id
+    new = {rel: listed[rel][0] for rel in versions}
+    corrected = manifest.corrections(new)
+    if corrected:
+        run_log.log("bronze objects corrected", message=f"{len(corrected)} bronze objects changed since they were "
+                    f"processed: processed again, their rows replace the versions they held", corrected=len(corrected))
 
     report = QualityReport(job=JOB_NAME, run_id=run_id)
     staging = silver_journal.staging_root(args["silver_path"], run_id)
@@ -384,7 +394,7 @@ def run(spark, args: dict) -> QualityReport | None:
                            {"not_written": [name for name, t in tables.items() if not t["written"]]}))
     report.counts = {"new_files": len(new), "listed_files": len(listed), "totals": totals, "tables": tables}
     write_text(spark, report_path(args["reports_path"], JOB_NAME, run_id), report.to_json())
-    print(report.summary())
+    report.log()
     report.gate()  # raises QualityGateFailed: silver untouched, the next run retries these files
     faults.point("silver_after_staging")
 
@@ -408,11 +418,24 @@ def run(spark, args: dict) -> QualityReport | None:
                             f"nothing of this run was published, run the job again")
     faults.point("silver_after_journal")
     silver_journal.apply(spark, journal)
+    run_log.log("silver written", message=f"{len(new)} bronze objects, {totals['bronze_rows']} rows: "
+                f"{totals['silver_candidates']} into silver, {totals['quarantined']} quarantined",
+                tables=sorted(tables), files=len(new))
     return report
 
 
+def run_counts(report: QualityReport | None) -> dict[str, int]:
+    """The run's record counts (:data:`data_contracts.metrics.RECORD_COUNTS`), from its report: the bronze
+    lines read; the rows accepted into silver (each applied, superseded by a later version, or a delete
+    applied); the rows a silver rule quarantined (kept in the silver quarantine with their ``event_id`` and
+    ``silver_run_id``); none failed (a run that fails, fails whole). Zeros for a run with nothing new."""
+    totals = report.counts["totals"] if report is not None else {}
+    return {RECORDS_IN: totals.get("bronze_rows", 0), RECORDS_OUT: totals.get("silver_candidates", 0),
+            RECORDS_QUARANTINED: totals.get("quarantined", 0), RECORDS_FAILED: 0}
+
+
 def main(argv: list[str] | None = None) -> int:
-    run_entrypoint(run, CONTRACT, argv)
+    run_entrypoint(run, CONTRACT, argv, counts=run_counts)
     return 0
 
 

@@ -21,10 +21,13 @@ recovers): finish a publication a crashed run left; read the silver tables, the 
 (tombstones: their policies stay and are no orphans) and the previous ``dim_customer``
 from the PUBLISHED copy (type 2 history); build every gold table (:func:`lakehouse.gold.build_gold`); run
 the quality gate BEFORE writing anything; write ``<reports_path>/silver_to_gold/run_id=<id>/report.json``,
-print the summary, raise :class:`~lakehouse.quality.QualityGateFailed` when a check failed (nothing is
+log the verdict, raise :class:`~lakehouse.quality.QualityGateFailed` when a check failed (nothing is
 written to gold). Otherwise write every table under a new prefix, record it as pending, switch every
 table's location in the catalog, record it as published, and delete the copies older than ``runs_kept``.
 Each copy is complete (every month, every dimension), so months that become empty simply are not in it.
+
+Logs (:mod:`lakehouse.run_log`): JSON lines, each with ``job``, ``service`` (``--JOB_NAME``) and, once known,
+``run_id`` (the gold run id, part of the copy's prefix); then one run summary (EMF) with :func:`run_counts`.
 """
 from __future__ import annotations
 
@@ -33,10 +36,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from data_contracts import reference as ref
-from lakehouse import faults, fs
+from data_contracts.metrics import RECORDS_OUT
+from lakehouse import faults, fs, run_log
 from lakehouse import gold_publication as publication
 from lakehouse.gold_tables import DIM_CUSTOMER, GOLD_TABLES, SILVER_INPUTS, SMALL_TABLES, column_names
-from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, list_files, start_job, write_text
+from lakehouse.job import JobArgument, JobContract, LakePath, S3Grant, list_files, run_entrypoint, write_text
 from lakehouse.objects import ConcurrentUpdate
 from lakehouse.objects import join_uri as _join
 from lakehouse.quality import REPORTS, REPORTS_GRANT, QualityReport, report_path
@@ -166,8 +170,9 @@ def finish_publication(pub: publication.Publication, gold_path: str, database: s
     """Switch every table to the pending copy (if any), record it as published; and make sure the catalog
     shows the published copy (a crash during a switch, a catalog reset by hand)."""
     if pub.pending is not None:
-        print(f"[{JOB}] switching gold to generation {pub.pending.generation} (run {pub.pending.run_id}, "
-              f"recorded as pending)", flush=True)
+        run_log.log("switching gold to a pending copy", message=f"switching gold to generation "
+                    f"{pub.pending.generation} (run {pub.pending.run_id}, recorded as pending)",
+                    generation=pub.pending.generation, run_id=pub.pending.run_id)
         if database:
             publication.switch_catalog(database, _locations(pub.pending, gold_path))
         faults.point("gold_before_record_commit")
@@ -233,6 +238,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
 
     files = silver_files(spark, silver_path)
     run_id = run_id or default_run_id(files)
+    run_log.bind(run_id=run_id)  # every later line, and the run summary, carry the gold run id
     silver = read_silver(spark, silver_path, files)
     existing = read_published_dim_customer(spark, pub, gold_path)
     deleted = read_deleted_customers(spark, silver_path)
@@ -247,7 +253,7 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
         for result in results:
             report.add(result)
         write_text(spark, report_path(reports_path, JOB, run_id), report.to_json())
-        print(report.summary(), flush=True)
+        report.log()
         report.gate()  # nothing has been written to gold yet
 
         gen = publication.Generation.new(pub.next_generation(), run_id)
@@ -262,25 +268,35 @@ def run(spark, silver_path: str, gold_path: str, reports_path: str, run_id: str 
     _save(pub)  # from here on, the next run finishes this publication if this one dies
     finish_publication(pub, gold_path, gold_database)
     deleted = remove_old_copies(spark, pub, gold_path, runs_kept)
-    print(f"[{JOB}] published generation {gen.generation} at {_join(gold_path, gen.prefix)}"
-          + (f" (catalog {gold_database})" if gold_database else "")
-          + (f"; removed {len(deleted)} older copies" if deleted else ""), flush=True)
+    run_log.log("gold published", message=f"published generation {gen.generation} at {_join(gold_path, gen.prefix)}"
+                + (f" (catalog {gold_database})" if gold_database else "")
+                + (f"; removed {len(deleted)} older copies" if deleted else ""),
+                generation=gen.generation, prefix=gen.prefix, removed=len(deleted))
     report.counts["published"] = {"generation": gen.generation, "prefix": gen.prefix}
     return report
 
 
-def main(argv: list[str] | None = None) -> QualityReport:
-    ctx = start_job(CONTRACT, argv)
-    args = ctx.args
+def run_job(spark, args: dict) -> QualityReport:
+    """:func:`run` with the job's parsed arguments (what :func:`main` runs)."""
     try:
         runs_kept = int(args["runs_kept"])
     except ValueError:
         raise SystemExit(f"--runs_kept {args['runs_kept']!r}: use a whole number (0 or more)") from None
-    report = run(ctx.spark, args["silver_path"], args["gold_path"], args["reports_path"], args["run_id"],
-                 args["company_insurer_code"] or ref.COMPANY_INSURER_CODE, state_path=args["state_path"] or None,
-                 gold_database=args["gold_database"], runs_kept=runs_kept)
-    ctx.commit()
-    return report
+    return run(spark, args["silver_path"], args["gold_path"], args["reports_path"], args["run_id"],
+               args["company_insurer_code"] or ref.COMPANY_INSURER_CODE, state_path=args["state_path"] or None,
+               gold_database=args["gold_database"], runs_kept=runs_kept)
+
+
+def run_counts(report: QualityReport) -> dict[str, int]:
+    """The run's record counts (:data:`data_contracts.metrics.RECORD_COUNTS`): the gold rows of the copy it
+    published. Its input is whole silver tables, not records it could count without another pass, and it
+    sets nothing aside: a check that fails fails the run."""
+    return {RECORDS_OUT: sum(report.counts.get("gold_rows", {}).values())}
+
+
+def main(argv: list[str] | None = None) -> QualityReport:
+    """The job: :func:`run_job` through :func:`lakehouse.job.run_entrypoint` (its one run summary)."""
+    return run_entrypoint(run_job, CONTRACT, argv, counts=run_counts)
 
 
 if __name__ == "__main__":

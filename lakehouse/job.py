@@ -13,13 +13,18 @@ from a ``GlueContext`` (with ``Job.init``/``commit`` for bookmarks). Elsewhere (
 plain ``SparkSession`` is used. Either way the session gets :data:`SPARK_CONF`, the one definition of
 the settings every job relies on. Files (manifests, reports) are read and written through the
 Hadoop FileSystem of the session, so ``s3://``, ``s3a://`` and ``file://`` all work.
+
+:func:`run_entrypoint` is the whole of a Spark job's ``main``: it times the run and prints its one run
+summary (:mod:`lakehouse.run_log`: structured log lines, the summary in embedded metric format).
 """
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Mapping
+
+from lakehouse import run_log
 
 SPARK_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",                      # dates and months of timestamps are UTC
@@ -282,9 +287,25 @@ def list_files(spark, uri: str, suffix: str = "") -> list[str]:
     return sorted(files)
 
 
-def run_entrypoint(run, contract: JobContract, argv: list[str] | None = None):
-    """The whole of a job's ``main``: arguments and session, ``run(spark, args)``, then the Glue commit."""
-    ctx = start_job(contract, argv)
-    result = run(ctx.spark, ctx.args)
-    ctx.commit()
-    return result
+def service_name(contract: JobContract, argv: list[str]) -> str:
+    """The run's ``service`` (its metrics' dimension): ``--JOB_NAME`` (Glue passes the deployed job's name;
+    so does the local runner), else the contract's name (an EMR step, a test)."""
+    return resolve_options(argv, ["JOB_NAME"], {"JOB_NAME": ""})["JOB_NAME"] or contract.name
+
+
+def run_entrypoint(run, contract: JobContract, argv: list[str] | None = None, *,
+                   counts: Callable[[Any], Mapping[str, int]] | None = None):
+    """The whole of a job's ``main``: arguments and session, ``run(spark, args)``, then the Glue commit,
+    inside :func:`lakehouse.run_log.summarised`: exactly one run summary line is printed at the end, whether
+    the run succeeded or raised (the exception then propagates), with ``job`` = the contract's name,
+    ``service`` = :func:`service_name`, the run id the job bound, and the record counts ``counts(result)``
+    maps the job's result onto (a run that succeeded)."""
+    argv = list(sys.argv if argv is None else argv)
+
+    def whole():
+        ctx = start_job(contract, argv)
+        result = run(ctx.spark, ctx.args)
+        ctx.commit()
+        return result
+
+    return run_log.summarised(contract.name, service_name(contract, argv), whole, counts)

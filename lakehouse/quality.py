@@ -4,8 +4,8 @@ Checks are plain functions returning a :class:`CheckResult`; :func:`run_checks` 
 not-null and foreign-key checks of several tables (:class:`TableChecks`) and their row counts (one aggregation,
 one Spark action, per table), and :func:`check_unique`, :func:`check_not_null` and
 :func:`check_references_of` are that for one table. A job collects the results in a
-:class:`QualityReport`, writes the report, prints its summary, and calls :meth:`QualityReport.gate` BEFORE
-publishing (gold is written only when every check passed).
+:class:`QualityReport`, writes the report, logs its verdict (:meth:`QualityReport.log`: one JSON line), and
+calls :meth:`QualityReport.gate` BEFORE publishing (gold is written only when every check passed).
 
 Reports live at ``<reports root>/<job>/run_id=<id>/report.json``; the deployed root is :data:`REPORTS`.
 """
@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lakehouse import run_log
 from lakehouse.job import LakePath, S3Grant
 
 REPORTS = LakePath("artifacts", "dq-reports/")
@@ -73,6 +74,16 @@ class QualityReport:
         for c in self.checks:
             lines.append(f"  {'ok  ' if c.passed else 'FAIL'} {c.name}: {c.message}")
         return "\n".join(lines)
+
+    def log(self) -> None:
+        """The verdict as one JSON log line (:func:`lakehouse.run_log.log`, event ``data quality checked``):
+        ``message`` the summary's first line (``data quality [<job> run <id>]: PASSED|FAILED``), ``passed``,
+        ``failed_checks`` (names) and ``checks`` (each check's name, verdict and message); ERROR when a
+        check failed."""
+        run_log.log("data quality checked", level="INFO" if self.passed else "ERROR",
+                    message=self.summary().splitlines()[0], run_id=self.run_id, passed=self.passed,
+                    failed_checks=[c.name for c in self.checks if not c.passed],
+                    checks=[{"name": c.name, "passed": c.passed, "message": c.message} for c in self.checks])
 
     def gate(self) -> None:
         if not self.passed:

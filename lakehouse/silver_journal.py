@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from lakehouse import faults, fs, objects
+from lakehouse import faults, fs, objects, run_log
 from lakehouse import manifest as manifest_module
 from lakehouse.objects import join_uri as _join
 
@@ -160,13 +160,16 @@ def _remove_if_empty(spark, uri: str) -> None:
 
 
 def replay(spark, state_path: str, job: str) -> Journal | None:
-    """Finish the journal a previous run left (a crash after it was written); returns it, or None."""
+    """Finish the journal a previous run left (a crash after it was written); returns it, or None. Logs one
+    line naming that run (``run_id``: the crashed run's, not the current one's)."""
     journal = load(state_path)
     if journal is None:
         return None
     if journal.job != job:
         raise BrokenJournal(f"{journal.uri} belongs to job {journal.job!r}, not {job!r}")
-    print(f"[{job}] finishing run {journal.run_id} from its journal {journal.uri} "
-          f"({sum(len(t.partitions) + len(t.emptied) for t in journal.tables)} partitions)", flush=True)
+    partitions = sum(len(t.partitions) + len(t.emptied) for t in journal.tables)
+    run_log.log("finishing a run from its journal", message=f"finishing run {journal.run_id} from its journal "
+                f"{journal.uri} ({partitions} partitions)", run_id=journal.run_id, journal=journal.uri,
+                partitions=partitions)
     apply(spark, journal)
     return journal

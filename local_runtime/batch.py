@@ -20,6 +20,9 @@ either.)
 A run of several jobs (the demo: the EMR steps, then the Glue jobs) can share one warm driver, :class:`JobHost`:
 each job is fetched and argued exactly as above and runs as its script's ``__main__``, without paying the
 JVM's and the session's start again (:mod:`local_runtime.job_host`).
+
+A job's output goes to ``.state/logs/batch/<name>.log`` as it is (the jobs' JSON log lines and run summary,
+:mod:`lakehouse.run_log`); streamed to the terminal, each JSON line is shown as what it says (:func:`shown`).
 """
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from data_contracts.metrics import RECORD_COUNTS, RUN_DURATION, RUN_FAILED
+from lakehouse.run_log import RUN_SUMMARY, parse_line
 from local_runtime.aws import client, environment
 from local_runtime.paths import ROOT, STATE
 from local_runtime.spark import spark_conf
@@ -99,6 +104,21 @@ def _environment(endpoint: str | None) -> dict[str, str]:
     return env
 
 
+def shown(line: str) -> str:
+    """A line of a job's output as the terminal shows it: a JSON log line as ``[<job>] <message>``, the run
+    summary as ``[<job>] run <succeeded|FAILED> in <s> s (<counts>)``, any other line as it is."""
+    said = parse_line(line)
+    if said is None:
+        return line
+    job = said.get("job", "?")
+    if said["event"] == RUN_SUMMARY:
+        counts = ", ".join(f"{name} {said[name]}" for name in RECORD_COUNTS if name in said)
+        verdict = "FAILED" if said.get(RUN_FAILED) else "succeeded"
+        return (f"[{job}] run {verdict} in {said.get(RUN_DURATION)} s" + (f" ({counts})" if counts else "")
+                + (f": {said['error']}" if said.get("error") else "") + "\n")
+    return f"[{job}] {said.get('message') or said['event']}\n"
+
+
 def _log_path(name: str) -> Path:
     log = STATE / "logs" / "batch" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +137,7 @@ def _submit_via(name, script, script_args, py_files, endpoint, tls_endpoint, dri
         for line in proc.stdout:
             fh.write(line)
             if stream:
-                print(f"    | {line}", end="", flush=True)
+                print(f"    | {shown(line)}", end="", flush=True)
         returncode = proc.wait()
     return RunResult(name, returncode, time.monotonic() - start, log)
 
@@ -253,7 +273,7 @@ class JobHost:
                     break
                 fh.write(line)
                 if stream:
-                    print(f"    | {line}", end="", flush=True)
+                    print(f"    | {shown(line)}", end="", flush=True)
             if returncode is None:  # the host ended during the job (a killed driver): its exit code
                 returncode = self._proc.wait()
                 time.sleep(0.2)  # the rest of its stderr into this job's log

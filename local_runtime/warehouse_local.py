@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from lakehouse.run_log import RUN_SUMMARY, parse_line
 from local_runtime.batch import JobHost, run_glue_job
 from local_runtime.services.postgres import PostgresServer
-from warehouse.load import CONTRACT, JOB, RESULT_MARK, LoadResult, parse_result
+from warehouse.load import CONTRACT, JOB, LoadResult, parse_result
 from warehouse.schema import DEFAULT_SCHEMA
 
-__all__ = ["OUTPUT", "load_local_warehouse", "run_arguments"]
+__all__ = ["OUTPUT", "job_messages", "load_local_warehouse", "run_arguments"]
 
 OUTPUT = f"glue_job_{CONTRACT.name}"
 """The stack output naming the deployed job."""
@@ -43,9 +44,10 @@ def load_local_warehouse(endpoint: str, outputs: Mapping[str, str], *, schema: s
                          host: JobHost | None = None) -> LoadResult:
     """Run the warehouse load job of the stack deployed to the emulator at ``endpoint`` (``outputs``: its stack
     outputs; the job's name is :data:`OUTPUT`) against the local PostgreSQL (started if it is not running).
-    ``log`` gets the job's own lines; returns its result (rows per table in the warehouse: ``.counts``;
-    ``.skipped`` when the warehouse already held the published generation). With ``host``, the job runs in that
-    warm local Spark (:class:`local_runtime.batch.JobHost`)."""
+    ``log`` gets what the job's JSON log lines say (each one's ``message``, as ``[warehouse_load] <message>``);
+    returns its result (rows per table in the warehouse: ``.counts``; ``.skipped`` when the warehouse already
+    held the published generation). With ``host``, the job runs in that warm local Spark
+    (:class:`local_runtime.batch.JobHost`)."""
     server = server or PostgresServer()
     server.start()
     if OUTPUT not in outputs:
@@ -53,7 +55,17 @@ def load_local_warehouse(endpoint: str, outputs: Mapping[str, str], *, schema: s
     result = run_glue_job(outputs[OUTPUT], endpoint, run_arguments(server, schema=schema, force=force),
                           stream=False, host=host)
     output = result.log.read_text(encoding="utf-8", errors="replace")
-    for line in output.splitlines():
-        if line.startswith(f"[{JOB}]") and not line.startswith(RESULT_MARK):
-            log(line)
+    for message in job_messages(output):
+        log(message)
     return parse_result(output)
+
+
+def job_messages(output: str) -> list[str]:
+    """What the load job's log lines in ``output`` say, as ``[warehouse_load] <message>`` (Spark's own lines,
+    the result line and the run summary left out)."""
+    out = []
+    for line in output.splitlines():
+        said = parse_line(line)
+        if said and said.get("job") == JOB and said["event"] != RUN_SUMMARY and said.get("message"):
+            out.append(f"[{JOB}] {said['message']}")
+    return out

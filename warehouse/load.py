@@ -30,8 +30,13 @@ live table was emptied and the first one refilled.
 
 Entrypoint: ``python -m warehouse.load --gold_path s3://<gold>/ [--state_path ...] --target postgres|redshift-data
 ...`` (:data:`CONTRACT`; ``--help`` lists the arguments); deployed as the Glue job ``warehouse_load``
-(``glue_jobs/warehouse_load.py``), the batch workflow's step after silver->gold. Its last line is the result
-as JSON (:data:`RESULT_MARK`, :func:`parse_result`).
+(``glue_jobs/warehouse_load.py``), the batch workflow's step after silver->gold. It prints its result as JSON
+on one line (:data:`RESULT_MARK`, :func:`parse_result`), then its run summary.
+
+Logs (:mod:`lakehouse.run_log`): one JSON line per step (``generation already loaded``, ``table staged``,
+``generation loaded``), each with the ``run_id`` of the gold run whose copy it loads and the ``generation``;
+then one run summary (EMF, ``service`` = ``--JOB_NAME``) with :func:`run_counts`, whether the load succeeded
+or raised.
 """
 from __future__ import annotations
 
@@ -44,18 +49,21 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
-from lakehouse import faults
+from data_contracts.metrics import RECORDS_IN, RECORDS_OUT
+from lakehouse import faults, run_log
 from lakehouse import gold_publication as publication
 from lakehouse.catalog_spec import TableSpec
 from lakehouse.gold_tables import GOLD_TABLES
-from lakehouse.job import WAREHOUSE_CREDENTIALS, JobArgument, JobContract, LakePath, S3Grant, resolve_options
+from lakehouse.job import (
+    WAREHOUSE_CREDENTIALS, JobArgument, JobContract, LakePath, S3Grant, resolve_options, service_name,
+)
 from lakehouse.objects import join_uri, s3_client
 from warehouse import schema as ddl
 from warehouse.connection import (DataApiSettings, ParquetSource, PostgresSettings, Warehouse, connect, list_parquet,
                                   quote_literal)
 
 __all__ = ["CONTRACT", "SWAP_FAULT", "CountMismatch", "LoadResult", "NothingPublished", "load_published", "main",
-           "parse_result", "published_files", "staging_name"]
+           "parse_result", "published_files", "run_counts", "staging_name"]
 
 JOB = "warehouse_load"
 SWAP_FAULT = "warehouse_during_swap"
@@ -220,10 +228,11 @@ def swap_statements(schema: str, expected: dict[str, int], gen: publication.Gene
 
 
 def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *, schema: str = ddl.DEFAULT_SCHEMA,
-                   force: bool = False, s3=None, log=print) -> LoadResult:
+                   force: bool = False, s3=None, log=run_log.log) -> LoadResult:
     """Load the published gold copy into ``warehouse`` (steps in the module docstring). Returns the rows per
     table in the warehouse afterwards; ``skipped`` when the warehouse already held that generation.
-    ``s3``: the client that reads gold's footers (default: boto3's, honouring ``AWS_ENDPOINT_URL``)."""
+    ``s3``: the client that reads gold's footers (default: boto3's, honouring ``AWS_ENDPOINT_URL``); ``log``
+    takes ``(event, **keys)`` (default: :func:`lakehouse.run_log.log`)."""
     ddl.validate_name(schema)
     pub = publication.load(state_path or join_uri(gold_path, "_state"))
     gen = pub.published
@@ -235,7 +244,8 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
     warehouse.run_transaction(create)
     live = {spec.name: f"{schema}.{spec.name}" for spec in GOLD_TABLES}
     if not force and _latest_load(warehouse, schema) == (gen.generation, gen.prefix):
-        log(f"[{JOB}] generation {gen.generation} ({gen.prefix}) is already loaded into {schema}: nothing to do")
+        log("generation already loaded", message=f"generation {gen.generation} ({gen.prefix}) is already loaded "
+            f"into {schema}: nothing to do", run_id=gen.run_id, generation=gen.generation, schema=schema)
         return LoadResult(gen.generation, gen.run_id, gen.prefix, _counts(warehouse, live), skipped=True)
 
     files = published_files(s3, gen, gold_path)
@@ -248,7 +258,9 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
         found = files[spec.name]
         if found.sources:
             warehouse.copy_parquet(staging[spec.name], _data_columns(spec), found.sources)
-        log(f"[{JOB}] staged {spec.name}: {found.rows} rows from {found.files} files in {len(found.sources)} folders")
+        log("table staged", message=f"staged {spec.name}: {found.rows} rows from {found.files} files in "
+            f"{len(found.sources)} folders", run_id=gen.run_id, generation=gen.generation, table=spec.name,
+            rows=found.rows, files=found.files)
     staged = _counts(warehouse, staging)
     wrong = {name: (staged[name], expected[name]) for name in expected if staged[name] != expected[name]}
     if wrong:
@@ -260,8 +272,9 @@ def load_published(warehouse: Warehouse, gold_path: str, state_path: str = "", *
     warehouse.run_transaction(swap, on_statement=lambda i: faults.point(SWAP_FAULT) if i == first_insert else None)
     warehouse.run_transaction([f"DROP TABLE IF EXISTS {name}" for name in staging.values()])
     counts = _counts(warehouse, live)
-    log(f"[{JOB}] loaded generation {gen.generation} ({gen.prefix}) into {schema}: {sum(counts.values())} rows "
-        f"in {len(counts)} tables")
+    log("generation loaded", message=f"loaded generation {gen.generation} ({gen.prefix}) into {schema}: "
+        f"{sum(counts.values())} rows in {len(counts)} tables", run_id=gen.run_id, generation=gen.generation,
+        schema=schema, rows=sum(counts.values()))
     return LoadResult(gen.generation, gen.run_id, gen.prefix, counts)
 
 
@@ -292,11 +305,23 @@ def settings_from_args(args: dict[str, str]) -> PostgresSettings | DataApiSettin
     raise SystemExit(f"--target {target!r}: use one of {', '.join(TARGETS)}")
 
 
+def run_counts(result: LoadResult) -> dict[str, int]:
+    """The load's record counts (:data:`data_contracts.metrics.RECORD_COUNTS`): the rows of the published copy
+    read and loaded (the count check makes them equal); zeros when the warehouse already held it."""
+    rows = 0 if result.skipped else result.total_rows
+    return {RECORDS_IN: rows, RECORDS_OUT: rows}
+
+
 def main(argv: list[str] | None = None) -> LoadResult:
+    """The job (see the module docstring); ``--help`` prints the arguments."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--help" in argv or "-h" in argv:
         print(usage())
         raise SystemExit(0)
+    return run_log.summarised(JOB, service_name(CONTRACT, argv), lambda: _load(argv), counts=run_counts)
+
+
+def _load(argv: list[str]) -> LoadResult:
     args = resolve_options(argv, CONTRACT.argument_names, CONTRACT.defaults)
     if args["force"] not in ("true", "false"):
         raise SystemExit(f"--force {args['force']!r}: use true or false")
@@ -305,13 +330,14 @@ def main(argv: list[str] | None = None) -> LoadResult:
     with connect(settings_from_args(args)) as warehouse:
         result = load_published(warehouse, args["gold_path"], args["state_path"], schema=args["schema"],
                                 force=args["force"] == "true")
+    run_log.bind(run_id=result.run_id, generation=result.generation)  # for the run summary
     print(RESULT_MARK + json.dumps(asdict(result)), flush=True)  # counts in table order, as loaded
     return result
 
 
 RESULT_MARK = f"[{JOB}] result: "
-"""Starts the last line :func:`main` prints: the :class:`LoadResult` as JSON (the job's log says what it did;
-the local runner reads the result back from it, :func:`parse_result`)."""
+"""Starts the line :func:`main` prints last before its run summary: the :class:`LoadResult` as JSON (the job's
+log says what it did; the local runner reads the result back from it, :func:`parse_result`)."""
 
 
 def parse_result(output: str) -> LoadResult:

@@ -10,19 +10,32 @@ Returns ``{"isAuthorized": bool}``; never raises for a bad request (a missing, m
 ``False``); an unreadable secret raises, which API Gateway answers with 500 (a configuration fault, not a
 caller's). The token is read once per container and kept; when a presented token does not match and the kept
 one is older than :data:`REFRESH_SECONDS`, the secret is read again once (a re-keyed secret takes effect
-without a redeploy). The comparison is constant-time (:func:`hmac.compare_digest`). Nothing of the header is
-logged.
+without a redeploy). The comparison is constant-time (:func:`hmac.compare_digest`).
+
+One JSON log line per request on stdout (CloudWatch Logs; standard library only: the zip bundles no
+Powertools): ``{"level", "message": "authorization decided", "timestamp", "service", "request_id",
+"aws_request_id", "route_key", "authorized", "reason"}``, ``service`` being the deployed function's name
+(``AWS_LAMBDA_FUNCTION_NAME``), ``request_id`` API Gateway's ``requestContext.requestId`` (the query
+function's log lines carry the same id), ``reason`` one of :data:`REASONS`. Nothing of the header is logged.
 """
 from __future__ import annotations
 
 import hmac
+import json
 import os
+import sys
 import time
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 SCHEME = "bearer"
 REFRESH_SECONDS = 60.0
 MAX_HEADER_CHARS = 4096
+SERVICE = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "lakeforge-api-authorizer")
+
+NO_TOKEN, WRONG_TOKEN, ACCEPTED = "no bearer token", "token does not match", "token accepted"
+REASONS = (NO_TOKEN, WRONG_TOKEN, ACCEPTED)
+"""Why a request was or was not authorized (its log line's ``reason``)."""
 
 
 def bearer_token(headers: dict | None) -> str | None:
@@ -65,9 +78,25 @@ class TokenCache:
         return False
 
 
-def authorize(event: dict, tokens: TokenCache) -> dict[str, bool]:
+def decide(event: dict, tokens: TokenCache) -> tuple[bool, str]:
+    """Whether the request is authorized, and why (one of :data:`REASONS`)."""
     token = bearer_token(event.get("headers"))
-    return {"isAuthorized": token is not None and tokens.matches(token)}
+    if token is None:
+        return False, NO_TOKEN
+    return (True, ACCEPTED) if tokens.matches(token) else (False, WRONG_TOKEN)
+
+
+def authorize(event: dict, tokens: TokenCache) -> dict[str, bool]:
+    return {"isAuthorized": decide(event, tokens)[0]}
+
+
+def log(message: str, **keys: Any) -> None:
+    """One JSON log line on stdout (keys whose value is None are left out)."""
+    now = datetime.now(timezone.utc)
+    line = {"level": "INFO", "message": message, "timestamp": now.isoformat(timespec="milliseconds"),
+            "service": SERVICE, **{key: value for key, value in keys.items() if value is not None}}
+    sys.stdout.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
+    sys.stdout.flush()
 
 
 def handler_for(fetch: Callable[[], str]) -> Callable[[dict, Any], dict[str, bool]]:
@@ -75,7 +104,13 @@ def handler_for(fetch: Callable[[], str]) -> Callable[[dict, Any], dict[str, boo
     tokens = TokenCache(fetch)
 
     def handler(event: dict, context: Any) -> dict[str, bool]:
-        return authorize(event, tokens)
+        allowed, reason = decide(event, tokens)
+        request = event.get("requestContext")
+        request = request if isinstance(request, dict) else {}
+        log("authorization decided", request_id=request.get("requestId"),
+            aws_request_id=getattr(context, "aws_request_id", None), route_key=event.get("routeKey"),
+            authorized=allowed, reason=reason)
+        return {"isAuthorized": allowed}
 
     return handler
 

@@ -11,7 +11,7 @@ buckets and ``s3:ListBucket`` for their prefixes (``layout.STREAM_BRONZE_KEY_GLO
 
 This module is the Kinesis adapter of :mod:`lambda_src.ingest_core`, which holds the two phases (contract
 check and serialisation per record through a Powertools ``BatchProcessor``; objects, S3 writes that store
-each record once whatever Lambda redelivers, the partial-failure cut-off rule), the metrics and the log line.
+each record once whatever Lambda redelivers, the partial-failure cut-off rule), the metrics and the log lines.
 Here: each Kinesis record becomes a neutral record with partition = the shard id (from ``eventID``,
 ``shardId-unknown`` without one), position = the sequence number, reported item = the sequence number,
 payload = the base64-decoded ``data``, arrival = ``approximateArrivalTimestamp``; objects are named
@@ -40,6 +40,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from data_contracts import layout
+from data_contracts.metrics import NAMESPACE as DEFAULT_NAMESPACE
 from data_contracts.validation import classify
 from lambda_src.ingest_core.handler import Adapter, ContainerS3
 from lambda_src.ingest_core.handler import handler_for as make_handler
@@ -47,7 +48,7 @@ from lambda_src.ingest_core.lines import RecordRef, SourceRecord
 from lambda_src.ingest_core.objects import ObjectNaming
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "lakeforge-ingest")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Lakeforge")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE)
 
 logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL", "INFO"))
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -58,9 +58,10 @@ which phase 1 quarantines with reason ``tombstone``), arrival = the record times
 offset and timestamp in the ingest metadata.
 
 Modules: :mod:`.lines` (phase 1), :mod:`.objects` (grouping, naming, writing each record once), :mod:`.batch`
-(the cut-off rule, the reported items and the summary), :mod:`.handler` (the Lambda side: Powertools phase 1,
-metrics, the log line, the container's S3 client). S3 is injected: any object with boto3's ``put_object`` and
-``list_objects_v2``.
+(the cut-off rule, the reported items, the summary and the per-record log lines), :mod:`.handler` (the Lambda
+side: Powertools phase 1, the metrics of :mod:`data_contracts.metrics`, the log lines, keyed by ``event_id``
+and ``aws_request_id``, the container's S3 client). S3 is injected: any object with boto3's ``put_object``
+and ``list_objects_v2``.
 """
 from lambda_src.ingest_core.batch import Batch, Outcome
 from lambda_src.ingest_core.handler import Adapter, ContainerS3, handler_for, ingest

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, NamedTuple
 
 from data_contracts import reasons
 from data_contracts.validation import classify as contract_classify
 
-__all__ = ["Classify", "Line", "RecordRef", "SourceRecord", "to_line"]
+__all__ = ["Classify", "Line", "RecordRef", "SourceRecord", "quarantined_event_id", "to_line"]
 
 Classify = Callable[[bytes], "tuple[dict | None, str | None, str | None]"]
 """``payload -> (envelope, reason, error)``, as :func:`data_contracts.validation.classify`."""
@@ -17,6 +18,7 @@ Classify = Callable[[bytes], "tuple[dict | None, str | None, str | None]"]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
 _encode = _ENCODER.encode
 _NO_PAYLOAD_ERROR = "the record has no value (a tombstone): there is no payload to check"
+_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 class RecordRef(NamedTuple):
@@ -47,17 +49,36 @@ class SourceRecord(NamedTuple):
 
 
 class Line:
-    """One processed record: its place in the output and its serialised line."""
+    """One processed record: its place in the output, its serialised line and its envelope's ``event_id``
+    (the log lines' correlation key; None when the record has none)."""
 
-    __slots__ = ("partition", "position", "item_id", "group", "line", "reason")
+    __slots__ = ("partition", "position", "item_id", "group", "line", "reason", "event_id")
 
-    def __init__(self, record: SourceRecord, group: tuple, line: bytes, reason: str | None) -> None:
+    def __init__(self, record: SourceRecord, group: tuple, line: bytes, reason: str | None,
+                 event_id: str | None = None) -> None:
         self.partition = record.partition
         self.position = record.position
         self.item_id = record.item_id
         self.group = group
         self.line = line
         self.reason = reason
+        self.event_id = event_id
+
+
+def quarantined_event_id(payload: bytes, reason: str) -> str | None:
+    """The ``event_id`` a quarantined payload names, for its log line, or None. The payload is read again as
+    plain JSON (NaN, which the contract refuses, included; never when the checks themselves raised on it) and
+    the id is kept only when the payload is a JSON object whose ``event_id`` is short identifier text (a UUID,
+    as the envelope wants, or any id of at most 128 letters, digits and ``._:-``): nothing else of the payload
+    reaches a log."""
+    if reason == reasons.VALIDATION_ERROR:
+        return None
+    try:
+        document = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    event_id = document.get("event_id") if type(document) is dict else None
+    return event_id if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id) else None
 
 
 _arrival_cache: dict[int, tuple[str, str]] = {}
@@ -96,7 +117,7 @@ def to_line(record: SourceRecord, classify: Classify = contract_classify) -> Lin
         if envelope is not None:
             line = _encode({"event": envelope, "ingest": ingest}).encode("utf-8")
             return Line(record, ("bronze", envelope["source"], envelope["entity"], day, record.partition), line,
-                        None)
+                        None, envelope.get("event_id"))
     except Exception as exc:  # noqa: BLE001 - any exception of the checks is this record's verdict
         reason, error = reasons.VALIDATION_ERROR, f"checking the record raised {type(exc).__name__}"
     try:
@@ -105,4 +126,4 @@ def to_line(record: SourceRecord, classify: Classify = contract_classify) -> Lin
         text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
     line = _encode({"error": error, "ingest": ingest, "payload": text, "payload_encoding": encoding,
                     "reason": reason}).encode("utf-8")
-    return Line(record, ("quarantine", day, record.partition), line, reason)
+    return Line(record, ("quarantine", day, record.partition), line, reason, quarantined_event_id(payload, reason))

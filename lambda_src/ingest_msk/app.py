@@ -51,6 +51,7 @@ from aws_lambda_powertools.shared.functions import decode_header_bytes
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from data_contracts import layout
+from data_contracts.metrics import NAMESPACE as DEFAULT_NAMESPACE
 from data_contracts.validation import classify
 from lambda_src.ingest_core.handler import Adapter, ContainerS3
 from lambda_src.ingest_core.handler import handler_for as make_handler
@@ -58,7 +59,7 @@ from lambda_src.ingest_core.lines import RecordRef, SourceRecord
 from lambda_src.ingest_core.objects import ObjectNaming
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "lakeforge-ingest-msk")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Lakeforge")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE)
 
 logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL", "INFO"))
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

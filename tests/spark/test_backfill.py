@@ -9,7 +9,9 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
+from data_contracts import emf
 from data_contracts.contracts import REGISTRY
+from data_contracts.metrics import RECORDS_IN, RECORDS_OUT, RUN_FAILED
 from lakehouse import backfill as bf
 from lakehouse import bronze_silver as bs
 from sample_data import export_rows, generate, write_export
@@ -54,7 +56,7 @@ def _read_bronze(folder: Path) -> list[dict]:
     return [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
 
 
-def test_csv_exports_become_stream_like_bronze(spark, tmp_path):
+def test_csv_exports_become_stream_like_bronze(spark, tmp_path, capsys):
     from emr_steps.backfill_erp import main
 
     records = generate(500, seed=17)
@@ -68,6 +70,15 @@ def test_csv_exports_become_stream_like_bronze(spark, tmp_path):
     assert main(["backfill_erp.py", "--input", _uri(landing / "premium_installment" / "installments.csv"),
                  "--entity", "premium_installment", "--bronze_path", bronze, "--export_id", "inst-full",
                  "--export_time", EXPORT_TIME]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    said = [line for line in out if line["event"] == "export written"]
+    assert [(line["export_id"], line["lines"]) for line in said] == [("policy_2024-06-01", n_policy),
+                                                                      ("inst-full", n_inst)]
+    summaries = [line for line in out if line["event"] == "run summary"]  # one per step run
+    assert [(s["service"], s["job"]) for s in summaries] == [("backfill_erp", "backfill_erp")] * 2
+    counts = [{p.name: p.value for p in emf.parse(json.dumps(s))} for s in summaries]
+    assert [(c[RECORDS_IN], c[RECORDS_OUT], c[RUN_FAILED]) for c in counts] == [(n_policy, n_policy, 0),
+                                                                                (n_inst, n_inst, 0)]
 
     policy_dir = tmp_path / "bronze" / "source=erp" / "entity=policy" / "ingest_date=2024-06-01"
     names = sorted(p.name for p in policy_dir.glob("*.jsonl"))

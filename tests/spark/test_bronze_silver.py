@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from data_contracts import emf
 from data_contracts.contracts import REGISTRY
+from data_contracts.metrics import (
+    RECORD_COUNTS, RECORDS_FAILED, RECORDS_IN, RECORDS_OUT, RECORDS_QUARANTINED, RUN_DURATION, RUN_FAILED,
+)
 from lakehouse import bronze_silver as bs
 from lakehouse.quality import QualityGateFailed
 from lakehouse.silver_tables import silver_table
@@ -562,13 +566,27 @@ def test_job_incremental_runs(spark, tmp_path, capsys):
                        / "bronze_object=2024-06-01_kinesis-shardId-000000000000-1-5").glob("*.json"))
     rows = [json.loads(line) for f in quarantine for line in f.read_text().splitlines()]
     assert [(r["rule"], r["line"]) for r in rows] == [("rule_known_state", bad)]
-    assert "PASSED" in capsys.readouterr().out
+    assert rows[0]["event_id"] == json.loads(bad)["event"]["event_id"] and rows[0]["silver_run_id"] == run1
+    out = capsys.readouterr().out
+    assert "PASSED" in out
+    # JSON log lines carrying the run's id, then one run summary (EMF) with the report's counts
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    *said, summary = lines
+    assert [line["event"] for line in said] == ["data quality checked", "silver written"]
+    assert all((line["job"], line["service"], line["run_id"]) == ("bronze_to_silver", "test", run1) for line in lines)
+    points = {p.name: p.value for p in emf.parse(json.dumps(summary))}
+    assert {name: points[name] for name in (*RECORD_COUNTS, RUN_FAILED)} == {
+        RECORDS_IN: 6, RECORDS_OUT: 5, RECORDS_QUARANTINED: 1, RECORDS_FAILED: 0, RUN_FAILED: 0}
+    assert points[RUN_DURATION] > 0
 
     # rerun with no new files: a no-op, silver and everything else byte-identical
     before = _snapshot(tmp_path)
     assert job.main(_args(tmp_path)) == 0
     assert _snapshot(tmp_path) == before
-    assert "nothing to do" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "nothing to do" in out
+    summary = json.loads(out.splitlines()[-1])  # a run with nothing new: zeros, and no run id
+    assert "run_id" not in summary and {p.name: p.value for p in emf.parse(json.dumps(summary))}[RECORDS_IN] == 0
 
     # a later run: a late older version, a real update, a delete that empties a partition
     c1_late = _customer("CUS-00000001", "2024-01-10T09:00:00Z", "2024-01-15T09:00:00Z", 6, city="Late")

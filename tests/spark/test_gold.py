@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from data_contracts import emf
 from data_contracts import reference as ref
+from data_contracts.metrics import RECORDS_OUT, RUN_FAILED
 from data_contracts.contracts import REGISTRY
 from lakehouse import gold
 from lakehouse.gold_tables import GOLD_TABLES, column_names
@@ -656,6 +658,8 @@ def test_job_rerun_gives_identical_gold(generated_run):
     assert report["passed"] and report["job"] == "silver_to_gold"
     assert report["counts"]["gold_rows"]["dim_policy"] == len(generated_run["upserts"]["erp_policy"])
     assert b.counts["previous_dim_customer"] and not a.counts["previous_dim_customer"]
+    from glue_jobs import silver_to_gold
+    assert silver_to_gold.run_counts(a) == {RECORDS_OUT: sum(report["counts"]["gold_rows"].values())}
 
 
 def test_job_gold_matches_plain_python_recomputation(generated_run):
@@ -682,7 +686,7 @@ def test_job_gold_matches_plain_python_recomputation(generated_run):
     assert any(v[2] is not None and v[2] > 0 for v in got.values())
 
 
-def test_gate_blocks_writing_on_an_orphan_foreign_key(spark, tmp_path):
+def test_gate_blocks_writing_on_an_orphan_foreign_key(spark, tmp_path, capsys):
     from glue_jobs import silver_to_gold
 
     write_silver(spark, tmp_path / "silver", {
@@ -694,8 +698,17 @@ def test_gate_blocks_writing_on_an_orphan_foreign_key(spark, tmp_path):
     })
     argv = ["x", "--silver_path", f"file://{tmp_path}/silver", "--gold_path", f"file://{tmp_path}/gold",
             "--reports_path", f"file://{tmp_path}/reports", "--run_id", "orphan-test"]  # state: <gold>/_state/
+    capsys.readouterr()
     with pytest.raises(QualityGateFailed, match="fact_claim.policy_key->dim_policy.policy_key"):
         silver_to_gold.main(argv)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    verdict, summary = lines[-2:]  # the verdict, then the one run summary: a failed run, with its run id
+    assert (verdict["event"], verdict["level"], verdict["passed"], verdict["run_id"]) == (
+        "data quality checked", "ERROR", False, "orphan-test")
+    assert "fact_claim.policy_key->dim_policy.policy_key" in verdict["failed_checks"]
+    points = {p.name: p.value for p in emf.parse(json.dumps(summary))}
+    assert (points[RUN_FAILED], summary["run_id"], summary["service"]) == (1, "orphan-test", "silver_to_gold")
+    assert summary["error"].startswith("QualityGateFailed") and RECORDS_OUT not in points
     assert not (tmp_path / "gold").exists() or not any((tmp_path / "gold").rglob("*"))
     report = json.loads((tmp_path / "reports" / "silver_to_gold" / "run_id=orphan-test" / "report.json").read_text())
     failed = {c["name"] for c in report["checks"] if not c["passed"]}

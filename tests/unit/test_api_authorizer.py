@@ -1,6 +1,8 @@
 """The query API's Lambda authorizer (``lambda_src/api_authorizer/app.py``): bearer token against the secret."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lambda_src.api_authorizer import app
@@ -87,3 +89,28 @@ def test_the_zip_holds_only_the_handler():
     from bundling.lambda_zip import zip_sources
 
     assert set(zip_sources("api_authorizer")) == {"app.py"}
+
+
+class Context:
+    aws_request_id = "lambda-req-7"
+
+
+@pytest.mark.parametrize("header, reason", [
+    (f"Bearer {TOKEN}", app.ACCEPTED), ("Bearer wrong-one", app.WRONG_TOKEN), (f"Basic {TOKEN}", app.NO_TOKEN),
+    (None, app.NO_TOKEN),
+])
+def test_one_json_log_line_per_request_with_its_id_and_nothing_of_the_header(capsys, header, reason):
+    request = event(header)
+    request["requestContext"] = {"requestId": "api-req-3"}
+    allowed = app.handler_for(Secret(TOKEN))(request, Context())["isAuthorized"]
+    [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert line["message"] == "authorization decided" and line["level"] == "INFO"
+    assert (line["request_id"], line["aws_request_id"], line["route_key"]) == ("api-req-3", "lambda-req-7", "GET /kpis")
+    assert (line["authorized"], line["reason"]) == (allowed, reason) and line["service"] == app.SERVICE
+    assert TOKEN not in json.dumps(line) and "wrong-one" not in json.dumps(line)
+
+
+def test_a_request_without_ids_is_logged_without_them(capsys):
+    app.handler_for(Secret(TOKEN))({"version": "2.0"}, None)
+    [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert "request_id" not in line and "aws_request_id" not in line and line["reason"] == app.NO_TOKEN

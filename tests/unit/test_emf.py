@@ -124,7 +124,8 @@ NOT_EMF = {
     "over 30 dimensions": _broken(lambda d: (d.update({f"d{i}": "x" for i in range(31)}),
                                              d["_aws"]["CloudWatchMetrics"][0].update(
                                                  Dimensions=[[f"d{i}" for i in range(31)]]))),
-    "a metric without a name": _broken(lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"].append({"Unit": "Count"})),
+    "a metric without a name": _broken(lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"].append(
+        {"Unit": "Count"})),
     "an unknown unit": _broken(lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0].update(Unit="Things")),
     "a bad storage resolution": _broken(lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0].update(
         StorageResolution=30)),

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +18,11 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from moto import mock_aws
 
 from bundling.lambda_zip import handler_sources
-from data_contracts import reasons
+from data_contracts import emf, reasons
+from data_contracts.metrics import (
+    NAMESPACE, RECORD_COUNTS, RECORDS_FAILED, RECORDS_IN, RECORDS_OUT, RECORDS_QUARANTINED, SERVICE_DIMENSION,
+    STREAM_LAG,
+)
 from data_contracts.validation import classify as real_classify
 from lambda_src.ingest import app
 from lambda_src.ingest_core import Batch, ContainerS3, ObjectNaming, RecordRef, SourceRecord
@@ -318,9 +324,9 @@ def test_the_summary_accounts_for_every_record_of_a_redelivery(s3, monkeypatch):
     assert first["records_redelivered"] == 0
     assert second["records_redelivered"] == 100  # positions 100-199 were stored by the first delivery
     for summary in summaries:
-        assert (summary["records_valid"] + summary["records_quarantined"] + summary["records_redelivered"]
-                + summary["records_failed"] + summary["records_deferred"]) == summary["records_received"]
-    assert first["records_valid"] + second["records_valid"] == sum(1 for r in records if r.expected_reason is None)
+        assert (summary[RECORDS_OUT] + summary[RECORDS_QUARANTINED] + summary["records_redelivered"]
+                + summary[RECORDS_FAILED] + summary["records_deferred"]) == summary[RECORDS_IN]
+    assert first[RECORDS_OUT] + second[RECORDS_OUT] == sum(1 for r in records if r.expected_reason is None)
 
 
 class FailingS3:
@@ -455,7 +461,7 @@ def test_core_applies_the_cut_off_per_partition():
     written = sorted((line["ingest"]["partition"], line["ingest"]["offset"])
                      for body in memory.objects.values() for line in map(json.loads, body.split(b"\n")[:-1]))
     assert written == [("topic-0", o) for o in range(5)] + [("topic-1", o) for o in range(20)]
-    assert outcome.summary["records_deferred"] == 14 and outcome.summary["records_failed"] == 1
+    assert outcome.summary["records_deferred"] == 14 and outcome.summary[RECORDS_FAILED] == 1
 
     # The redelivery of both partitions from their start: topic-1 is skipped whole, topic-0 completes.
     again = batch.finish([batch.line(r) for r in neutral], [], received=40)
@@ -479,7 +485,103 @@ def test_objects_of_another_partition_or_writer_do_not_count_as_stored():
         memory.put_object(Bucket=BRONZE, Key=f"{folder}backfill-x-00001.jsonl", Body=b"")
     outcome = batch.finish(lines_, [], received=10)
     assert outcome.summary["records_redelivered"] == 0
-    assert outcome.summary["records_valid"] + outcome.summary["records_quarantined"] == 10
+    assert outcome.summary[RECORDS_OUT] + outcome.summary[RECORDS_QUARANTINED] == 10
+
+
+class Context:
+    aws_request_id = "req-0001"
+
+
+@pytest.fixture
+def logged():
+    """The handler's Powertools log lines, parsed, while the test runs."""
+    buffer = io.StringIO()
+    handler_ = app.logger.logger_handler
+    previous = handler_.setStream(buffer)
+    lines_: list[dict] = []
+    try:
+        yield lambda: lines_ + [json.loads(text) for text in buffer.getvalue().splitlines() if text.strip()]
+    finally:
+        handler_.setStream(previous)
+
+
+def datapoints(out: str) -> dict[tuple[str, tuple], float]:
+    """(metric, sorted dimensions) -> value, from the EMF lines the handler printed."""
+    points = {}
+    for text in out.splitlines():
+        for point in emf.parse(text):
+            assert point.namespace == NAMESPACE
+            value = point.value if isinstance(point.value, tuple) else (point.value,)
+            points[(point.name, tuple(sorted(point.dimensions.items())))] = sum(value)
+    return points
+
+
+def test_metrics_follow_the_contract_and_the_lag_is_the_oldest_record(s3, handler, capsys, logged):
+    records = generate(200, seed=43, bad_share=0.15)
+    now = time.time()
+    event = to_kinesis_event(records, arrival_epoch=now - 30.0, arrival_step=0.01)
+    assert handler(event, Context()) == {"batchItemFailures": []}
+    points = datapoints(capsys.readouterr().out)
+    service = ((SERVICE_DIMENSION, app.SERVICE),)
+    bad = Counter(r.expected_reason for r in records if r.expected_reason is not None)
+    expected = {RECORDS_IN: 200, RECORDS_OUT: 200 - sum(bad.values()), RECORDS_QUARANTINED: sum(bad.values()),
+                RECORDS_FAILED: 0, "records_redelivered": 0, "records_deferred": 0}
+    assert {name: points[(name, service)] for name in expected} == expected
+    assert set(RECORD_COUNTS) <= {name for name, _ in points}
+    assert not {name for name, _ in points} & {"records_received", "records_valid"}  # the old names are gone
+    lag = points[(STREAM_LAG, service)]
+    assert 30.0 <= lag < 30.0 + (time.time() - now) + 1  # the oldest record arrived 30 s before
+    by_reason = {dict(dims)["reason"]: value for (name, dims), value in points.items()
+                 if name == RECORDS_QUARANTINED and len(dims) == 2}
+    assert by_reason == dict(bad)
+
+    log = logged()
+    [done] = [line for line in log if line["message"] == "ingest batch done"]
+    assert done["aws_request_id"] == "req-0001" and done[STREAM_LAG] == lag
+    assert done["event_id_count"] == len({named_id(r) for r in records} - {None})  # stored or quarantined
+    quarantined = [line for line in log if line["message"] == "record quarantined"]
+    assert Counter(line["reason"] for line in quarantined) == bad
+    assert all(line["aws_request_id"] == "req-0001" and line["level"] == "INFO" for line in quarantined)
+    by_position = {line["position"]: line for line in quarantined}
+    for position, record in enumerate(records):
+        if record.expected_reason is not None:
+            line = by_position[int(seq(position))]
+            assert line.get("event_id") == named_id(record)  # the correlation key, when the payload names one
+
+
+def named_id(record) -> str | None:
+    """The event id a generated record's payload names, when it is identifier text (bad records may name none,
+    or anything)."""
+    try:
+        named = json.loads(record.payload).get("event_id")
+    except (ValueError, AttributeError):
+        return None
+    return named if isinstance(named, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", named) else None
+
+
+def test_a_failed_record_is_logged_and_every_record_failing_is_counted(s3, handler, capsys, logged, monkeypatch):
+    records = generate(20, seed=44)
+    flaky_adapter(monkeypatch, {records[5].payload})
+    handler(event_for(records), Context())
+    points = datapoints(capsys.readouterr().out)
+    service = ((SERVICE_DIMENSION, app.SERVICE),)
+    assert (points[(RECORDS_FAILED, service)], points[("records_deferred", service)]) == (1, 14)
+    [failed] = [line for line in logged() if line["message"] == "record failed"]
+    assert (failed["position"], failed["item"], failed["level"]) == (int(seq(5)), seq(5), "ERROR")
+
+    flaky_adapter(monkeypatch, {r.payload for r in records})
+    with pytest.raises(BatchProcessingError):
+        handler(event_for(records), Context())
+    points = datapoints(capsys.readouterr().out)
+    assert points[(RECORDS_IN, service)] == points[(RECORDS_FAILED, service)] == 20
+    assert STREAM_LAG not in {name for name, _ in points}  # no record was read
+
+
+def test_the_request_id_of_one_invocation_does_not_reach_the_next(s3, handler, logged):
+    handler(event_for(generate(3, seed=45)), Context())
+    handler(event_for(generate(3, seed=46), start=3), None)
+    first, second = [line for line in logged() if line["message"] == "ingest batch done"]
+    assert first["aws_request_id"] == "req-0001" and "aws_request_id" not in second
 
 
 def test_handler_imports_in_the_zip_layout(tmp_path):

@@ -4,12 +4,16 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections import Counter
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from data_contracts import layout, reasons
+from data_contracts import emf, layout, reasons
+from data_contracts.metrics import (
+    RECORD_COUNTS, RECORDS_FAILED, RECORDS_IN, RECORDS_OUT, RECORDS_QUARANTINED, SERVICE_DIMENSION, STREAM_LAG,
+)
 from data_contracts.topics import INGEST_TOPIC
 from lambda_src.ingest_msk import app
 from sample_data import expected_counts, generate, msk_event, msk_record, to_msk_event
@@ -111,6 +115,24 @@ def test_counts_per_entity_and_reason_match_the_generator(s3):
     assert {k: v for k, v in expected["bad"].items() if v} == dict(quarantined)
     # every record once, at the offset it had in its partition
     assert positions(s3) == Counter((i % 3, i // 3) for i in range(600))
+
+
+def test_the_contracts_metrics_and_the_lag_from_the_oldest_record_timestamp(s3, capsys):
+    """The same metrics as the Kinesis handler; the lag is measured from the Kafka record timestamps (the
+    oldest of all partitions)."""
+    records = generate(30, seed=22, bad_share=0.2)
+    now_ms = round(time.time() * 1000)
+    event = to_msk_event(records, partitions=3, timestamp_ms=now_ms - 60_000, timestamp_step_ms=1000)
+    app.handler_for(s3)(event, None)
+    points = {}
+    for text in capsys.readouterr().out.splitlines():
+        for point in emf.parse(text):
+            if point.dimensions == {SERVICE_DIMENSION: app.SERVICE}:
+                points[point.name] = sum(point.value) if isinstance(point.value, tuple) else point.value
+    bad = sum(1 for r in records if r.expected_reason is not None)
+    assert {name: points[name] for name in RECORD_COUNTS} == {
+        RECORDS_IN: 30, RECORDS_OUT: 30 - bad, RECORDS_QUARANTINED: bad, RECORDS_FAILED: 0}
+    assert 60.0 <= points[STREAM_LAG] < 60.0 + (time.time() * 1000 - now_ms) / 1000 + 1
 
 
 def test_bad_json_and_contract_violations_are_quarantined_with_their_reason(s3):

@@ -3,6 +3,7 @@ with Athena stubbed by botocore's Stubber (the requests the handler sends are ch
 from __future__ import annotations
 
 import base64
+import io
 import json
 from urllib.parse import quote
 
@@ -10,6 +11,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from data_contracts import emf
+from data_contracts.metrics import QUERIES_FAILED, QUERY_DURATION, SERVICE_DIMENSION
 from lambda_src.query_api import api, app, athena, config
 from queries import kpi as kpis
 
@@ -253,6 +256,63 @@ def test_missing_configuration_is_a_500_but_caller_errors_still_4xx(stubbed):
     assert handler(event("/kpis/loss_ratio"), None)["statusCode"] == 500
     assert handler(event("/kpis/loss_ratio", "state=XX"), None)["statusCode"] == 400
     assert handler(event("/kpis"), None)["statusCode"] == 200
+
+
+# --- logs and metrics ----------------------------------------------------------------------------------------
+
+class Context:
+    aws_request_id = "lambda-req-1"
+
+
+@pytest.fixture
+def logged():
+    """The function's Powertools log lines, parsed, while the test runs."""
+    buffer = io.StringIO()
+    previous = app.logger.logger_handler.setStream(buffer)
+    try:
+        yield lambda: [json.loads(text) for text in buffer.getvalue().splitlines() if text.strip()]
+    finally:
+        app.logger.logger_handler.setStream(previous)
+
+
+def with_request_id(ev: dict, request_id: str) -> dict:
+    ev["requestContext"]["requestId"] = request_id
+    return ev
+
+
+def test_one_log_line_per_request_with_its_ids_and_kpi_metrics(stubbed, logged, capsys):
+    client, stub = stubbed
+    expect_query(stub, BY_LINE, ["0000-00", "9999-99", "", "", "", "", 0, 101], LINE_ROWS)
+    expect_query(stub, kpis.get("loss_ratio"), ["0000-00", "9999-99", "", "", "", "", 0, 101], [], state="FAILED")
+    handler = app.handler_for(client, lambda: SETTINGS)
+    for request_id, path, query in [("r-ok", "/kpis/loss_ratio_by_line_of_business", ""), ("r-bad", "/kpis/nope", ""),
+                                    ("r-fail", "/kpis/loss_ratio", ""), ("r-list", "/kpis", "")]:
+        handler(with_request_id(event(path, query), request_id), Context())
+    done = [line for line in logged() if line["message"] == "request done"]
+    assert [(d["request_id"], d["status"], d.get("kpi"), d.get("rows")) for d in done] == [
+        ("r-ok", 200, "loss_ratio_by_line_of_business", 3), ("r-bad", 404, None, None),
+        ("r-fail", 502, "loss_ratio", None), ("r-list", 200, None, None)]
+    assert all(d["aws_request_id"] == "lambda-req-1" and d["duration_ms"] >= 0 and d["method"] == "GET"
+               for d in done)
+    [failure] = [line for line in logged() if line["message"] == "KPI query failed"]
+    assert failure["request_id"] == "r-fail"  # every line of a request carries its id
+    points = [(p.name, p.value, p.dimensions) for text in capsys.readouterr().out.splitlines()
+              for p in emf.parse(text)]
+    service = {SERVICE_DIMENSION: app.SERVICE}
+    assert [(name, value) for name, value, _ in points if name == QUERIES_FAILED] == [(QUERIES_FAILED, 0.0),
+                                                                                       (QUERIES_FAILED, 1.0)]
+    assert [name for name, _, _ in points] == [QUERY_DURATION, QUERIES_FAILED] * 2  # KPI requests past the checks
+    assert all(dims == service and value >= 0 for _, value, dims in points)
+
+
+def test_a_request_without_ids_logs_none_of_an_earlier_one(stubbed, logged):
+    client, _ = stubbed
+    handler = app.handler_for(client, lambda: SETTINGS)
+    handler(with_request_id(event("/kpis"), "r-1"), Context())
+    handler({"version": "2.0"}, None)  # no request context at all: still one line, and a 404
+    first, second = [line for line in logged() if line["message"] == "request done"]
+    assert first["request_id"] == "r-1" and "request_id" not in second and "aws_request_id" not in second
+    assert second["status"] == 404
 
 
 def test_settings_from_the_environment():

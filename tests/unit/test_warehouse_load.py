@@ -2,11 +2,15 @@
 tests/e2e/test_warehouse_load.py)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
 
+from data_contracts import emf
+from data_contracts.metrics import RECORDS_IN, RECORDS_OUT, RUN_FAILED
 from lakehouse import gold_publication as publication
+from lakehouse import run_log
 from lakehouse.gold_tables import FOREIGN_KEYS, GOLD_TABLES
 from warehouse import load as wl
 from warehouse.connection import MAX_BATCH
@@ -52,15 +56,34 @@ def test_contract_declares_read_only_grants_and_the_help_lists_every_argument():
         assert f"--{arg.name} " in usage
 
 
-def test_bad_arguments_are_clear_errors():
+def test_bad_arguments_are_clear_errors_and_failed_runs(capsys):
     with pytest.raises(SystemExit, match="missing job arguments: --gold_path"):
         wl.main([])
     with pytest.raises(SystemExit, match="--force 'yes'"):
-        wl.main(["--gold_path", "s3://g/", "--force", "yes"])
+        wl.main(["--JOB_NAME", "lakeforge-dev-warehouse_load", "--gold_path", "s3://g/", "--force", "yes"])
+    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [s["service"] for s in summaries] == [wl.JOB, "lakeforge-dev-warehouse_load"]  # --JOB_NAME when given
+    for summary in summaries:
+        points = {p.name: p.value for p in emf.parse(json.dumps(summary))}
+        assert points[RUN_FAILED] == 1 and RECORDS_IN not in points and summary["error"].startswith("SystemExit")
+
+
+def test_the_local_runner_shows_what_the_jobs_lines_say():
+    from local_runtime.warehouse_local import job_messages
+
+    output = "\n".join([
+        "24/06/01 INFO SparkContext: Running Spark version 3.5",
+        json.dumps({"event": "table staged", "job": wl.JOB, "message": "staged dim_date: 3 rows from 1 files"}),
+        json.dumps({"event": "step", "job": "another_job", "message": "not the load's"}),
+        wl.RESULT_MARK + "{}",
+        json.dumps({"event": run_log.RUN_SUMMARY, "job": wl.JOB, "message": "not a step"}),
+    ])
+    assert job_messages(output) == [f"[{wl.JOB}] staged dim_date: 3 rows from 1 files"]
 
 
 def test_the_result_line_round_trips_and_a_run_without_it_is_an_error(capsys, monkeypatch):
-    """main's last line is the result as JSON (the local runner reads it back from the job's log)."""
+    """main prints the result as JSON (the local runner reads it back from the job's log), then its run
+    summary: the last line, in EMF, with the loaded rows and the gold run's id."""
     result = wl.LoadResult(3, "run-x", "runs/g000003-run-x-0a1b2c3d/", {"dim_date": 3, "fact_premium": 7})
 
     class Fake:
@@ -74,7 +97,13 @@ def test_the_result_line_round_trips_and_a_run_without_it_is_an_error(capsys, mo
     monkeypatch.setattr(wl, "load_published", lambda *a, **k: result)
     wl.main(["--gold_path", "s3://g/", "--target", "postgres", "--passfile", "/x/pgpass"])
     out = capsys.readouterr().out
-    assert out.splitlines()[-1].startswith(wl.RESULT_MARK)
+    *_, result_line, summary_line = out.splitlines()
+    assert result_line.startswith(wl.RESULT_MARK)
+    summary = json.loads(summary_line)
+    assert (summary["event"], summary["job"], summary["run_id"], summary["generation"]) == (
+        run_log.RUN_SUMMARY, wl.JOB, "run-x", 3)
+    points = {p.name: p.value for p in emf.parse(summary_line)}
+    assert (points[RECORDS_IN], points[RECORDS_OUT], points[RUN_FAILED]) == (10, 10, 0)
     parsed = wl.parse_result("Spark says hello\n" + out)
     assert parsed == result and list(parsed.counts) == ["dim_date", "fact_premium"]  # table order kept
     with pytest.raises(ValueError, match="did not finish"):
