@@ -45,7 +45,7 @@ def configure_provider(stack, config: EnvironmentConfig) -> None:
         AwsProvider(
             stack, "aws", **common,
             access_key="test", secret_key="test",  # the emulator's dummy credentials, not a secret
-            max_retries=1,  # an emulator 500 would otherwise stall apply for minutes
+            max_retries=3,  # bounded: a dropped keep-alive connection is retried; an emulator 500 fails in seconds
             skip_credentials_validation=True,
             skip_metadata_api_check="true",
             skip_requesting_account_id=False,  # ARNs need the account id (Glue/Athena tag reads)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from compose.foundation import Foundation, KeyUsers, Naming
 from compose.inputs import AUTHORIZER_FUNCTION, QUERY_FUNCTION, BuildInputs
 from compose.outputs import StackOutput
+from data_contracts import metrics
 from environments import EnvironmentConfig
 from lakehouse.gold_publication import RUNS_PREFIX
 from lambda_src.query_api import config as query_config
@@ -57,8 +58,9 @@ def key_users(config: EnvironmentConfig, names: Naming) -> KeyUsers:
     return KeyUsers(via_services=tuple(via))
 
 
-def query_environment(config: EnvironmentConfig, workgroup: str, gold_database: str) -> dict[str, str]:
-    """The query function's environment, by the names it reads (``lambda_src/query_api/config.py``). Locally the
+def query_environment(config: EnvironmentConfig, workgroup: str, gold_database: str, service: str) -> dict[str, str]:
+    """The query function's environment, by the names it reads (``lambda_src/query_api/config.py``); ``service``:
+    the function's name (its metrics' ``service`` dimension). Locally the
     values reach the emulator's Athena as DuckDB ``PREPARE``/``EXECUTE`` (it drops ``ExecutionParameters``);
     on AWS as ``ExecutionParameters``. Its wait stays below the function's timeout."""
     wait = min(query_config.MAX_WAIT_SECONDS, config.api.timeout_seconds - 2)
@@ -69,7 +71,8 @@ def query_environment(config: EnvironmentConfig, workgroup: str, gold_database: 
         query_config.ENV_PARAMETER_STYLE: (query_config.EMULATOR_PREPARE if config.is_local
                                            else query_config.EXECUTION_PARAMETERS),
         query_config.ENV_AUTHORIZATION: config.api.authorization,
-        "POWERTOOLS_SERVICE_NAME": "lakeforge-query-api",
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
         "LOG_LEVEL": config.lambda_.log_level,
     }
 
@@ -128,7 +131,7 @@ def _query_api(base: Foundation, inputs: BuildInputs) -> None:
         description="Query API: named, parameterized KPI queries on gold through Athena",
         **api.values_for(PythonFunctionProps), kms_key_arn=key.arn,
         **config.values_for(PythonFunctionProps), architecture=config.lambda_.architecture,
-        environment=query_environment(config, workgroup, gold_database),
+        environment=query_environment(config, workgroup, gold_database, fn_names[QUERY_FUNCTION]),
         policy_statements=query_statements(
             partition=names.partition, region=config.region, account_id=names.account_id, workgroup=workgroup,
             gold_database=gold_database, gold_arn=lake.bucket_arns["gold"],
