@@ -231,3 +231,34 @@ def sample_queues(endpoint: str) -> int:
 
 def _paginate_alarms(cw) -> Iterable[dict]:
     return _paginate(cw.describe_alarms, "MetricAlarms", "NextToken", AlarmTypes=["MetricAlarm"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m local_runtime.cloudwatch [--endpoint URL] [--every S] [--once]``: forward the EMF metrics and
+    sample the failure queues every ``S`` seconds until interrupted (the ``metrics`` local service), or once."""
+    import argparse
+    import sys
+
+    from local_runtime.services import endpoint_from_env, health
+
+    parser = argparse.ArgumentParser(prog="python -m local_runtime.cloudwatch", description=main.__doc__)
+    parser.add_argument("--endpoint", default=None)
+    parser.add_argument("--every", type=float, default=5.0)
+    parser.add_argument("--once", action="store_true")
+    args = parser.parse_args(argv)
+    endpoint = args.endpoint or endpoint_from_env()
+    while True:
+        if health(endpoint) is not None:
+            try:
+                forwarded, queues = forward_metrics(endpoint), sample_queues(endpoint)
+                if forwarded:
+                    print(f"[metrics] {forwarded} datapoints forwarded, {queues} queues sampled", flush=True)
+            except Exception as exc:  # noqa: BLE001 - keep forwarding: the next pass resumes from the cursor
+                print(f"[metrics] pass failed: {exc}", file=sys.stderr, flush=True)
+        if args.once:
+            return 0
+        time.sleep(args.every)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,8 +13,9 @@ deployed: bronze -> silver and silver -> gold with local Spark, then the warehou
 published gold copy into the warehouse (PostgreSQL standing in for Redshift, :mod:`warehouse.load`; the local
 connection given as the run's arguments); the summary shows per-layer counts, the data-quality reports and
 the top rows of the KPI tables; then serving: the dashboard's KPI tables are printed from the warehouse and
-the dashboard page is written (``build/dashboard.html``). The platform stays up afterwards (``make
-down`` stops it).
+the dashboard page is written (``build/dashboard.html``); last, the platform's health per layer as ``make status``
+prints it (the deployed alarms' states, each component's counts, errors and lag). The platform stays up
+afterwards (``make down`` stops it).
 
 Where things are comes from their one definition: object keys from :mod:`data_contracts.layout`, the
 tables from the silver and gold table specs, the silver quarantine from the bronze->silver job
@@ -42,6 +43,7 @@ from local_runtime.lake import (bucket, count_lines, iter_jsonl, landed, produce
 from local_runtime.paths import ROOT
 from local_runtime.services import ensure_emulator
 from local_runtime.services.kafka import KafkaBroker
+from local_runtime.services.metrics import MetricsForwarder
 from local_runtime.services.msk_mapping import MskMapping
 from local_runtime.services.postgres import PostgresServer
 from local_runtime.warehouse_local import load_local_warehouse
@@ -296,11 +298,18 @@ def main(argv: list[str] | None = None) -> int:
             mapping.start()
             print(f"    PID {mapping.started_pid()}: {out['msk_ingest_mapping']}")
             print(f"    status (lag per partition): {mapping.status_file}; log: {mapping.log}")
+    metrics = MetricsForwarder(emulator.endpoint)
+    metrics.start()  # the EMF lines of the deployed functions become metrics as they are logged (make down stops it)
     ok = stream_phase(args, out, emulator.endpoint, mapping)
     if not args.skip_batch:
         ok &= batch_phase(args, out, emulator.endpoint)
         if out.get("api_id"):  # the API answers from gold: after the batch
             ok &= api_phase(out, emulator.endpoint)
+    if out.get("monitored_components"):
+        with step("monitoring: the platform's health (make status)"):
+            from local_runtime import status
+
+            print("    " + status.render(status.collect(emulator.endpoint, out)).replace("\n", "\n    "))
     print("\ntime per step:")
     for name, seconds in STEPS:
         print(f"    {name:74} {seconds:6.1f}s")

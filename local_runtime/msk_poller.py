@@ -33,7 +33,9 @@ Lag. :meth:`MskPoller.lag` is, per partition, the committed offset against the e
 answers ListOffsets(latest) wrongly (1 for a partition holding 35 records), and the consumer's watermark query
 uses it; the high watermark a fetch response carries is right, so the end offsets are the consumer's cached
 watermarks (known once it has fetched from the partition). ``--status-file`` rewrites a JSON status (lag,
-records and batches so far) after each batch and every few idle seconds.
+records and batches so far) after each batch and every few idle seconds. The command line also publishes the
+total lag as Lambda's ``OffsetLag`` metric of the function (``AWS/Lambda``), which the deployed consumer-lag alarm
+watches.
 
 ``python -m local_runtime.msk_poller --function NAME [--endpoint URL] [--bootstrap HOST:PORT] [--topic T]
 [--group G] [--batch-size N] [--window S] [--max-retries N] [--on-failure-queue URL] [--until-idle S]``
@@ -358,6 +360,29 @@ def _write_status(path: str) -> Callable[[dict], None]:
     return write
 
 
+def _publish_lag(cloudwatch: Any) -> Callable[[dict], None]:
+    """What Lambda's Kafka poller publishes: the mapping's ``OffsetLag`` (``AWS/Lambda``, per function), the
+    records its group is behind the topic's end, which the deployed consumer-lag alarm watches."""
+    def publish(status: dict) -> None:
+        if status.get("total_lag") is None:
+            return
+        try:
+            cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+                "MetricName": "OffsetLag", "Unit": "Count", "Value": float(status["total_lag"]),
+                "Dimensions": [{"Name": "FunctionName", "Value": status["function"]}]}])
+        except Exception as exc:  # noqa: BLE001 - a metric must never stop the mapping
+            print(f"[msk-poller] OffsetLag not published: {exc}", flush=True)
+    return publish
+
+
+def _both(*callbacks: Callable[[dict], None] | None) -> Callable[[dict], None]:
+    def call(status: dict) -> None:
+        for callback in callbacks:
+            if callback is not None:
+                callback(status)
+    return call
+
+
 def main(argv: list[str] | None = None) -> int:
     from local_runtime.aws import client
     from local_runtime.services import endpoint_from_env
@@ -398,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         poller.run(until_idle=args.until_idle, on_batch=lambda r: print(
             f"[msk-poller] {r.records} records; reported {r.reported or '-'}; committed {r.committed}", flush=True),
-            on_status=_write_status(args.status_file) if args.status_file else None)
+            on_status=_both(_write_status(args.status_file) if args.status_file else None,
+                            _publish_lag(client("cloudwatch", endpoint))))
     except KeyboardInterrupt:
         pass
     finally:

@@ -120,9 +120,9 @@ def apply(directory: Path, env: dict[str, str], variables: dict[str, str] | None
     ``refresh=False`` plans from the state alone (no read of every resource first): for a state known to
     match what the emulator holds, e.g. one restored with it.
 
-    ``attempts > 1`` re-runs a failed apply (for emulators: the provider runs with ``max_retries = 1``
-    so that an emulator's HTTP 500 fails fast instead of hanging, which also makes a dropped keep-alive
-    connection fatal; a second apply picks up where the first stopped).
+    ``attempts > 1`` re-runs a failed apply (for emulators: the provider retries a request at most twice,
+    ``max_retries = 3``, so that an emulator's HTTP 500 fails in seconds instead of hanging; a dropped keep-alive
+    connection that outlasts those retries fails the apply, and a second apply picks up where the first stopped).
     """
     args = ["apply", "-auto-approve", "-input=false", "-no-color", f"-parallelism={parallelism}"]
     if not refresh:

@@ -4,8 +4,8 @@ What it reads: the deployed stack's ``monitored_components`` output (every watch
 the names of its alarms), the alarms' states (the platform's and each layer's composite alarm included), the
 metrics (the platform's own, ``data_contracts.metrics``, and the services' that the emulator publishes), the
 failure queues' depth and the local MSK mapping's lag (its status file). Before reading, it does what CloudWatch
-would have done by then (:func:`local_runtime.cloudwatch.forward_metrics`, :func:`~local_runtime.cloudwatch.sample_queues`),
-so the alarms have seen every datapoint logged so far.
+would have done by then (:func:`local_runtime.cloudwatch.forward_metrics`,
+:func:`~local_runtime.cloudwatch.sample_queues`), so the alarms have seen every datapoint logged so far.
 
 Per component: the last run (a job's last run summary: when, succeeded or failed, how long) or the last activity
 (a function's last invocation), records in, out, quarantined and failed (a job: its last run's; a function: over
@@ -124,6 +124,9 @@ def collect(endpoint: str, outputs: Mapping[str, Any], *, hours: float = 24.0) -
             detail = _job_row(cw, name, since)
         elif kind == "aws_sqs_queue":
             detail = _queue_row(endpoint, name)
+        elif kind == "aws_lambda_event_source_mapping":  # the stream's lag, as its consumer last saw it
+            lag = _points(cw, metrics.NAMESPACE, metrics.STREAM_LAG, {metrics.SERVICE_DIMENSION: name}, since)
+            detail = {"lag": f"{lag[-1]['Maximum']:.0f} s" if lag else None}
         else:
             detail = {}
         alarms = {a: states.get(a, "missing") for a in component["alarms"]}

@@ -10,7 +10,8 @@ Each service is a :class:`~local_runtime.services.base.LocalService` (``name``, 
 order. Today: the AWS emulator (:mod:`local_runtime.services.ministack`), PostgreSQL standing in for
 Redshift (:mod:`local_runtime.services.postgres`), a Kafka broker standing in for MSK
 (:mod:`local_runtime.services.kafka`) and the MSK event source mapping's poller
-(:mod:`local_runtime.services.msk_mapping`: started once the local stack is deployed). The emulator's functions
+(:mod:`local_runtime.services.msk_mapping`: started once the local stack is deployed) and CloudWatch's metrics
+from the emulator's logs (:mod:`local_runtime.services.metrics`). The emulator's functions
 (:func:`ensure_emulator`, :func:`start_ministack`, ...) stay importable from here.
 """
 from __future__ import annotations
@@ -23,17 +24,18 @@ from local_runtime.services.ministack import (DEFAULT_ENDPOINT, HEALTH_PATHS, LO
                                               Emulator, endpoint_from_env, ensure_emulator, health, start_ministack,
                                               stop_ministack)
 from local_runtime.services.kafka import KafkaBroker
+from local_runtime.services.metrics import MetricsForwarder
 from local_runtime.services.msk_mapping import MskMapping
 from local_runtime.services.postgres import PostgresServer
 
 __all__ = [
     "DEFAULT_ENDPOINT", "HEALTH_PATHS", "LOCAL_CREDENTIALS", "REGION", "SERVICES", "AwsEmulator", "Emulator",
-    "KafkaBroker", "LocalService", "MskMapping", "PostgresServer", "endpoint_from_env", "ensure_emulator", "free_port", "health",
+    "KafkaBroker", "LocalService", "MetricsForwarder", "MskMapping", "PostgresServer", "endpoint_from_env", "ensure_emulator", "free_port", "health",
     "main", "services",
     "start_ministack", "stop_ministack",
 ]
 
-SERVICES: tuple[type[LocalService], ...] = (AwsEmulator, PostgresServer, KafkaBroker, MskMapping)
+SERVICES: tuple[type[LocalService], ...] = (AwsEmulator, PostgresServer, KafkaBroker, MskMapping, MetricsForwarder)
 """Every local service, in start order (stopped in reverse). Each is constructed with no arguments
 (its address comes from the environment, e.g. ``AWS_ENDPOINT_URL``, ``LAKEFORGE_POSTGRES_PORT``,
 ``LAKEFORGE_KAFKA_PORT``)."""

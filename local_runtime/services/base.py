@@ -56,6 +56,21 @@ class LocalService(ABC):
                 "started_by_project": pid is not None, "pid": pid, "connection": self.connection()}
 
 
+class BackgroundProcess(LocalService):
+    """A service that is a background process of the project's own, known by its PID file (``pid_file``)."""
+
+    pid_file: Path
+
+    def stop(self) -> bool:
+        stopped = stop_process_group(read_pid(self.pid_file))
+        self.pid_file.unlink(missing_ok=True)
+        return stopped
+
+    def started_pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        return pid if pid and pid_alive(pid) else None
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from local_runtime.paths import ROOT, STATE
-from local_runtime.services.base import LocalService, pid_alive, read_pid, spawn, stop_process_group
+from local_runtime.services.base import BackgroundProcess, spawn
 from local_runtime.services.kafka import KafkaBroker
 from local_runtime.services.ministack import endpoint_from_env
 
 __all__ = ["MskMapping"]
 
 
-class MskMapping(LocalService):
+class MskMapping(BackgroundProcess):
     """Lambda's MSK poller for the deployed MSK ingest function (the local broker -> the emulator's Lambda)."""
 
     name = "msk_mapping"
@@ -102,15 +102,6 @@ class MskMapping(LocalService):
 
     def status(self) -> dict[str, Any]:
         return {**super().status(), "mapping": self.health()}
-
-    def stop(self) -> bool:
-        stopped = stop_process_group(read_pid(self.pid_file))
-        self.pid_file.unlink(missing_ok=True)
-        return stopped
-
-    def started_pid(self) -> int | None:
-        pid = read_pid(self.pid_file)
-        return pid if pid and pid_alive(pid) else None
 
     def connection(self) -> dict[str, Any]:
         return {"bootstrap_servers": self.broker.bootstrap_servers, "endpoint_url": self.endpoint,

@@ -158,10 +158,9 @@ def test_a_threshold_outside_its_limit_is_refused(tmp_path):
     from environments import ConfigError, load_environment
     from environments.config import ENVIRONMENTS_DIR
 
-    text = (ENVIRONMENTS_DIR / "dev.toml").read_text() + "\n[monitoring]\nlambda_duration_ratio = 2.0\n"
-    if "[monitoring]" in (ENVIRONMENTS_DIR / "dev.toml").read_text():
-        text = (ENVIRONMENTS_DIR / "dev.toml").read_text().replace("[monitoring]", "[monitoring]\nlambda_duration_ratio = 2.0", 1)
-    (tmp_path / "dev.toml").write_text(text)
+    text = (ENVIRONMENTS_DIR / "dev.toml").read_text()
+    assert "[monitoring]" in text
+    (tmp_path / "dev.toml").write_text(text.replace("[monitoring]", "[monitoring]\nlambda_duration_ratio = 2.0", 1))
     with pytest.raises(ConfigError, match="monitoring.lambda_duration_ratio"):
         load_environment("dev", tmp_path)
 

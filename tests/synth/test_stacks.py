@@ -74,7 +74,7 @@ def test_local_provider_points_every_service_at_the_emulator(synth):
     assert doc["variable"]["aws_endpoint"]["default"] == "http://127.0.0.1:4566"
     assert doc["variable"]["aws_endpoint"]["type"] == "string"
     assert provider["region"] == "us-east-1"
-    assert provider["max_retries"] == 1
+    assert provider["max_retries"] == 3  # bounded: a dropped keep-alive connection is retried, a 500 fails fast
     assert provider["access_key"] == provider["secret_key"] == "test"
     assert provider["skip_credentials_validation"] is True
     assert provider["skip_metadata_api_check"] == "true"
