@@ -58,13 +58,18 @@ def _points(cw, namespace: str, name: str, dimensions: Mapping[str, str], since:
 
 def _function_row(cw, name: str, since: datetime) -> dict[str, Any]:
     own = {metrics.SERVICE_DIMENSION: name}
-    counts = {m: int(sum(p["Sum"] for p in _points(cw, metrics.NAMESPACE, m, own, since)))
-              for m in metrics.RECORD_COUNTS}
+    points = {m: _points(cw, metrics.NAMESPACE, m, own, since) for m in metrics.RECORD_COUNTS}
+    counts = {m: int(sum(p["Sum"] for p in found)) for m, found in points.items()}
     invocations = _points(cw, "AWS/Lambda", "Invocations", {"FunctionName": name}, since)
     errors = _points(cw, "AWS/Lambda", "Errors", {"FunctionName": name}, since)
     lag = _points(cw, metrics.NAMESPACE, metrics.STREAM_LAG, own, since)
-    return {"last": invocations[-1]["Timestamp"].isoformat(timespec="seconds") if invocations else None,
-            "outcome": f"{int(sum(p['Sum'] for p in invocations))} invocations" if invocations else "idle",
+    # the emulator counts the invocations made through its Invoke API, not those of its event source mappings:
+    # the last batch the function reported (its records_in) is activity too
+    seen = [p["Timestamp"] for p in invocations + points[metrics.RECORDS_IN]]
+    batches = sum(int(p["SampleCount"]) for p in points[metrics.RECORDS_IN])
+    return {"last": max(seen).isoformat(timespec="seconds") if seen else None,
+            "outcome": (f"{int(sum(p['Sum'] for p in invocations))} invocations" if invocations else
+                        f"{batches} batches" if batches else "idle"),
             **counts, "errors": int(sum(p["Sum"] for p in errors)),
             "lag": f"{lag[-1]['Maximum']:.0f} s" if lag else None}
 
@@ -76,13 +81,15 @@ def _job_row(cw, name: str, since: datetime) -> dict[str, Any]:
         return {"last": None, "outcome": "no run"}
     last = durations[-1]["Timestamp"]
 
-    def at_last(metric: str) -> float:
-        return sum(p["Sum"] for p in _points(cw, metrics.NAMESPACE, metric, own, since) if p["Timestamp"] == last)
+    def at_last(metric: str) -> int | None:
+        """The metric's value in the last run's summary (None when the job does not report it)."""
+        found = [p["Sum"] for p in _points(cw, metrics.NAMESPACE, metric, own, since) if p["Timestamp"] == last]
+        return int(sum(found)) if found else None
 
-    failed = at_last(metrics.RUN_FAILED)
+    failed = at_last(metrics.RUN_FAILED) or 0
     return {"last": last.isoformat(timespec="seconds"),
             "outcome": f"{'FAILED' if failed else 'succeeded'} in {durations[-1]['Maximum']:.0f} s",
-            **{m: int(at_last(m)) for m in metrics.RECORD_COUNTS}, "errors": int(failed)}
+            **{m: at_last(m) for m in metrics.RECORD_COUNTS}, "errors": failed}
 
 
 def _queue_row(endpoint: str, name: str) -> dict[str, Any]:
