@@ -5,8 +5,9 @@ arrives (composite alarms follow, alarm actions publish to SNS) and stores dashb
 embedded-metric-format (EMF) log lines into metrics, publishes no service metrics and has no EventBridge metrics.
 So, as the stand-in for those AWS services:
 
-* :func:`forward_metrics` is CloudWatch Logs' EMF extraction: it reads every log stream of the emulator from
-  where it last stopped (a cursor per stream, kept under ``.state/cloudwatch/``), parses each line with
+* :func:`forward_metrics` is CloudWatch Logs' EMF extraction: it reads every log stream of the emulator that
+  grew since the last pass, from where it last stopped (a cursor per stream, kept under ``.state/cloudwatch/``;
+  a stream whose ingestion time, stored bytes and sequence token are unchanged is not read), parses each line with
   :func:`data_contracts.emf.parse` (the extraction CloudWatch does) and puts the datapoints with
   ``PutMetricData``, each stream's cursor saved only after its datapoints were put (a crash forwards them again;
   a forwarded line is never forwarded twice by later calls);
@@ -123,6 +124,9 @@ def forward_metrics(endpoint: str, *, cursor_file: Path | None = None) -> int:
                 seen = cursor.get(key) or {}
                 if seen.get("created") != stream.get("creationTime"):  # a new stream of that name: from its start
                     seen = {"created": stream.get("creationTime")}
+                mark = [stream.get("lastIngestionTime"), stream.get("storedBytes"), stream.get("uploadSequenceToken")]
+                if seen.get("token") and seen.get("mark") == mark:  # nothing logged there since the last pass
+                    continue
                 token, points = seen.get("token"), []
                 while True:
                     page = logs.get_log_events(logGroupName=name, logStreamName=stream["logStreamName"],
@@ -133,7 +137,7 @@ def forward_metrics(endpoint: str, *, cursor_file: Path | None = None) -> int:
                         break
                     token = page["nextForwardToken"]
                 forwarded += put_datapoints(cw, points)
-                cursor[key] = {**seen, "token": token}
+                cursor[key] = {**seen, "token": token, "mark": mark}
                 save()
     return forwarded
 
