@@ -44,8 +44,8 @@ from data_contracts import emf
 from local_runtime.aws import client
 from local_runtime.paths import STATE
 
-__all__ = ["CURSOR_DIR", "forward_metrics", "job_state_changed", "matches", "put_datapoints", "sample_queues",
-           "ship_job_log"]
+__all__ = ["CURSOR_DIR", "forward_metrics", "job_state_changed", "matches", "paginate", "put_datapoints",
+           "queue_depth", "sample_queues", "ship_job_log"]
 
 CURSOR_DIR = STATE / "cloudwatch"
 PUT_BATCH = 500
@@ -74,7 +74,8 @@ def _locked_cursor(path: Path):
         yield cursor, save
 
 
-def _paginate(method, key: str, token_key: str = "nextToken", **kwargs) -> Iterable[dict]:
+def paginate(method, key: str, token_key: str = "nextToken", **kwargs) -> Iterable[dict]:
+    """Every item under ``key`` of every page of a boto3 list call (``token_key``: the page token's name)."""
     token = None
     while True:
         page = method(**kwargs, **({token_key: token} if token else {}))
@@ -117,9 +118,9 @@ def forward_metrics(endpoint: str, *, cursor_file: Path | None = None) -> int:
     logs, cw = client("logs", endpoint), client("cloudwatch", endpoint)
     forwarded = 0
     with _locked_cursor(cursor_file or _cursor_file(endpoint)) as (cursor, save):
-        for group in _paginate(logs.describe_log_groups, "logGroups"):
+        for group in paginate(logs.describe_log_groups, "logGroups"):
             name = group["logGroupName"]
-            for stream in _paginate(logs.describe_log_streams, "logStreams", logGroupName=name):
+            for stream in paginate(logs.describe_log_streams, "logStreams", logGroupName=name):
                 key = f"{name}\n{stream['logStreamName']}"
                 seen = cursor.get(key) or {}
                 if seen.get("created") != stream.get("creationTime"):  # a new stream of that name: from its start
@@ -190,7 +191,7 @@ def job_state_changed(endpoint: str, job_name: str, state: str, run_id: str, mes
                         "severity": "ERROR" if state in GLUE_FAILED else "INFO"}}
     events, cw, sns = client("events", endpoint), client("cloudwatch", endpoint), client("sns", endpoint)
     matched, watching = [], []
-    for rule in _paginate(events.list_rules, "Rules", "NextToken"):
+    for rule in paginate(events.list_rules, "Rules", "NextToken"):
         pattern = json.loads(rule.get("EventPattern") or "null")
         if not isinstance(pattern, Mapping):
             continue
@@ -220,21 +221,29 @@ def sample_queues(endpoint: str) -> int:
     now = datetime.now(timezone.utc)
     data = []
     for name in names:
-        try:
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        except sqs.exceptions.QueueDoesNotExist:
+        depth = queue_depth(sqs, name)
+        if depth is None:
             continue
-        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
         data.append({"MetricName": "ApproximateNumberOfMessagesVisible", "Unit": "Count", "Timestamp": now,
-                     "Dimensions": [{"Name": "QueueName", "Value": name}],
-                     "Value": float(attrs.get("ApproximateNumberOfMessages", 0))})
+                     "Dimensions": [{"Name": "QueueName", "Value": name}], "Value": float(depth)})
     if data:
         cw.put_metric_data(Namespace="AWS/SQS", MetricData=data)
     return len(data)
 
 
+def queue_depth(sqs, name: str) -> int | None:
+    """The messages waiting in queue ``name`` (``ApproximateNumberOfMessages``), or None when there is no such
+    queue."""
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        return None
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    return int(attrs.get("ApproximateNumberOfMessages", 0))
+
+
 def _paginate_alarms(cw) -> Iterable[dict]:
-    return _paginate(cw.describe_alarms, "MetricAlarms", "NextToken", AlarmTypes=["MetricAlarm"])
+    return paginate(cw.describe_alarms, "MetricAlarms", "NextToken", AlarmTypes=["MetricAlarm"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,16 +35,9 @@ LAYER_ORDER = ("streaming", "batch", "warehouse", "serving")
 
 
 def _alarm_states(cw) -> dict[str, str]:
-    states: dict[str, str] = {}
-    for kind, key in (("MetricAlarm", "MetricAlarms"), ("CompositeAlarm", "CompositeAlarms")):
-        token = None
-        while True:
-            page = cw.describe_alarms(AlarmTypes=[kind], **({"NextToken": token} if token else {}))
-            states.update({a["AlarmName"]: a["StateValue"] for a in page.get(key, [])})
-            token = page.get("NextToken")
-            if not token:
-                break
-    return states
+    return {a["AlarmName"]: a["StateValue"] for kind, key in (("MetricAlarm", "MetricAlarms"),
+                                                              ("CompositeAlarm", "CompositeAlarms"))
+            for a in cloudwatch.paginate(cw.describe_alarms, key, "NextToken", AlarmTypes=[kind])}
 
 
 def _points(cw, namespace: str, name: str, dimensions: Mapping[str, str], since: datetime) -> list[dict]:
@@ -93,14 +86,8 @@ def _job_row(cw, name: str, since: datetime) -> dict[str, Any]:
 
 
 def _queue_row(endpoint: str, name: str) -> dict[str, Any]:
-    sqs = client("sqs", endpoint)
-    try:
-        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except sqs.exceptions.QueueDoesNotExist:
-        return {"outcome": "missing"}
-    depth = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-                ["Attributes"].get("ApproximateNumberOfMessages", 0))
-    return {"outcome": f"{depth} waiting", "errors": depth}
+    depth = cloudwatch.queue_depth(client("sqs", endpoint), name)
+    return {"outcome": "missing"} if depth is None else {"outcome": f"{depth} waiting", "errors": depth}
 
 
 def _topic_lag(topic: str) -> dict[str, Any] | None:
