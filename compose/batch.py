@@ -166,6 +166,28 @@ def _job_secrets(base: Foundation, jobs: Sequence[JobContract], warehouse_secret
     return arns
 
 
+def glue_job_specs(workflow: Sequence[JobContract], scripts: Mapping[str, Path], bucket_names: Mapping[str, str],
+                   bucket_arns: Mapping[str, str], databases: Mapping[str, str], secrets: Mapping[str, str],
+                   target=None) -> tuple[GlueJobSpec, ...]:
+    """The deployed Glue jobs of ``workflow``: each job contract's script, arguments, grants and catalog access on
+    the given buckets, databases and secrets (names and ARNs may be tokens). ``target``: the warehouse load's
+    (:func:`compose.warehouse.load_target`), where there is one."""
+    def spec(job: JobContract) -> GlueJobSpec:
+        load = job is WAREHOUSE_LOAD
+        return GlueJobSpec(
+            key=job.name, script_path=scripts[job.name], description=job.description,
+            arguments={**job.deployed_arguments(bucket_names, databases, secrets),
+                       **(target.arguments if load else {})},
+            s3_access=s3_access(job, bucket_arns),
+            catalog_databases=tuple(databases[layer] for layer in job.catalog_layers if layer in databases),
+            catalog_publish_databases=tuple(databases[layer] for layer in job.catalog_publish if layer in databases),
+            secret_arns=tuple(secrets[name] for name in job.secrets if name in secrets),
+            redshift_data_resources=target.data_api_resources if load else (),
+        )
+
+    return tuple(spec(job) for job in workflow)
+
+
 def _glue_jobs(base: Foundation, inputs: BuildInputs, databases: Mapping[str, str]) -> None:
     from modules.glue_jobs import GlueJobs
     from modules.glue_workflow import GlueWorkflow
@@ -176,20 +198,7 @@ def _glue_jobs(base: Foundation, inputs: BuildInputs, databases: Mapping[str, st
     target = load_target(base) if WAREHOUSE_LOAD in workflow else None
     secrets = _job_secrets(base, workflow, target.secrets if target else {})
 
-    def spec(job: JobContract) -> GlueJobSpec:
-        load = job is WAREHOUSE_LOAD
-        return GlueJobSpec(
-            key=job.name, script_path=inputs.scripts[job.name], description=job.description,
-            arguments={**job.deployed_arguments(lake.bucket_names, databases, secrets),
-                       **(target.arguments if load else {})},
-            s3_access=s3_access(job, lake.bucket_arns),
-            catalog_databases=tuple(databases[layer] for layer in job.catalog_layers if layer in databases),
-            catalog_publish_databases=tuple(databases[layer] for layer in job.catalog_publish if layer in databases),
-            secret_arns=tuple(secrets[name] for name in job.secrets if name in secrets),
-            redshift_data_resources=target.data_api_resources if load else (),
-        )
-
-    specs = tuple(spec(job) for job in workflow)
+    specs = glue_job_specs(workflow, inputs.scripts, lake.bucket_names, lake.bucket_arns, databases, secrets, target)
     jobs = GlueJobs(stack, "glue_jobs", GlueJobsProps(
         name_prefix=prefix, jobs=specs, artifacts_bucket=lake.bucket_names["artifacts"],
         artifacts_bucket_arn=lake.bucket_arns["artifacts"], account_id=names.account_id, region=config.region,

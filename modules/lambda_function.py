@@ -29,6 +29,7 @@ from constructs import Construct
 
 from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
 from modules.monitoring_props import lambda_watches
+from modules.options import is_token
 from modules.lambda_function_props import (
     OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements,
 )
@@ -77,8 +78,10 @@ class PythonFunction(Construct):
         self.watches: tuple = ()
         if not props.create:
             return
+        # A Terraform expression (an emitted module's variable) is read by Terraform; a local file is hashed here.
+        from_terraform = is_token(str(props.zip_path))
         zip_path = Path(props.zip_path)
-        if not zip_path.is_file():
+        if not from_terraform and not zip_path.is_file():
             raise FileNotFoundError(f"Lambda package {zip_path} does not exist: build it before synth")
 
         from cdktf import AssetType, TerraformAsset
@@ -151,8 +154,13 @@ class PythonFunction(Construct):
         role_policy = IamRolePolicy(self, "role_policy", name=f"{name}-least-privilege", role=self.role.id,
                                     policy=policy_document(statements))
 
-        asset = TerraformAsset(self, "code", path=str(zip_path.resolve()), type=AssetType.FILE)
-        self.code_hash = source_code_hash(zip_path)
+        if from_terraform:
+            from cdktf import Fn
+            filename = str(props.zip_path)
+            self.code_hash = Fn.filebase64sha256(filename)
+        else:
+            filename = TerraformAsset(self, "code", path=str(zip_path.resolve()), type=AssetType.FILE).path
+            self.code_hash = source_code_hash(zip_path)
         self.function = LambdaFunction(
             self, "function",
             function_name=name,
@@ -161,7 +169,7 @@ class PythonFunction(Construct):
             runtime=props.runtime,
             handler=props.handler,
             architectures=[props.architecture],
-            filename=asset.path,
+            filename=filename,
             source_code_hash=self.code_hash,
             memory_size=props.memory_mb,
             timeout=props.timeout_seconds,

@@ -17,6 +17,7 @@ Standard library only: importing a props module never imports cdktf, constructs 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -52,8 +53,12 @@ __all__ = [
 ]
 
 _MISSING = dataclasses.MISSING
-TOKEN_RE = re.compile(r"\$\{(Tf)?Token\[[^\]]*\]\}")
-"""A cdktf token inside a string (``${Token[...]}`` / ``${TfToken[...]}``)."""
+TOKEN_RE = re.compile(r"[$#&]\{(Tf)?Token\[[^\]]*\]\}")
+"""A cdktf token inside a string (``${Token[...]}`` / ``${TfToken[...]}``; ``#{`` in a list token, ``&{`` in a
+map token's key)."""
+
+NUMBER_TOKEN_LIMIT = -1e289
+"""cdktf encodes a number token as a double below this (a negative number no option accepts as a value)."""
 
 
 class OptionError(ValueError):
@@ -61,8 +66,20 @@ class OptionError(ValueError):
 
 
 def is_token(value: Any) -> bool:
-    """True for a cdktf token (a value only known at plan time): limits do not apply to it."""
-    return isinstance(value, str) and bool(TOKEN_RE.search(value))
+    """True for a cdktf token (a value only known at plan time): limits do not apply to it. A string, number,
+    list or map token (a Terraform variable's value, e.g. in an emitted Terraform module) or a boolean one (an
+    object that is none of the plain types)."""
+    if isinstance(value, str):  # a cdktf token, or a Terraform expression written out ("${var.x}")
+        return bool(TOKEN_RE.search(value)) or "${" in value
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return value < NUMBER_TOKEN_LIMIT
+    if isinstance(value, (tuple, list)):
+        return len(value) == 1 and isinstance(value[0], str) and value[0].startswith("#{") and is_token(value[0])
+    if isinstance(value, Mapping):
+        return any(isinstance(k, str) and k.startswith("&{") and TOKEN_RE.search(k) for k in value)
+    return type(value).__module__.startswith("jsii")
 
 
 @dataclass(frozen=True)
@@ -76,41 +93,67 @@ class Limit:
     pattern: str = ""
     """For a pattern limit: the regular expression (a Terraform validation can reuse it)."""
 
+    choices: tuple = ()
+    """For a :func:`one_of` limit: the values it accepts."""
+
+    terraform: str = ""
+    """The same check as a Terraform condition on ``{v}`` (an emitted module's ``validation`` block); empty when
+    it has none."""
+
     def message(self, value: Any) -> str:
         return self.error.format(value=value) if self.error else f"{self.text} (got {value!r})"
+
+
+def _hcl_string(text: str) -> str:
+    """A Terraform string literal (JSON escaping, ``${`` and ``%{`` escaped)."""
+    return json.dumps(text).replace("${", "$${").replace("%{", "%%{")
+
+
+def _hcl_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _hcl_string(value) if isinstance(value, str) else repr(value)
+
+
+def _hcl_list(values: Iterable[Any]) -> str:
+    return "[" + ", ".join(_hcl_value(v) for v in values) + "]"
 
 
 def between(low: int | float, high: int | float, unit: str = "") -> Limit:
     """``low <= value <= high``."""
     span = f"{low} to {high}" if low < 0 else f"{low}-{high}"
-    return Limit(f"{span}{' ' + unit if unit else ''}", lambda v: low <= v <= high)
+    return Limit(f"{span}{' ' + unit if unit else ''}", lambda v: low <= v <= high,
+                 terraform=f"{{v}} >= {low} && {{v}} <= {high}")
 
 
 def at_least(low: int | float, text: str = "") -> Limit:
     """``value >= low``."""
-    return Limit(text or f">= {low}", lambda v: v >= low)
+    return Limit(text or f">= {low}", lambda v: v >= low, terraform=f"{{v}} >= {low}")
 
 
 def one_of(*values: Any) -> Limit:
     """``value in values``."""
-    return Limit(f"one of {', '.join(map(str, values))}", lambda v: v in values)
+    return Limit(f"one of {', '.join(map(str, values))}", lambda v: v in values, choices=tuple(values),
+                 terraform="contains(" + _hcl_list(values) + ", {v})")
 
 
 def matches(pattern: str, text: str) -> Limit:
     """A string matching ``pattern`` (``re.fullmatch``)."""
     regex = re.compile(pattern)
-    return Limit(text, lambda v: isinstance(v, str) and bool(regex.fullmatch(v)), pattern=pattern)
+    return Limit(text, lambda v: isinstance(v, str) and bool(regex.fullmatch(v)), pattern=pattern,
+                 terraform="can(regex(" + _hcl_string(f"^(?:{pattern})$") + ", {v}))")
 
 
 def non_empty(text: str) -> Limit:
     """A non-empty collection or string."""
-    return Limit(text, lambda v: len(v) > 0)
+    return Limit(text, lambda v: len(v) > 0, terraform="length({v}) > 0")
 
 
 def or_value(allowed: Any, limit: Limit) -> Limit:
     """``value == allowed`` or within ``limit`` (e.g. ``-1`` = unlimited, or 60-604800)."""
     return Limit(f"{allowed!r} or {limit.text}", lambda v: v == allowed or limit.ok(v),
-                 pattern=limit.pattern)
+                 pattern=limit.pattern,
+                 terraform=f"{{v}} == {_hcl_value(allowed)} || ({limit.terraform})" if limit.terraform else "")
 
 
 LOG_RETENTION_DAYS: frozenset[int] = frozenset(
@@ -121,7 +164,8 @@ LOG_RETENTION_DAYS: frozenset[int] = frozenset(
 
 def log_retention() -> Limit:
     return Limit("a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ..., 3653)",
-                 lambda v: v in LOG_RETENTION_DAYS, error="{value} is not a CloudWatch Logs retention value")
+                 lambda v: v in LOG_RETENTION_DAYS, error="{value} is not a CloudWatch Logs retention value",
+                 terraform="contains(" + _hcl_list(sorted(LOG_RETENTION_DAYS)) + ", {v})")
 
 
 GLUE_CRON_PATTERN = r"cron\((\S+ ){5}\S+\)"

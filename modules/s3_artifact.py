@@ -19,6 +19,7 @@ from pathlib import Path
 from constructs import Construct
 
 from modules.s3_artifact_props import OUTPUTS, S3ArtifactProps
+from modules.options import is_token
 
 __all__ = ["OUTPUTS", "S3Artifact", "S3ArtifactProps", "file_md5"]
 
@@ -43,21 +44,28 @@ class S3Artifact(Construct):
         self.source_hash: str | None = None
         if not props.create:
             return
+        # A Terraform expression (an emitted module's variable) is read by Terraform; a local file is hashed here.
+        from_terraform = is_token(str(props.path))
         path = Path(props.path)
-        if not path.is_file():
+        if not from_terraform and not path.is_file():
             raise FileNotFoundError(f"{path} does not exist: build or write it before synth")
 
         from cdktf import AssetType, TerraformAsset
 
         from cdktf_cdktf_provider_aws.s3_object import S3Object
 
-        asset = TerraformAsset(self, "file", path=str(path.resolve()), type=AssetType.FILE)
-        self.source_hash = file_md5(path)
+        if from_terraform:
+            from cdktf import Fn
+            source = str(props.path)
+            self.source_hash = Fn.filemd5(source)
+        else:
+            source = TerraformAsset(self, "file", path=str(path.resolve()), type=AssetType.FILE).path
+            self.source_hash = file_md5(path)
         self.object = S3Object(
             self, "object",
             bucket=props.bucket,
             key=props.key,
-            source=asset.path,
+            source=source,
             source_hash=self.source_hash,
             content_type=props.content_type,
             server_side_encryption="aws:kms" if props.kms_key_arn else None,
