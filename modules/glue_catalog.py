@@ -39,6 +39,7 @@ from constructs import Construct
 
 from modules.glue_catalog_props import OUTPUTS, GlueCatalogProps, TableSpec
 from modules.iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from modules._bindings import aws, core
 
 __all__ = ["OUTPUTS", "GlueCatalog", "GlueCatalogProps", "database_name", "glue_comment", "projection_parameters",
            "security_configuration"]
@@ -114,13 +115,15 @@ def security_configuration(scope: Construct, id_: str, name: str, kms_key_arn: s
     """An ``aws_glue_security_configuration`` encrypting everything with ``kms_key_arn``: S3 ``SSE-KMS``,
     CloudWatch Logs ``SSE-KMS`` and job bookmarks ``CSE-KMS`` (``None``: SSE-S3, the others disabled).
     Returns its name."""
-    from cdktf_cdktf_provider_aws.glue_security_configuration import (
-        GlueSecurityConfiguration,
-        GlueSecurityConfigurationEncryptionConfiguration,
-        GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption,
-        GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption,
-        GlueSecurityConfigurationEncryptionConfigurationS3Encryption,
-    )
+    binding = aws.glue_security_configuration
+    GlueSecurityConfiguration = binding.GlueSecurityConfiguration
+    GlueSecurityConfigurationEncryptionConfiguration = binding.GlueSecurityConfigurationEncryptionConfiguration
+    GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption = (
+        binding.GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption)
+    GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption = (
+        binding.GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption)
+    GlueSecurityConfigurationEncryptionConfigurationS3Encryption = (
+        binding.GlueSecurityConfigurationEncryptionConfigurationS3Encryption)
 
     key = kms_key_arn
     sec = GlueSecurityConfiguration(
@@ -174,15 +177,14 @@ class GlueCatalog(Construct):
             return
         self._check()
 
-        from cdktf import TerraformResourceLifecycle
-        from cdktf_cdktf_provider_aws.glue_catalog_database import GlueCatalogDatabase
-        from cdktf_cdktf_provider_aws.glue_catalog_table import (
-            GlueCatalogTable,
-            GlueCatalogTablePartitionKeys,
-            GlueCatalogTableStorageDescriptor,
-            GlueCatalogTableStorageDescriptorColumns,
-            GlueCatalogTableStorageDescriptorSerDeInfo,
-        )
+        TerraformResourceLifecycle = core.TerraformResourceLifecycle
+        GlueCatalogDatabase = aws.glue_catalog_database.GlueCatalogDatabase
+        binding = aws.glue_catalog_table
+        GlueCatalogTable = binding.GlueCatalogTable
+        GlueCatalogTablePartitionKeys = binding.GlueCatalogTablePartitionKeys
+        GlueCatalogTableStorageDescriptor = binding.GlueCatalogTableStorageDescriptor
+        GlueCatalogTableStorageDescriptorColumns = binding.GlueCatalogTableStorageDescriptorColumns
+        GlueCatalogTableStorageDescriptorSerDeInfo = binding.GlueCatalogTableStorageDescriptorSerDeInfo
 
         p = props
         tags = dict(p.tags)
@@ -260,14 +262,13 @@ class GlueCatalog(Construct):
             raise ValueError("the crawler needs the bronze database and bucket")
 
     def _crawler(self, tags: dict[str, str], arn: str) -> None:
-        from cdktf_cdktf_provider_aws.glue_crawler import (
-            GlueCrawler,
-            GlueCrawlerRecrawlPolicy,
-            GlueCrawlerS3Target,
-            GlueCrawlerSchemaChangePolicy,
-        )
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        binding = aws.glue_crawler
+        GlueCrawler = binding.GlueCrawler
+        GlueCrawlerRecrawlPolicy = binding.GlueCrawlerRecrawlPolicy
+        GlueCrawlerS3Target = binding.GlueCrawlerS3Target
+        GlueCrawlerSchemaChangePolicy = binding.GlueCrawlerSchemaChangePolicy
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         p = self.props
         name = f"{p.name_prefix}-bronze-raw"
@@ -326,12 +327,14 @@ class GlueCatalog(Construct):
         self.crawler_role_arn = role.arn
 
     def _encryption_settings(self) -> None:
-        from cdktf_cdktf_provider_aws.glue_data_catalog_encryption_settings import (
-            GlueDataCatalogEncryptionSettings,
-            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings,
-            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption,
-            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest,
-        )
+        binding = aws.glue_data_catalog_encryption_settings
+        GlueDataCatalogEncryptionSettings = binding.GlueDataCatalogEncryptionSettings
+        GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings = (
+            binding.GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings)
+        GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption = (
+            binding.GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption)
+        GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest = (
+            binding.GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest)
 
         p = self.props
         self.encryption_settings = GlueDataCatalogEncryptionSettings(

@@ -41,6 +41,7 @@ from modules.iam import (
     Condition, S3Access, Statement, assume_role_policy, policy_document, policy_variable, s3_statements,
 )
 from modules.s3_artifact import S3Artifact, S3ArtifactProps
+from modules._bindings import aws
 
 __all__ = ["CATALOG_ACTIONS", "PUBLISH_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
            "GlueJobsProps", "job_name", "role_name"]
@@ -82,10 +83,13 @@ class GlueJobs(Construct):
             return
         self._check()
 
-        from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-        from cdktf_cdktf_provider_aws.glue_job import GlueJob, GlueJobCommand, GlueJobExecutionProperty
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        CloudwatchLogGroup = aws.cloudwatch_log_group.CloudwatchLogGroup
+        binding = aws.glue_job
+        GlueJob = binding.GlueJob
+        GlueJobCommand = binding.GlueJobCommand
+        GlueJobExecutionProperty = binding.GlueJobExecutionProperty
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         p = props
         tags = dict(p.tags)

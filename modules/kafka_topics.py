@@ -24,6 +24,7 @@ from constructs import Construct
 from modules.iam import Statement
 from modules.kafka_topics_props import OUTPUTS, KafkaTopicsProps, TopicSpec
 from modules.lambda_function_props import PythonFunctionProps
+from modules._bindings import aws
 
 __all__ = ["OUTPUTS", "KafkaTopics", "KafkaTopicsProps", "TopicSpec", "topic_statements"]
 
@@ -60,7 +61,7 @@ class KafkaTopics(Construct):
         if not props.create:
             return
 
-        from cdktf_cdktf_provider_aws.lambda_invocation import LambdaInvocation
+        LambdaInvocation = aws.lambda_invocation.LambdaInvocation
 
         from modules.lambda_function import PythonFunction
 

@@ -28,6 +28,7 @@ from modules.iam import Condition, Statement, deny_insecure_transport, policy_do
 from modules.monitoring_props import (
     COMPARISONS, LAYERS, OUTPUTS, THRESHOLDS, AlarmSpec, MonitoringProps, Watch, event_rule_alarm,
 )
+from modules._bindings import aws
 
 __all__ = ["OUTPUTS", "Monitoring", "MonitoringProps", "alarm_name"]
 
@@ -81,13 +82,13 @@ class Monitoring(Construct):
         if bad_layers:
             raise ValueError(f"unknown layers {bad_layers}; choose from {list(LAYERS)}")
 
-        from cdktf_cdktf_provider_aws.cloudwatch_composite_alarm import CloudwatchCompositeAlarm
-        from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-        from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-        from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-        from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-        from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-        from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+        CloudwatchCompositeAlarm = aws.cloudwatch_composite_alarm.CloudwatchCompositeAlarm
+        CloudwatchDashboard = aws.cloudwatch_dashboard.CloudwatchDashboard
+        CloudwatchEventRule = aws.cloudwatch_event_rule.CloudwatchEventRule
+        CloudwatchEventTarget = aws.cloudwatch_event_target.CloudwatchEventTarget
+        SnsTopic = aws.sns_topic.SnsTopic
+        SnsTopicPolicy = aws.sns_topic_policy.SnsTopicPolicy
+        SnsTopicSubscription = aws.sns_topic_subscription.SnsTopicSubscription
 
         p = props
         tags = dict(p.tags)
@@ -159,7 +160,7 @@ class Monitoring(Construct):
         self.dashboard_name = dashboard.dashboard_name
 
     def _alarm(self, layer: str, watch: Watch, spec: AlarmSpec, topic_arn: str, tags: dict):
-        from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+        CloudwatchMetricAlarm = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm
 
         p = self.props
         percentile = spec.statistic.startswith("p")

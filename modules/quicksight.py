@@ -31,6 +31,7 @@ from modules.quicksight_props import (
     OUTPUTS, QuicksightColumn, QuicksightDashboardsProps, QuicksightDataSetSpec, QuicksightMeasure,
     QuicksightVisualSpec,
 )
+from modules._bindings import aws
 
 __all__ = ["OUTPUTS", "QuicksightColumn", "QuicksightDashboards", "QuicksightDashboardsProps",
            "QuicksightDataSetSpec", "QuicksightMeasure", "QuicksightVisualSpec"]
@@ -160,9 +161,9 @@ class QuicksightDashboards(Construct):
         )
 
     def _vpc_connection(self):
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-        from cdktf_cdktf_provider_aws.quicksight_vpc_connection import QuicksightVpcConnection
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
+        QuicksightVpcConnection = aws.quicksight_vpc_connection.QuicksightVpcConnection
 
         p = self.props
         tags = dict(p.tags)
@@ -204,7 +205,7 @@ class QuicksightDashboards(Construct):
         return tuple(out)
 
     def _service_role_policy(self) -> None:
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         statements = self.service_role_statements()
         if statements:
@@ -215,11 +216,14 @@ class QuicksightDashboards(Construct):
         return [cls(principal=arn, actions=list(actions)) for arn in (principals or self.props.owner_arns)]
 
     def _redshift_source(self, vpc_connection) -> str:
-        from cdktf_cdktf_provider_aws.quicksight_data_source import (
-            QuicksightDataSource, QuicksightDataSourceCredentials, QuicksightDataSourceParameters,
-            QuicksightDataSourceParametersRedshift, QuicksightDataSourcePermission, QuicksightDataSourceSslProperties,
-            QuicksightDataSourceVpcConnectionProperties,
-        )
+        binding = aws.quicksight_data_source
+        QuicksightDataSource = binding.QuicksightDataSource
+        QuicksightDataSourceCredentials = binding.QuicksightDataSourceCredentials
+        QuicksightDataSourceParameters = binding.QuicksightDataSourceParameters
+        QuicksightDataSourceParametersRedshift = binding.QuicksightDataSourceParametersRedshift
+        QuicksightDataSourcePermission = binding.QuicksightDataSourcePermission
+        QuicksightDataSourceSslProperties = binding.QuicksightDataSourceSslProperties
+        QuicksightDataSourceVpcConnectionProperties = binding.QuicksightDataSourceVpcConnectionProperties
 
         p = self.props
         source = QuicksightDataSource(
@@ -236,10 +240,12 @@ class QuicksightDashboards(Construct):
         return source.arn
 
     def _athena_source(self) -> str:
-        from cdktf_cdktf_provider_aws.quicksight_data_source import (
-            QuicksightDataSource, QuicksightDataSourceParameters, QuicksightDataSourceParametersAthena,
-            QuicksightDataSourcePermission, QuicksightDataSourceSslProperties,
-        )
+        binding = aws.quicksight_data_source
+        QuicksightDataSource = binding.QuicksightDataSource
+        QuicksightDataSourceParameters = binding.QuicksightDataSourceParameters
+        QuicksightDataSourceParametersAthena = binding.QuicksightDataSourceParametersAthena
+        QuicksightDataSourcePermission = binding.QuicksightDataSourcePermission
+        QuicksightDataSourceSslProperties = binding.QuicksightDataSourceSslProperties
 
         p = self.props
         source = QuicksightDataSource(
@@ -255,11 +261,14 @@ class QuicksightDashboards(Construct):
     # --- data sets and dashboard ----------------------------------------------------------------------------
 
     def _data_set(self, spec: QuicksightDataSetSpec) -> str:
-        from cdktf_cdktf_provider_aws.quicksight_data_set import (
-            QuicksightDataSet, QuicksightDataSetLogicalTableMap, QuicksightDataSetLogicalTableMapSource,
-            QuicksightDataSetPermissions, QuicksightDataSetPhysicalTableMap, QuicksightDataSetPhysicalTableMapCustomSql,
-            QuicksightDataSetPhysicalTableMapCustomSqlColumns,
-        )
+        binding = aws.quicksight_data_set
+        QuicksightDataSet = binding.QuicksightDataSet
+        QuicksightDataSetLogicalTableMap = binding.QuicksightDataSetLogicalTableMap
+        QuicksightDataSetLogicalTableMapSource = binding.QuicksightDataSetLogicalTableMapSource
+        QuicksightDataSetPermissions = binding.QuicksightDataSetPermissions
+        QuicksightDataSetPhysicalTableMap = binding.QuicksightDataSetPhysicalTableMap
+        QuicksightDataSetPhysicalTableMapCustomSql = binding.QuicksightDataSetPhysicalTableMapCustomSql
+        QuicksightDataSetPhysicalTableMapCustomSqlColumns = binding.QuicksightDataSetPhysicalTableMapCustomSqlColumns
 
         p = self.props
         data_set = QuicksightDataSet(
@@ -279,11 +288,14 @@ class QuicksightDashboards(Construct):
         return data_set.arn
 
     def _dashboard(self) -> None:
-        from cdktf_cdktf_provider_aws.quicksight_dashboard import (
-            QuicksightDashboard, QuicksightDashboardDashboardPublishOptions,
-            QuicksightDashboardDashboardPublishOptionsAdHocFilteringOption,
-            QuicksightDashboardDashboardPublishOptionsExportToCsvOption, QuicksightDashboardPermissions,
-        )
+        binding = aws.quicksight_dashboard
+        QuicksightDashboard = binding.QuicksightDashboard
+        QuicksightDashboardDashboardPublishOptions = binding.QuicksightDashboardDashboardPublishOptions
+        QuicksightDashboardDashboardPublishOptionsAdHocFilteringOption = (
+            binding.QuicksightDashboardDashboardPublishOptionsAdHocFilteringOption)
+        QuicksightDashboardDashboardPublishOptionsExportToCsvOption = (
+            binding.QuicksightDashboardDashboardPublishOptionsExportToCsvOption)
+        QuicksightDashboardPermissions = binding.QuicksightDashboardPermissions
 
         p = self.props
         permissions = self._permissions(QuicksightDashboardPermissions, DASHBOARD_OWNER_ACTIONS)

@@ -19,6 +19,7 @@ from pathlib import Path
 from constructs import Construct
 
 from modules.s3_artifact_props import OUTPUTS, S3ArtifactProps
+from modules._bindings import aws, core
 
 __all__ = ["OUTPUTS", "S3Artifact", "S3ArtifactProps", "file_md5"]
 
@@ -47,9 +48,10 @@ class S3Artifact(Construct):
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist: build or write it before synth")
 
-        from cdktf import AssetType, TerraformAsset
+        AssetType = core.AssetType
+        TerraformAsset = core.TerraformAsset
 
-        from cdktf_cdktf_provider_aws.s3_object import S3Object
+        S3Object = aws.s3_object.S3Object
 
         asset = TerraformAsset(self, "file", path=str(path.resolve()), type=AssetType.FILE)
         self.source_hash = file_md5(path)

@@ -33,6 +33,7 @@ from modules.options import TOKEN_RE
 from modules.s3_lake_props import (
     ACCESS_LOGS, DEFAULT_LIFECYCLE, LAKE_LAYERS, OUTPUTS, DataLakeStorageProps, LifecycleRule,
 )
+from modules._bindings import aws, core
 
 __all__ = ["ACCESS_LOGS", "DEFAULT_LIFECYCLE", "LAKE_LAYERS", "OUTPUTS", "DataLakeStorage", "DataLakeStorageProps",
            "LifecycleRule"]
@@ -53,10 +54,11 @@ class DataLakeStorage(Construct):
         self.access_logs_bucket_name: str | None = None
         if not props.create:
             return
-        from cdktf import TerraformResourceLifecycle, Token
+        TerraformResourceLifecycle = core.TerraformResourceLifecycle
+        Token = core.Token
 
-        from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-        from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+        S3Bucket = aws.s3_bucket.S3Bucket
+        S3BucketLoggingA = aws.s3_bucket_logging.S3BucketLoggingA
 
         for key in (*props.layers, ACCESS_LOGS):
             name = self.bucket_name(key)
@@ -104,31 +106,30 @@ class DataLakeStorage(Construct):
 
     def _secure(self, key: str, bucket, *, kms_key_arn: str | None, log_delivery: bool = False):
         """Attach encryption, versioning, public access block, ownership, policy and lifecycle."""
-        from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
-        from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-            S3BucketLifecycleConfiguration,
-            S3BucketLifecycleConfigurationRule,
-            S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-            S3BucketLifecycleConfigurationRuleExpiration,
-            S3BucketLifecycleConfigurationRuleFilter,
-            S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-            S3BucketLifecycleConfigurationRuleTransition,
-        )
-        from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-            S3BucketOwnershipControls,
-            S3BucketOwnershipControlsRule,
-        )
-        from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-        from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-        from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-            S3BucketServerSideEncryptionConfigurationA,
-            S3BucketServerSideEncryptionConfigurationRuleA,
-            S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-        )
-        from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
-            S3BucketVersioningA,
-            S3BucketVersioningVersioningConfiguration,
-        )
+        S3BucketNotification = aws.s3_bucket_notification.S3BucketNotification
+        binding = aws.s3_bucket_lifecycle_configuration
+        S3BucketLifecycleConfiguration = binding.S3BucketLifecycleConfiguration
+        S3BucketLifecycleConfigurationRule = binding.S3BucketLifecycleConfigurationRule
+        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload = (
+            binding.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload)
+        S3BucketLifecycleConfigurationRuleExpiration = binding.S3BucketLifecycleConfigurationRuleExpiration
+        S3BucketLifecycleConfigurationRuleFilter = binding.S3BucketLifecycleConfigurationRuleFilter
+        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration = (
+            binding.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration)
+        S3BucketLifecycleConfigurationRuleTransition = binding.S3BucketLifecycleConfigurationRuleTransition
+        binding = aws.s3_bucket_ownership_controls
+        S3BucketOwnershipControls = binding.S3BucketOwnershipControls
+        S3BucketOwnershipControlsRule = binding.S3BucketOwnershipControlsRule
+        S3BucketPolicy = aws.s3_bucket_policy.S3BucketPolicy
+        S3BucketPublicAccessBlock = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock
+        binding = aws.s3_bucket_server_side_encryption_configuration
+        S3BucketServerSideEncryptionConfigurationA = binding.S3BucketServerSideEncryptionConfigurationA
+        S3BucketServerSideEncryptionConfigurationRuleA = binding.S3BucketServerSideEncryptionConfigurationRuleA
+        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA = (
+            binding.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA)
+        binding = aws.s3_bucket_versioning
+        S3BucketVersioningA = binding.S3BucketVersioningA
+        S3BucketVersioningVersioningConfiguration = binding.S3BucketVersioningVersioningConfiguration
 
         p = self.props
         if kms_key_arn:
