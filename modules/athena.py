@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps, NamedQuery
-from modules.monitoring_props import athena_watch
-from modules._bindings import aws
+from .athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps, NamedQuery
+from .monitoring_props import athena_watch
+from ._bindings import aws
 
 __all__ = ["MIN_CUTOFF_BYTES", "OUTPUTS", "AthenaWorkgroup", "AthenaWorkgroupProps", "NamedQuery"]
 

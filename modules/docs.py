@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from modules.options import Output, Props, describe_default, options, type_name
+from .options import Output, Props, describe_default, options, type_name
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -74,7 +74,7 @@ def props_classes(module) -> list[type]:
 
 def module_block(name: str) -> str:
     """The generated block of ``modules/<name>_props.py``."""
-    module = importlib.import_module(f"modules.{name}_props")
+    module = importlib.import_module(f".{name}_props", __package__)
     lines: list[str] = []
     for cls in props_classes(module):
         lines += [f"`{cls.__name__}` (`modules/{name}_props.py`):", "", *options_table(cls), ""]

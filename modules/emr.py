@@ -47,14 +47,14 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.emr_props import (
+from .emr_props import (
     ACTIONS_ON_FAILURE, EMR_MANAGED_POLICY_TAG, OUTPUTS, EmrClusterProps, EmrStep, instance_role_name,
     service_role_name,
 )
-from modules.iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
-from modules.s3_artifact import S3Artifact, S3ArtifactProps
-from modules.monitoring_props import emr_cluster_watch
-from modules._bindings import aws
+from .iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from .s3_artifact import S3Artifact, S3ArtifactProps
+from .monitoring_props import emr_cluster_watch
+from ._bindings import aws
 
 __all__ = ["ACTIONS_ON_FAILURE", "EMR_MANAGED_POLICY_TAG", "OUTPUTS", "EmrCluster", "EmrClusterProps", "EmrStep",
            "instance_role_name", "security_configuration_json", "service_role_name"]

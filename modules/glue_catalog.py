@@ -37,9 +37,9 @@ import re
 
 from constructs import Construct
 
-from modules.glue_catalog_props import OUTPUTS, GlueCatalogProps, TableSpec
-from modules.iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
-from modules._bindings import aws, core
+from .glue_catalog_props import OUTPUTS, GlueCatalogProps, TableSpec
+from .iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "GlueCatalog", "GlueCatalogProps", "database_name", "glue_comment", "projection_parameters",
            "security_configuration"]

@@ -32,16 +32,16 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.glue_catalog import security_configuration
-from modules.monitoring_props import glue_job_watch
-from modules.glue_jobs_props import (
+from .glue_catalog import security_configuration
+from .monitoring_props import glue_job_watch
+from .glue_jobs_props import (
     GLUE_SERVICE_ARGUMENTS, OUTPUTS, WORKER_TYPES, GlueJobSpec, GlueJobsProps, job_name, role_name,
 )
-from modules.iam import (
+from .iam import (
     Condition, S3Access, Statement, assume_role_policy, policy_document, policy_variable, s3_statements,
 )
-from modules.s3_artifact import S3Artifact, S3ArtifactProps
-from modules._bindings import aws
+from .s3_artifact import S3Artifact, S3ArtifactProps
+from ._bindings import aws
 
 __all__ = ["CATALOG_ACTIONS", "PUBLISH_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
            "GlueJobsProps", "job_name", "role_name"]

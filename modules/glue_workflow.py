@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.glue_workflow_props import OUTPUTS, GlueWorkflowProps
-from modules._bindings import aws
+from .glue_workflow_props import OUTPUTS, GlueWorkflowProps
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "GlueWorkflow", "GlueWorkflowProps"]
 

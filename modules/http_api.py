@@ -27,11 +27,11 @@ import re
 
 from constructs import Construct
 
-from modules.monitoring_props import http_api_watch
-from modules.http_api_props import (
+from .monitoring_props import http_api_watch
+from .http_api_props import (
     OUTPUTS, STAGE, HttpApiProps, access_log_format, route_source_arn,
 )
-from modules._bindings import aws
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "HttpApi", "HttpApiProps"]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.kinesis_props import OUTPUTS, KinesisStreamProps
-from modules.monitoring_props import stream_watch
-from modules._bindings import aws, core
+from .kinesis_props import OUTPUTS, KinesisStreamProps
+from .monitoring_props import stream_watch
+from ._bindings import aws, core
 
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Statement, policy_document
-from modules.lambda_function import function_name_of
-from modules.monitoring_props import consumer_watch
-from modules.kinesis_ingest_props import OUTPUTS, KinesisEventSourceProps
-from modules._bindings import aws
+from .iam import Statement, policy_document
+from .lambda_function import function_name_of
+from .monitoring_props import consumer_watch
+from .kinesis_ingest_props import OUTPUTS, KinesisEventSourceProps
+from ._bindings import aws
 
 KINESIS_READ_ACTIONS: tuple[str, ...] = (
     "kinesis:DescribeStream",

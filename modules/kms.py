@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, policy_document
-from modules.kms_props import OUTPUTS, KmsKeyProps
-from modules._bindings import aws, core
+from .iam import Condition, Statement, policy_document
+from .kms_props import OUTPUTS, KmsKeyProps
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "KmsKey", "KmsKeyProps"]
 

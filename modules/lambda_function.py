@@ -27,12 +27,12 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
-from modules.monitoring_props import lambda_watches
-from modules.lambda_function_props import (
+from .iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
+from .monitoring_props import lambda_watches
+from .lambda_function_props import (
     OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements,
 )
-from modules._bindings import aws, core
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "function_name_of", "source_code_hash"]
 

@@ -24,11 +24,11 @@ import re
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, deny_insecure_transport, policy_document
-from modules.monitoring_props import (
+from .iam import Condition, Statement, deny_insecure_transport, policy_document
+from .monitoring_props import (
     COMPARISONS, LAYERS, OUTPUTS, THRESHOLDS, AlarmSpec, MonitoringProps, Watch, event_rule_alarm,
 )
-from modules._bindings import aws
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "Monitoring", "MonitoringProps", "alarm_name"]
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.monitoring_props import kafka_cluster_watch
-from modules.msk_props import OUTPUTS, MskClusterProps, kafka_arn
-from modules._bindings import aws
+from .monitoring_props import kafka_cluster_watch
+from .msk_props import OUTPUTS, MskClusterProps, kafka_arn
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "MskCluster", "MskClusterProps"]
 

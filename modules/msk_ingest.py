@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Statement, policy_document
-from modules.lambda_function import function_name_of
-from modules.monitoring_props import consumer_watch
-from modules.lambda_function_props import network_interface_statements
-from modules.msk_ingest_props import OUTPUTS, MskEventSourceProps
-from modules._bindings import aws
+from .iam import Statement, policy_document
+from .lambda_function import function_name_of
+from .monitoring_props import consumer_watch
+from .lambda_function_props import network_interface_statements
+from .msk_ingest_props import OUTPUTS, MskEventSourceProps
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "MskEventSource", "MskEventSourceProps", "poller_statements"]
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Statement, assume_role_policy, policy_document
-from modules.network_props import OUTPUTS, NetworkProps
-from modules._bindings import aws, core
+from .iam import Statement, assume_role_policy, policy_document
+from .network_props import OUTPUTS, NetworkProps
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "Network", "NetworkProps"]
 

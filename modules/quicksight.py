@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, assume_role_policy, policy_document
-from modules.quicksight_props import (
+from .iam import Condition, Statement, assume_role_policy, policy_document
+from .quicksight_props import (
     OUTPUTS, QuicksightColumn, QuicksightDashboardsProps, QuicksightDataSetSpec, QuicksightMeasure,
     QuicksightVisualSpec,
 )
-from modules._bindings import aws
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "QuicksightColumn", "QuicksightDashboards", "QuicksightDashboardsProps",
            "QuicksightDataSetSpec", "QuicksightMeasure", "QuicksightVisualSpec"]

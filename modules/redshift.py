@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, assume_role_policy, policy_document
-from modules.redshift_props import OUTPUTS, RedshiftWarehouseProps, copy_role_name
-from modules.monitoring_props import warehouse_watch
-from modules._bindings import aws
+from .iam import Condition, Statement, assume_role_policy, policy_document
+from .redshift_props import OUTPUTS, RedshiftWarehouseProps, copy_role_name
+from .monitoring_props import warehouse_watch
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "RedshiftWarehouse", "RedshiftWarehouseProps", "copy_role_name"]
 

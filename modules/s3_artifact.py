@@ -18,8 +18,8 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.s3_artifact_props import OUTPUTS, S3ArtifactProps
-from modules._bindings import aws, core
+from .s3_artifact_props import OUTPUTS, S3ArtifactProps
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "S3Artifact", "S3ArtifactProps", "file_md5"]
 

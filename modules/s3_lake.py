@@ -28,12 +28,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, deny_insecure_transport, policy_document
-from modules.options import TOKEN_RE
-from modules.s3_lake_props import (
+from .iam import Condition, Statement, deny_insecure_transport, policy_document
+from .options import TOKEN_RE
+from .s3_lake_props import (
     ACCESS_LOGS, DEFAULT_LIFECYCLE, LAKE_LAYERS, OUTPUTS, DataLakeStorageProps, LifecycleRule,
 )
-from modules._bindings import aws, core
+from ._bindings import aws, core
 
 __all__ = ["ACCESS_LOGS", "DEFAULT_LIFECYCLE", "LAKE_LAYERS", "OUTPUTS", "DataLakeStorage", "DataLakeStorageProps",
            "LifecycleRule"]

@@ -20,8 +20,8 @@ import re
 
 from constructs import Construct
 
-from modules.secrets_manager_props import OUTPUTS, GeneratedSecretProps
-from modules._bindings import aws, core
+from .secrets_manager_props import OUTPUTS, GeneratedSecretProps
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "GeneratedSecret", "GeneratedSecretProps"]
 
