@@ -39,6 +39,7 @@ from constructs import Construct
 
 from .glue_catalog_props import OUTPUTS, GlueCatalogProps, TableSpec
 from .iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from .naming import CRAWLER_NAME, resource_name
 from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "GlueCatalog", "GlueCatalogProps", "database_name", "glue_comment", "projection_parameters",
@@ -271,9 +272,9 @@ class GlueCatalog(Construct):
         IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         p = self.props
-        name = f"{p.name_prefix}-bronze-raw"
-        sec_name = security_configuration(self, "crawler_security_configuration", f"{p.name_prefix}-crawler",
-                                          p.kms_key_arn)
+        name = resource_name(p.name_prefix, "bronze", "raw", limit=CRAWLER_NAME)
+        sec_name = security_configuration(self, "crawler_security_configuration",
+                                          resource_name(p.name_prefix, "crawler"), p.kms_key_arn)
         self.security_configuration_name = sec_name
         logs = f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:/aws-glue/crawlers"
         bronze_db = database_name(p.name_prefix, "bronze")

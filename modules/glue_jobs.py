@@ -41,6 +41,7 @@ from .iam import (
     Condition, S3Access, Statement, assume_role_policy, policy_document, policy_variable, s3_statements,
 )
 from .s3_artifact import S3Artifact, S3ArtifactProps
+from .naming import resource_name
 from ._bindings import aws
 
 __all__ = ["CATALOG_ACTIONS", "PUBLISH_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
@@ -104,7 +105,7 @@ class GlueJobs(Construct):
             self.libs_uri = libs.uri
 
         self.security_configuration_name = security_configuration(
-            self, "security_configuration", f"{p.name_prefix}-glue-jobs", p.kms_key_arn)
+            self, "security_configuration", resource_name(p.name_prefix, "glue", "jobs"), p.kms_key_arn)
 
         base = f"/aws-glue/jobs/{p.name_prefix}"
         groups = []

@@ -28,6 +28,7 @@ from .iam import Condition, Statement, deny_insecure_transport, policy_document
 from .monitoring_props import (
     COMPARISONS, LAYERS, OUTPUTS, THRESHOLDS, AlarmSpec, MonitoringProps, Watch, event_rule_alarm,
 )
+from .naming import ALARM_NAME, DASHBOARD_NAME, TOPIC_NAME, resource_name
 from ._bindings import aws
 
 __all__ = ["OUTPUTS", "Monitoring", "MonitoringProps", "alarm_name"]
@@ -92,8 +93,8 @@ class Monitoring(Construct):
 
         p = props
         tags = dict(p.tags)
-        topic = SnsTopic(self, "topic", name=f"{p.name_prefix}-alerts", kms_master_key_id=p.kms_key_arn or
-                         "alias/aws/sns", tags=tags)
+        topic = SnsTopic(self, "topic", name=resource_name(p.name_prefix, "alerts", limit=TOPIC_NAME),
+                         kms_master_key_id=p.kms_key_arn or "alias/aws/sns", tags=tags)
         SnsTopicPolicy(self, "topic_policy", arn=topic.arn, policy=policy_document([
             Statement(sid="AlarmsAndRulesOfThisAccountPublish", actions=("sns:Publish",), resources=(topic.arn,),
                       principals={"Service": ("cloudwatch.amazonaws.com", "events.amazonaws.com")},
@@ -148,14 +149,16 @@ class Monitoring(Construct):
             widgets.extend(rows)
         if composites:
             platform = CloudwatchCompositeAlarm(
-                self, "platform_unhealthy", alarm_name=f"{p.name_prefix}-platform-unhealthy",
+                self, "platform_unhealthy",
+                alarm_name=resource_name(p.name_prefix, "platform", "unhealthy", limit=ALARM_NAME),
                 alarm_description="The platform is unhealthy: a layer is in ALARM",
                 alarm_rule=" OR ".join(f'ALARM("{n}")' for n in composites),
                 alarm_actions=[topic.arn], ok_actions=[topic.arn], actions_enabled=True, tags=tags)
             self.platform_alarm_name = platform.alarm_name
             widgets.insert(0, {"type": "alarm", "width": DASHBOARD_COLUMNS, "height": 2, "properties": {
                 "title": "platform", "alarms": [platform.arn]}})
-        dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{p.name_prefix}-platform",
+        dashboard = CloudwatchDashboard(self, "dashboard",
+                                        dashboard_name=resource_name(p.name_prefix, "platform", limit=DASHBOARD_NAME),
                                         dashboard_body=json.dumps({"widgets": _placed(widgets)}))
         self.dashboard_name = dashboard.dashboard_name
 

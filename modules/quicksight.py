@@ -31,6 +31,7 @@ from .quicksight_props import (
     OUTPUTS, QuicksightColumn, QuicksightDashboardsProps, QuicksightDataSetSpec, QuicksightMeasure,
     QuicksightVisualSpec,
 )
+from .naming import ROLE_NAME, resource_name
 from ._bindings import aws
 
 __all__ = ["OUTPUTS", "QuicksightColumn", "QuicksightDashboards", "QuicksightDashboardsProps",
@@ -167,7 +168,7 @@ class QuicksightDashboards(Construct):
 
         p = self.props
         tags = dict(p.tags)
-        name = f"{p.name_prefix}-quicksight-vpc"
+        name = resource_name(p.name_prefix, "quicksight", "vpc", limit=ROLE_NAME)
         role = IamRole(self, "vpc_role", name=name, description="QuickSight manages its VPC connection's interfaces",
                        assume_role_policy=assume_role_policy("quicksight.amazonaws.com", source_account=p.account_id),
                        tags=tags)
@@ -209,7 +210,7 @@ class QuicksightDashboards(Construct):
 
         statements = self.service_role_statements()
         if statements:
-            IamRolePolicy(self, "service_role_policy", name=f"{self.props.name_prefix}-quicksight",
+            IamRolePolicy(self, "service_role_policy", name=resource_name(self.props.name_prefix, "quicksight"),
                           role=self.props.service_role_name, policy=policy_document(statements))
 
     def _permissions(self, cls, actions: tuple[str, ...], principals: tuple[str, ...] | None = None) -> list:
@@ -227,7 +228,8 @@ class QuicksightDashboards(Construct):
 
         p = self.props
         source = QuicksightDataSource(
-            self, "redshift_source", aws_account_id=p.account_id, data_source_id=f"{p.name_prefix}-redshift",
+            self, "redshift_source", aws_account_id=p.account_id,
+            data_source_id=resource_name(p.name_prefix, "redshift"),
             name=f"{p.name_prefix} warehouse (Redshift)", type="REDSHIFT",
             parameters=QuicksightDataSourceParameters(redshift=QuicksightDataSourceParametersRedshift(
                 host=p.redshift_host, port=p.redshift_port, database=p.redshift_database)),
@@ -249,7 +251,7 @@ class QuicksightDashboards(Construct):
 
         p = self.props
         source = QuicksightDataSource(
-            self, "athena_source", aws_account_id=p.account_id, data_source_id=f"{p.name_prefix}-athena",
+            self, "athena_source", aws_account_id=p.account_id, data_source_id=resource_name(p.name_prefix, "athena"),
             name=f"{p.name_prefix} lake (Athena)", type="ATHENA",
             parameters=QuicksightDataSourceParameters(athena=QuicksightDataSourceParametersAthena(
                 work_group=p.athena_workgroup)),
@@ -273,7 +275,7 @@ class QuicksightDashboards(Construct):
         p = self.props
         data_set = QuicksightDataSet(
             self, f"data_set_{spec.key}", aws_account_id=p.account_id,
-            data_set_id=f"{p.name_prefix}-{spec.key.replace('_', '-')}", name=spec.name, import_mode=p.import_mode,
+            data_set_id=resource_name(p.name_prefix, spec.key), name=spec.name, import_mode=p.import_mode,
             physical_table_map=[QuicksightDataSetPhysicalTableMap(
                 physical_table_map_id=spec.key,
                 custom_sql=QuicksightDataSetPhysicalTableMapCustomSql(
@@ -302,7 +304,7 @@ class QuicksightDashboards(Construct):
         if p.reader_arns:
             permissions += self._permissions(QuicksightDashboardPermissions, DASHBOARD_READER_ACTIONS, p.reader_arns)
         dashboard = QuicksightDashboard(
-            self, "dashboard", aws_account_id=p.account_id, dashboard_id=f"{p.name_prefix}-kpis",
+            self, "dashboard", aws_account_id=p.account_id, dashboard_id=resource_name(p.name_prefix, "kpis"),
             name=f"{p.name_prefix} {p.dashboard_title}", version_description="Managed by Terraform",
             definition=dashboard_definition(p, self.data_set_arns),
             dashboard_publish_options=QuicksightDashboardDashboardPublishOptions(

@@ -29,7 +29,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from .iam import Condition, Statement, deny_insecure_transport, policy_document
-from .options import TOKEN_RE
+from .naming import BUCKET_NAME, resource_name
 from .s3_lake_props import (
     ACCESS_LOGS, DEFAULT_LIFECYCLE, LAKE_LAYERS, OUTPUTS, DataLakeStorageProps, LifecycleRule,
 )
@@ -55,17 +55,12 @@ class DataLakeStorage(Construct):
         if not props.create:
             return
         TerraformResourceLifecycle = core.TerraformResourceLifecycle
-        Token = core.Token
 
         S3Bucket = aws.s3_bucket.S3Bucket
         S3BucketLoggingA = aws.s3_bucket_logging.S3BucketLoggingA
 
         for key in (*props.layers, ACCESS_LOGS):
-            name = self.bucket_name(key)
-            # An unresolved token (e.g. the account id) counts as 12 characters.
-            length = len(TOKEN_RE.sub("x" * 12, name)) if Token.is_unresolved(name) else len(name)
-            if length > 63 or length < 3:
-                raise ValueError(f"bucket name {name!r} must be 3-63 characters")
+            self.bucket_name(key)  # every name checked (3-63 characters) before any bucket is made
 
         keep = TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None
         logs = None
@@ -95,9 +90,9 @@ class DataLakeStorage(Construct):
 
     # ----------------------------------------------------------------------------------------------
     def bucket_name(self, key: str) -> str:
-        """Bucket name for a bucket key: ``<prefix>-<key with hyphens>[-<suffix>]``."""
-        name = f"{self.props.name_prefix}-{key.replace('_', '-')}"
-        return f"{name}-{self.props.bucket_suffix}" if self.props.bucket_suffix else name
+        """Bucket name for a bucket key: ``<prefix>-<key with hyphens>[-<suffix>]``, 3-63 characters (an
+        unresolved token, e.g. the account id, counts as 12)."""
+        return resource_name(self.props.name_prefix, key, suffix=self.props.bucket_suffix, limit=BUCKET_NAME)
 
     def _register(self, key: str, bucket) -> None:
         self.buckets[key] = bucket
