@@ -33,6 +33,7 @@ from compose import batch, foundation, monitoring, network, serving, streaming, 
 from compose.inputs import BuildInputs, resolve
 from compose.outputs import Outputs, StackOutput
 from environments import ENVIRONMENTS, EnvironmentConfig, load_environment
+from modules._bindings import core
 
 LAYERS = (foundation, network, warehouse, streaming, batch, serving, monitoring)
 """Layers in build order (the foundation first: every other layer builds on its key and buckets; the network
@@ -56,7 +57,7 @@ def expected_outputs(config: EnvironmentConfig) -> tuple[str, ...]:
 
 def build_stack(app, config: EnvironmentConfig, inputs: BuildInputs | None = None):
     """One environment's TerraformStack (``lakeforge-<env>``), composed from the enabled services."""
-    from cdktf import TerraformStack
+    TerraformStack = core.TerraformStack
 
     from compose.provider import configure_provider
 
@@ -93,7 +94,7 @@ def watches_of(nodes) -> tuple:
 def build_app(envs: Iterable[str] = ENVIRONMENTS, outdir: Path | str = "cdktf.out", *,
               env_dir: Path | str | None = None, inputs: BuildInputs | None = None):
     """A cdktf App holding one stack per environment in ``envs`` (call ``app.synth()`` to write it)."""
-    from cdktf import App
+    App = core.App
 
     app = App(outdir=str(outdir), skip_validation=False)
     for env in envs:

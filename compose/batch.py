@@ -34,6 +34,7 @@ from modules.iam import S3Access
 from modules.s3_artifact_props import S3ArtifactProps
 from modules.secrets_manager_props import GeneratedSecretProps
 from warehouse.load import CONTRACT as WAREHOUSE_LOAD
+from modules._bindings import core
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_LAYERS: tuple[str, ...] = ("bronze", "silver", "gold")
@@ -245,7 +246,8 @@ def emr_steps_and_code(rendered: Sequence[dict], artifacts_bucket: str, libs_zip
 
 def _emr_backfill(base: Foundation, inputs: BuildInputs) -> None:
     """The backfill cluster (its code uploaded with it), or locally the code alone."""
-    from cdktf import TerraformVariable, TerraformVariableValidationConfig
+    TerraformVariable = core.TerraformVariable
+    TerraformVariableValidationConfig = core.TerraformVariableValidationConfig
 
     from modules.emr import EmrCluster
     from modules.s3_artifact import S3Artifact

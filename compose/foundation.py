@@ -14,6 +14,7 @@ from compose.outputs import Outputs, StackOutput
 from environments import EnvironmentConfig
 from modules.kms_props import KmsKeyProps
 from modules.s3_lake_props import ACCESS_LOGS, LAKE_LAYERS, DataLakeStorageProps
+from modules._bindings import aws
 
 OUTPUTS: tuple[StackOutput, ...] = (
     *(StackOutput(f"{layer}_bucket", "s3_lake", f"Name of the {layer.replace('_', '-')} bucket")
@@ -80,8 +81,8 @@ class Foundation:
 
 
 def naming(stack, config: EnvironmentConfig) -> Naming:
-    from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-    from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+    DataAwsCallerIdentity = aws.data_aws_caller_identity.DataAwsCallerIdentity
+    DataAwsPartition = aws.data_aws_partition.DataAwsPartition
 
     return Naming(config=config, prefix=config.name_prefix, tags=dict(config.tags),
                   account_id=DataAwsCallerIdentity(stack, "caller").account_id,

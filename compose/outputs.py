@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from modules._bindings import core
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,6 @@ class Outputs:
         self._declared = {o.name: o for o in declared}
 
     def emit(self, name: str, value) -> None:
-        from cdktf import TerraformOutput
+        TerraformOutput = core.TerraformOutput
 
         TerraformOutput(self._stack, name, value=value, description=self._declared[name].description)

@@ -7,6 +7,7 @@ the configured account, with a locked, encrypted S3 state backend.
 from __future__ import annotations
 
 from environments import EnvironmentConfig
+from modules._bindings import aws, core
 
 # Provider endpoint names (canonical names of the hashicorp/aws 5.x `endpoints` block; aliases such as
 # cloudwatchlogs/stepfunctions/msk are left out so no service is configured twice) pointed at the
@@ -27,9 +28,14 @@ LOCAL_ENDPOINT_SERVICES: tuple[str, ...] = (
 
 def configure_provider(stack, config: EnvironmentConfig) -> None:
     """Add the AWS provider and the state backend of ``config`` to ``stack``."""
-    from cdktf import LocalBackend, S3Backend, TerraformVariable
+    LocalBackend = core.LocalBackend
+    S3Backend = core.S3Backend
+    TerraformVariable = core.TerraformVariable
 
-    from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
+    binding = aws.provider
+    AwsProvider = binding.AwsProvider
+    AwsProviderDefaultTags = binding.AwsProviderDefaultTags
+    AwsProviderEndpoints = binding.AwsProviderEndpoints
 
     common = dict(
         region=config.region,

@@ -27,6 +27,7 @@ from modules.http_api_props import HttpApiProps
 from modules.iam import Condition, Statement
 from modules.lambda_function_props import PythonFunctionProps
 from modules.secrets_manager_props import GeneratedSecretProps
+from modules._bindings import core
 
 ROUTE_KEYS: tuple[str, ...] = ("GET /kpis", "GET /kpis/{name}", "GET /openapi.json")
 """The API's routes, all to the query function."""
@@ -222,7 +223,8 @@ def _quicksight(base: Foundation, inputs: BuildInputs) -> None:
     """QuickSight reads the warehouse through a VPC connection in the network's private subnets (the data
     services' security group, which reaches Redshift) with ``[quicksight] redshift_secret_arn`` or else the
     warehouse's managed admin secret, and gold through Athena with the grants the query function has."""
-    from cdktf import TerraformVariable, TerraformVariableValidationConfig
+    TerraformVariable = core.TerraformVariable
+    TerraformVariableValidationConfig = core.TerraformVariableValidationConfig
 
     from compose.batch import workgroup_name
     from modules.glue_catalog import database_name

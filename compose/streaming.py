@@ -28,6 +28,7 @@ from modules.kinesis_props import KinesisStreamProps
 from modules.lambda_function_props import PythonFunctionProps
 from modules.msk_ingest_props import MskEventSourceProps
 from modules.msk_props import MskClusterProps
+from modules._bindings import core
 
 def _has_msk_function(config: EnvironmentConfig) -> bool:
     """The MSK ingest function exists: with its cluster (``msk``) or alone (``msk_ingest_lambda``, local)."""
@@ -175,7 +176,7 @@ def _emit_msk_function_outputs(base: Foundation, fn, bootstrap_servers, settings
 def _local_msk_function(base: Foundation, inputs: BuildInputs) -> None:
     """Local: the MSK ingest function alone; the local broker's address comes in as a variable (its port is
     per machine: ``local_runtime.stacks`` passes it)."""
-    from cdktf import TerraformVariable
+    TerraformVariable = core.TerraformVariable
 
     bootstrap = TerraformVariable(
         base.stack, "kafka_bootstrap_servers", type="string", default="",

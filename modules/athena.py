@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps, NamedQuery
-from modules.monitoring_props import athena_watch
+from .athena_props import MIN_CUTOFF_BYTES, OUTPUTS, AthenaWorkgroupProps, NamedQuery
+from .monitoring_props import athena_watch
+from ._bindings import aws
 
 __all__ = ["MIN_CUTOFF_BYTES", "OUTPUTS", "AthenaWorkgroup", "AthenaWorkgroupProps", "NamedQuery"]
 
@@ -39,14 +40,14 @@ class AthenaWorkgroup(Construct):
         if not props.create:
             return
 
-        from cdktf_cdktf_provider_aws.athena_named_query import AthenaNamedQuery
-        from cdktf_cdktf_provider_aws.athena_workgroup import (
-            AthenaWorkgroup as AthenaWorkgroupResource,
-            AthenaWorkgroupConfiguration,
-            AthenaWorkgroupConfigurationEngineVersion,
-            AthenaWorkgroupConfigurationResultConfiguration,
-            AthenaWorkgroupConfigurationResultConfigurationEncryptionConfiguration,
-        )
+        AthenaNamedQuery = aws.athena_named_query.AthenaNamedQuery
+        binding = aws.athena_workgroup
+        AthenaWorkgroupResource = binding.AthenaWorkgroup
+        AthenaWorkgroupConfiguration = binding.AthenaWorkgroupConfiguration
+        AthenaWorkgroupConfigurationEngineVersion = binding.AthenaWorkgroupConfigurationEngineVersion
+        AthenaWorkgroupConfigurationResultConfiguration = binding.AthenaWorkgroupConfigurationResultConfiguration
+        AthenaWorkgroupConfigurationResultConfigurationEncryptionConfiguration = (
+            binding.AthenaWorkgroupConfigurationResultConfigurationEncryptionConfiguration)
 
         p = props
         self.output_location = f"s3://{p.results_bucket}/{p.results_prefix}"

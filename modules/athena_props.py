@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.options import (
+from .options import (
     Props, Rule, at_least, create_option, matches, option, outputs, tags_option,
 )
 

@@ -3,7 +3,9 @@
 ``python -m modules.docs`` rewrites every block between ``<!-- BEGIN options: <module> -->`` and
 ``<!-- END options: <module> -->`` with the tables of ``modules/<module>_props.py``: one row per option
 of each props class (type, default, limit, meaning: :mod:`modules.options`) and one per declared
-output. ``--check`` only reports drift (exit 1); a test runs it. Standard library only.
+output; and the block between ``<!-- BEGIN api: public -->`` and ``<!-- END api: public -->`` with the public
+API (the package's ``__all__``, by module). ``--check`` only reports drift (exit 1); a test runs it. Standard
+library only.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from modules.options import Output, Props, describe_default, options, type_name
+from .options import Output, Props, describe_default, options, type_name
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -74,7 +76,7 @@ def props_classes(module) -> list[type]:
 
 def module_block(name: str) -> str:
     """The generated block of ``modules/<name>_props.py``."""
-    module = importlib.import_module(f"modules.{name}_props")
+    module = importlib.import_module(f".{name}_props", __package__)
     lines: list[str] = []
     for cls in props_classes(module):
         lines += [f"`{cls.__name__}` (`modules/{name}_props.py`):", "", *options_table(cls), ""]
@@ -89,7 +91,20 @@ def render(text: str, blocks) -> str:
     return _BLOCK.sub(replace, text)
 
 
+def api_block() -> str:
+    """The public API table (``<!-- BEGIN api: public -->``): the package's ``__all__``, by module."""
+    package = importlib.import_module(__package__)
+    lines = ["| module | construct | props and option classes |", "| --- | --- | --- |"]
+    for module, (construct, *props) in package.CONSTRUCTS.items():
+        lines.append(f"| `{module}` | `{construct}` | {', '.join(f'`{n}`' for n in props)} |")
+    for module, names in package.SHARED.items():
+        lines.append(f"| `{module}` | | {', '.join(f'`{n}`' for n in names)} |")
+    return "\n".join([*lines, ""])
+
+
 def _modules_blocks(kind: str, name: str) -> str:
+    if kind == "api" and name == "public":
+        return api_block()
     if kind != "options" or name not in PROPS_MODULES:
         raise KeyError(f"unknown generated block {kind}: {name}")
     return module_block(name)

@@ -47,13 +47,14 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.emr_props import (
+from .emr_props import (
     ACTIONS_ON_FAILURE, EMR_MANAGED_POLICY_TAG, OUTPUTS, EmrClusterProps, EmrStep, instance_role_name,
     service_role_name,
 )
-from modules.iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
-from modules.s3_artifact import S3Artifact, S3ArtifactProps
-from modules.monitoring_props import emr_cluster_watch
+from .iam import Condition, S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from .s3_artifact import S3Artifact, S3ArtifactProps
+from .monitoring_props import emr_cluster_watch
+from ._bindings import aws
 
 __all__ = ["ACTIONS_ON_FAILURE", "EMR_MANAGED_POLICY_TAG", "OUTPUTS", "EmrCluster", "EmrClusterProps", "EmrStep",
            "instance_role_name", "security_configuration_json", "service_role_name"]
@@ -105,25 +106,24 @@ class EmrCluster(Construct):
             return
         self._check()
 
-        from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
-        from cdktf_cdktf_provider_aws.emr_cluster import (
-            EmrCluster as EmrClusterResource,
-            EmrClusterAutoTerminationPolicy,
-            EmrClusterCoreInstanceGroup,
-            EmrClusterCoreInstanceGroupEbsConfig,
-            EmrClusterEc2Attributes,
-            EmrClusterMasterInstanceGroup,
-            EmrClusterStep,
-            EmrClusterStepHadoopJarStep,
-        )
-        from cdktf_cdktf_provider_aws.emr_security_configuration import EmrSecurityConfiguration
-        from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-        from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-        from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-        from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-        from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+        DataAwsSubnet = aws.data_aws_subnet.DataAwsSubnet
+        binding = aws.emr_cluster
+        EmrClusterResource = binding.EmrCluster
+        EmrClusterAutoTerminationPolicy = binding.EmrClusterAutoTerminationPolicy
+        EmrClusterCoreInstanceGroup = binding.EmrClusterCoreInstanceGroup
+        EmrClusterCoreInstanceGroupEbsConfig = binding.EmrClusterCoreInstanceGroupEbsConfig
+        EmrClusterEc2Attributes = binding.EmrClusterEc2Attributes
+        EmrClusterMasterInstanceGroup = binding.EmrClusterMasterInstanceGroup
+        EmrClusterStep = binding.EmrClusterStep
+        EmrClusterStepHadoopJarStep = binding.EmrClusterStepHadoopJarStep
+        EmrSecurityConfiguration = aws.emr_security_configuration.EmrSecurityConfiguration
+        IamInstanceProfile = aws.iam_instance_profile.IamInstanceProfile
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
+        IamRolePolicyAttachment = aws.iam_role_policy_attachment.IamRolePolicyAttachment
+        SecurityGroup = aws.security_group.SecurityGroup
+        VpcSecurityGroupEgressRule = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
+        VpcSecurityGroupIngressRule = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
 
         p = props
         tags = dict(p.tags)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules.iam import S3Access
-from modules.options import (
+from .iam import S3Access
+from .options import (
     Limit, Props, at_least, between, create_option, matches, non_empty, one_of, option, outputs, tags_option,
 )
 

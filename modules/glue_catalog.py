@@ -37,8 +37,10 @@ import re
 
 from constructs import Construct
 
-from modules.glue_catalog_props import OUTPUTS, GlueCatalogProps, TableSpec
-from modules.iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from .glue_catalog_props import OUTPUTS, GlueCatalogProps, TableSpec
+from .iam import S3Access, Statement, assume_role_policy, policy_document, s3_statements
+from .naming import CRAWLER_NAME, resource_name
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "GlueCatalog", "GlueCatalogProps", "database_name", "glue_comment", "projection_parameters",
            "security_configuration"]
@@ -114,13 +116,15 @@ def security_configuration(scope: Construct, id_: str, name: str, kms_key_arn: s
     """An ``aws_glue_security_configuration`` encrypting everything with ``kms_key_arn``: S3 ``SSE-KMS``,
     CloudWatch Logs ``SSE-KMS`` and job bookmarks ``CSE-KMS`` (``None``: SSE-S3, the others disabled).
     Returns its name."""
-    from cdktf_cdktf_provider_aws.glue_security_configuration import (
-        GlueSecurityConfiguration,
-        GlueSecurityConfigurationEncryptionConfiguration,
-        GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption,
-        GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption,
-        GlueSecurityConfigurationEncryptionConfigurationS3Encryption,
-    )
+    binding = aws.glue_security_configuration
+    GlueSecurityConfiguration = binding.GlueSecurityConfiguration
+    GlueSecurityConfigurationEncryptionConfiguration = binding.GlueSecurityConfigurationEncryptionConfiguration
+    GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption = (
+        binding.GlueSecurityConfigurationEncryptionConfigurationCloudwatchEncryption)
+    GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption = (
+        binding.GlueSecurityConfigurationEncryptionConfigurationJobBookmarksEncryption)
+    GlueSecurityConfigurationEncryptionConfigurationS3Encryption = (
+        binding.GlueSecurityConfigurationEncryptionConfigurationS3Encryption)
 
     key = kms_key_arn
     sec = GlueSecurityConfiguration(
@@ -174,15 +178,14 @@ class GlueCatalog(Construct):
             return
         self._check()
 
-        from cdktf import TerraformResourceLifecycle
-        from cdktf_cdktf_provider_aws.glue_catalog_database import GlueCatalogDatabase
-        from cdktf_cdktf_provider_aws.glue_catalog_table import (
-            GlueCatalogTable,
-            GlueCatalogTablePartitionKeys,
-            GlueCatalogTableStorageDescriptor,
-            GlueCatalogTableStorageDescriptorColumns,
-            GlueCatalogTableStorageDescriptorSerDeInfo,
-        )
+        TerraformResourceLifecycle = core.TerraformResourceLifecycle
+        GlueCatalogDatabase = aws.glue_catalog_database.GlueCatalogDatabase
+        binding = aws.glue_catalog_table
+        GlueCatalogTable = binding.GlueCatalogTable
+        GlueCatalogTablePartitionKeys = binding.GlueCatalogTablePartitionKeys
+        GlueCatalogTableStorageDescriptor = binding.GlueCatalogTableStorageDescriptor
+        GlueCatalogTableStorageDescriptorColumns = binding.GlueCatalogTableStorageDescriptorColumns
+        GlueCatalogTableStorageDescriptorSerDeInfo = binding.GlueCatalogTableStorageDescriptorSerDeInfo
 
         p = props
         tags = dict(p.tags)
@@ -260,19 +263,18 @@ class GlueCatalog(Construct):
             raise ValueError("the crawler needs the bronze database and bucket")
 
     def _crawler(self, tags: dict[str, str], arn: str) -> None:
-        from cdktf_cdktf_provider_aws.glue_crawler import (
-            GlueCrawler,
-            GlueCrawlerRecrawlPolicy,
-            GlueCrawlerS3Target,
-            GlueCrawlerSchemaChangePolicy,
-        )
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        binding = aws.glue_crawler
+        GlueCrawler = binding.GlueCrawler
+        GlueCrawlerRecrawlPolicy = binding.GlueCrawlerRecrawlPolicy
+        GlueCrawlerS3Target = binding.GlueCrawlerS3Target
+        GlueCrawlerSchemaChangePolicy = binding.GlueCrawlerSchemaChangePolicy
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         p = self.props
-        name = f"{p.name_prefix}-bronze-raw"
-        sec_name = security_configuration(self, "crawler_security_configuration", f"{p.name_prefix}-crawler",
-                                          p.kms_key_arn)
+        name = resource_name(p.name_prefix, "bronze", "raw", limit=CRAWLER_NAME)
+        sec_name = security_configuration(self, "crawler_security_configuration",
+                                          resource_name(p.name_prefix, "crawler"), p.kms_key_arn)
         self.security_configuration_name = sec_name
         logs = f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:/aws-glue/crawlers"
         bronze_db = database_name(p.name_prefix, "bronze")
@@ -326,12 +328,14 @@ class GlueCatalog(Construct):
         self.crawler_role_arn = role.arn
 
     def _encryption_settings(self) -> None:
-        from cdktf_cdktf_provider_aws.glue_data_catalog_encryption_settings import (
-            GlueDataCatalogEncryptionSettings,
-            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings,
-            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption,
-            GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest,
-        )
+        binding = aws.glue_data_catalog_encryption_settings
+        GlueDataCatalogEncryptionSettings = binding.GlueDataCatalogEncryptionSettings
+        GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings = (
+            binding.GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettings)
+        GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption = (
+            binding.GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsConnectionPasswordEncryption)
+        GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest = (
+            binding.GlueDataCatalogEncryptionSettingsDataCatalogEncryptionSettingsEncryptionAtRest)
 
         p = self.props
         self.encryption_settings = GlueDataCatalogEncryptionSettings(

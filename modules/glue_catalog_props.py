@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from modules.options import Props, Rule, create_option, glue_cron, one_of, option, or_value, outputs, tags_option
+from .options import Props, Rule, create_option, glue_cron, one_of, option, or_value, outputs, tags_option
 
 RECRAWL_BEHAVIORS = ("CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY")
 

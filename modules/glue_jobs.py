@@ -32,15 +32,17 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.glue_catalog import security_configuration
-from modules.monitoring_props import glue_job_watch
-from modules.glue_jobs_props import (
+from .glue_catalog import security_configuration
+from .monitoring_props import glue_job_watch
+from .glue_jobs_props import (
     GLUE_SERVICE_ARGUMENTS, OUTPUTS, WORKER_TYPES, GlueJobSpec, GlueJobsProps, job_name, role_name,
 )
-from modules.iam import (
+from .iam import (
     Condition, S3Access, Statement, assume_role_policy, policy_document, policy_variable, s3_statements,
 )
-from modules.s3_artifact import S3Artifact, S3ArtifactProps
+from .s3_artifact import S3Artifact, S3ArtifactProps
+from .naming import resource_name
+from ._bindings import aws
 
 __all__ = ["CATALOG_ACTIONS", "PUBLISH_ACTIONS", "GLUE_SERVICE_ARGUMENTS", "OUTPUTS", "WORKER_TYPES", "GlueJobSpec", "GlueJobs",
            "GlueJobsProps", "job_name", "role_name"]
@@ -82,10 +84,13 @@ class GlueJobs(Construct):
             return
         self._check()
 
-        from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-        from cdktf_cdktf_provider_aws.glue_job import GlueJob, GlueJobCommand, GlueJobExecutionProperty
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        CloudwatchLogGroup = aws.cloudwatch_log_group.CloudwatchLogGroup
+        binding = aws.glue_job
+        GlueJob = binding.GlueJob
+        GlueJobCommand = binding.GlueJobCommand
+        GlueJobExecutionProperty = binding.GlueJobExecutionProperty
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         p = props
         tags = dict(p.tags)
@@ -100,7 +105,7 @@ class GlueJobs(Construct):
             self.libs_uri = libs.uri
 
         self.security_configuration_name = security_configuration(
-            self, "security_configuration", f"{p.name_prefix}-glue-jobs", p.kms_key_arn)
+            self, "security_configuration", resource_name(p.name_prefix, "glue", "jobs"), p.kms_key_arn)
 
         base = f"/aws-glue/jobs/{p.name_prefix}"
         groups = []

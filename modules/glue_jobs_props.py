@@ -5,9 +5,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules.iam import S3Access
-from modules.monitoring_props import AppMetrics
-from modules.options import (
+from .iam import S3Access
+from .monitoring_props import AppMetrics
+from .options import (
     Limit, Props, Rule, at_least, between, create_option, log_retention, non_empty, one_of, option, outputs,
     tags_option,
 )

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.glue_workflow_props import OUTPUTS, GlueWorkflowProps
+from .glue_workflow_props import OUTPUTS, GlueWorkflowProps
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "GlueWorkflow", "GlueWorkflowProps"]
 
@@ -40,13 +41,12 @@ class GlueWorkflow(Construct):
         if not props.create:
             return
 
-        from cdktf_cdktf_provider_aws.glue_trigger import (
-            GlueTrigger,
-            GlueTriggerActions,
-            GlueTriggerPredicate,
-            GlueTriggerPredicateConditions,
-        )
-        from cdktf_cdktf_provider_aws.glue_workflow import GlueWorkflow as GlueWorkflowResource
+        binding = aws.glue_trigger
+        GlueTrigger = binding.GlueTrigger
+        GlueTriggerActions = binding.GlueTriggerActions
+        GlueTriggerPredicate = binding.GlueTriggerPredicate
+        GlueTriggerPredicateConditions = binding.GlueTriggerPredicateConditions
+        GlueWorkflowResource = aws.glue_workflow.GlueWorkflow
 
         p = props
         tags = dict(p.tags)

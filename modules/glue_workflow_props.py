@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from modules.options import Props, at_least, create_option, glue_cron, non_empty, option, outputs, tags_option
+from .options import Props, at_least, create_option, glue_cron, non_empty, option, outputs, tags_option
 
 
 @dataclass(frozen=True)

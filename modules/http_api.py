@@ -27,10 +27,11 @@ import re
 
 from constructs import Construct
 
-from modules.monitoring_props import http_api_watch
-from modules.http_api_props import (
+from .monitoring_props import http_api_watch
+from .http_api_props import (
     OUTPUTS, STAGE, HttpApiProps, access_log_format, route_source_arn,
 )
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "HttpApi", "HttpApiProps"]
 
@@ -64,20 +65,18 @@ class HttpApi(Construct):
         if not props.create:
             return
 
-        from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api
-        from cdktf_cdktf_provider_aws.apigatewayv2_authorizer import (
-            Apigatewayv2Authorizer,
-            Apigatewayv2AuthorizerJwtConfiguration,
-        )
-        from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
-        from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
-        from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
-            Apigatewayv2Stage,
-            Apigatewayv2StageAccessLogSettings,
-            Apigatewayv2StageDefaultRouteSettings,
-        )
-        from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-        from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+        Apigatewayv2Api = aws.apigatewayv2_api.Apigatewayv2Api
+        binding = aws.apigatewayv2_authorizer
+        Apigatewayv2Authorizer = binding.Apigatewayv2Authorizer
+        Apigatewayv2AuthorizerJwtConfiguration = binding.Apigatewayv2AuthorizerJwtConfiguration
+        Apigatewayv2Integration = aws.apigatewayv2_integration.Apigatewayv2Integration
+        Apigatewayv2Route = aws.apigatewayv2_route.Apigatewayv2Route
+        binding = aws.apigatewayv2_stage
+        Apigatewayv2Stage = binding.Apigatewayv2Stage
+        Apigatewayv2StageAccessLogSettings = binding.Apigatewayv2StageAccessLogSettings
+        Apigatewayv2StageDefaultRouteSettings = binding.Apigatewayv2StageDefaultRouteSettings
+        CloudwatchLogGroup = aws.cloudwatch_log_group.CloudwatchLogGroup
+        LambdaPermission = aws.lambda_permission.LambdaPermission
 
         p = props
         tags = dict(p.tags)

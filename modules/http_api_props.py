@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from modules.options import (
+from .options import (
     Limit, Props, Rule, between, create_option, log_retention, matches, one_of, option, outputs, tags_option,
 )
 

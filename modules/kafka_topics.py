@@ -21,9 +21,10 @@ import json
 
 from constructs import Construct
 
-from modules.iam import Statement
-from modules.kafka_topics_props import OUTPUTS, KafkaTopicsProps, TopicSpec
-from modules.lambda_function_props import PythonFunctionProps
+from .iam import Statement
+from .kafka_topics_props import OUTPUTS, KafkaTopicsProps, TopicSpec
+from .lambda_function_props import PythonFunctionProps
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "KafkaTopics", "KafkaTopicsProps", "TopicSpec", "topic_statements"]
 
@@ -60,9 +61,9 @@ class KafkaTopics(Construct):
         if not props.create:
             return
 
-        from cdktf_cdktf_provider_aws.lambda_invocation import LambdaInvocation
+        LambdaInvocation = aws.lambda_invocation.LambdaInvocation
 
-        from modules.lambda_function import PythonFunction
+        from .lambda_function import PythonFunction
 
         tags = dict(props.tags)
         self.function = PythonFunction(self, "function", PythonFunctionProps(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modules.options import (
+from .options import (
     Limit, Props, Rule, at_least, create_option, log_retention, matches, one_of, option, or_value, outputs, tags_option,
 )
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.kinesis_props import OUTPUTS, KinesisStreamProps
-from modules.monitoring_props import stream_watch
+from .kinesis_props import OUTPUTS, KinesisStreamProps
+from .monitoring_props import stream_watch
+from ._bindings import aws, core
 
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
 
@@ -25,9 +26,9 @@ class KinesisStream(Construct):
         if not props.create:
             return
 
-        from cdktf import TerraformResourceLifecycle
-        from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStream as Stream
-        from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStreamStreamModeDetails
+        TerraformResourceLifecycle = core.TerraformResourceLifecycle
+        Stream = aws.kinesis_stream.KinesisStream
+        KinesisStreamStreamModeDetails = aws.kinesis_stream.KinesisStreamStreamModeDetails
 
         self.stream = Stream(
             self, "stream",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Statement, policy_document
-from modules.lambda_function import function_name_of
-from modules.monitoring_props import consumer_watch
-from modules.kinesis_ingest_props import OUTPUTS, KinesisEventSourceProps
+from .iam import Statement, policy_document
+from .lambda_function import function_name_of
+from .monitoring_props import consumer_watch
+from .kinesis_ingest_props import OUTPUTS, KinesisEventSourceProps
+from ._bindings import aws
 
 KINESIS_READ_ACTIONS: tuple[str, ...] = (
     "kinesis:DescribeStream",
@@ -41,12 +42,11 @@ class KinesisEventSource(Construct):
         if not props.create:
             return
 
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-        from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
-            LambdaEventSourceMapping,
-            LambdaEventSourceMappingDestinationConfig,
-            LambdaEventSourceMappingDestinationConfigOnFailure,
-        )
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
+        binding = aws.lambda_event_source_mapping
+        LambdaEventSourceMapping = binding.LambdaEventSourceMapping
+        LambdaEventSourceMappingDestinationConfig = binding.LambdaEventSourceMappingDestinationConfig
+        LambdaEventSourceMappingDestinationConfigOnFailure = binding.LambdaEventSourceMappingDestinationConfigOnFailure
 
         depends_on = []
         if props.role_name:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.options import Props, at_least, between, create_option, one_of, option, outputs, tags_option
+from .options import Props, at_least, between, create_option, one_of, option, outputs, tags_option
 
 
 @dataclass(frozen=True)

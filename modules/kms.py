@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, policy_document
-from modules.kms_props import OUTPUTS, KmsKeyProps
+from .iam import Condition, Statement, policy_document
+from .kms_props import OUTPUTS, KmsKeyProps
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "KmsKey", "KmsKeyProps"]
 
@@ -75,9 +76,9 @@ class KmsKey(Construct):
         if not props.create:
             return
 
-        from cdktf import TerraformResourceLifecycle
-        from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-        from cdktf_cdktf_provider_aws.kms_key import KmsKey as KmsKeyResource
+        TerraformResourceLifecycle = core.TerraformResourceLifecycle
+        KmsAlias = aws.kms_alias.KmsAlias
+        KmsKeyResource = aws.kms_key.KmsKey
 
         self.policy = policy_document(self._statements(), resource_policy=True)
         self.key = KmsKeyResource(

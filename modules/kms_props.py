@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.options import Props, between, create_option, option, outputs, tags_option
+from .options import Props, between, create_option, option, outputs, tags_option
 
 @dataclass(frozen=True)
 class KmsKeyProps(Props):

@@ -27,12 +27,13 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
-from modules.monitoring_props import lambda_watches
-from modules.options import is_token
-from modules.lambda_function_props import (
+from .iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
+from .monitoring_props import lambda_watches
+from .lambda_function_props import (
+from .options import is_token
     OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements,
 )
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "function_name_of", "source_code_hash"]
 
@@ -45,7 +46,7 @@ def function_name_of(function: str) -> str:
     """A function's name from its ARN (``arn:<p>:lambda:<region>:<account>:function:<name>[:<qualifier>]``) or its
     name, either possibly a token: the seventh ``:`` field (a plain name has one field, which ``element`` wraps
     around to)."""
-    from cdktf import Fn
+    Fn = core.Fn
 
     return Fn.element(Fn.split(":", function), 6)
 
@@ -84,25 +85,25 @@ class PythonFunction(Construct):
         if not from_terraform and not zip_path.is_file():
             raise FileNotFoundError(f"Lambda package {zip_path} does not exist: build it before synth")
 
-        from cdktf import AssetType, TerraformAsset
+        AssetType = core.AssetType
+        TerraformAsset = core.TerraformAsset
 
-        from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-        from cdktf_cdktf_provider_aws.lambda_function import (
-            LambdaFunction,
-            LambdaFunctionDeadLetterConfig,
-            LambdaFunctionEnvironment,
-            LambdaFunctionTracingConfig,
-            LambdaFunctionVpcConfig,
-        )
-        from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
-            LambdaFunctionEventInvokeConfig,
-            LambdaFunctionEventInvokeConfigDestinationConfig,
-            LambdaFunctionEventInvokeConfigDestinationConfigOnFailure,
-        )
-        from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-        from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+        CloudwatchLogGroup = aws.cloudwatch_log_group.CloudwatchLogGroup
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
+        binding = aws.lambda_function
+        LambdaFunction = binding.LambdaFunction
+        LambdaFunctionDeadLetterConfig = binding.LambdaFunctionDeadLetterConfig
+        LambdaFunctionEnvironment = binding.LambdaFunctionEnvironment
+        LambdaFunctionTracingConfig = binding.LambdaFunctionTracingConfig
+        LambdaFunctionVpcConfig = binding.LambdaFunctionVpcConfig
+        binding = aws.lambda_function_event_invoke_config
+        LambdaFunctionEventInvokeConfig = binding.LambdaFunctionEventInvokeConfig
+        LambdaFunctionEventInvokeConfigDestinationConfig = binding.LambdaFunctionEventInvokeConfigDestinationConfig
+        LambdaFunctionEventInvokeConfigDestinationConfigOnFailure = (
+            binding.LambdaFunctionEventInvokeConfigDestinationConfigOnFailure)
+        SqsQueue = aws.sqs_queue.SqsQueue
+        SqsQueuePolicy = aws.sqs_queue_policy.SqsQueuePolicy
 
         tags = dict(props.tags)
         name = props.function_name
@@ -155,7 +156,7 @@ class PythonFunction(Construct):
                                     policy=policy_document(statements))
 
         if from_terraform:
-            from cdktf import Fn
+            Fn = core.Fn
             filename = str(props.zip_path)
             self.code_hash = Fn.filebase64sha256(filename)
         else:

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules.iam import Statement
-from modules.monitoring_props import AppMetrics
-from modules.options import (
+from .iam import Statement
+from .monitoring_props import AppMetrics
+from .options import (
     Props, Rule, at_least, between, create_option, log_retention, one_of, option, or_value, outputs, tags_option,
 )
 

@@ -24,10 +24,12 @@ import re
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, deny_insecure_transport, policy_document
-from modules.monitoring_props import (
+from .iam import Condition, Statement, deny_insecure_transport, policy_document
+from .monitoring_props import (
     COMPARISONS, LAYERS, OUTPUTS, THRESHOLDS, AlarmSpec, MonitoringProps, Watch, event_rule_alarm,
 )
+from .naming import ALARM_NAME, DASHBOARD_NAME, TOPIC_NAME, resource_name
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "Monitoring", "MonitoringProps", "alarm_name"]
 
@@ -81,18 +83,18 @@ class Monitoring(Construct):
         if bad_layers:
             raise ValueError(f"unknown layers {bad_layers}; choose from {list(LAYERS)}")
 
-        from cdktf_cdktf_provider_aws.cloudwatch_composite_alarm import CloudwatchCompositeAlarm
-        from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-        from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-        from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-        from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-        from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-        from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+        CloudwatchCompositeAlarm = aws.cloudwatch_composite_alarm.CloudwatchCompositeAlarm
+        CloudwatchDashboard = aws.cloudwatch_dashboard.CloudwatchDashboard
+        CloudwatchEventRule = aws.cloudwatch_event_rule.CloudwatchEventRule
+        CloudwatchEventTarget = aws.cloudwatch_event_target.CloudwatchEventTarget
+        SnsTopic = aws.sns_topic.SnsTopic
+        SnsTopicPolicy = aws.sns_topic_policy.SnsTopicPolicy
+        SnsTopicSubscription = aws.sns_topic_subscription.SnsTopicSubscription
 
         p = props
         tags = dict(p.tags)
-        topic = SnsTopic(self, "topic", name=f"{p.name_prefix}-alerts", kms_master_key_id=p.kms_key_arn or
-                         "alias/aws/sns", tags=tags)
+        topic = SnsTopic(self, "topic", name=resource_name(p.name_prefix, "alerts", limit=TOPIC_NAME),
+                         kms_master_key_id=p.kms_key_arn or "alias/aws/sns", tags=tags)
         SnsTopicPolicy(self, "topic_policy", arn=topic.arn, policy=policy_document([
             Statement(sid="AlarmsAndRulesOfThisAccountPublish", actions=("sns:Publish",), resources=(topic.arn,),
                       principals={"Service": ("cloudwatch.amazonaws.com", "events.amazonaws.com")},
@@ -147,19 +149,21 @@ class Monitoring(Construct):
             widgets.extend(rows)
         if composites:
             platform = CloudwatchCompositeAlarm(
-                self, "platform_unhealthy", alarm_name=f"{p.name_prefix}-platform-unhealthy",
+                self, "platform_unhealthy",
+                alarm_name=resource_name(p.name_prefix, "platform", "unhealthy", limit=ALARM_NAME),
                 alarm_description="The platform is unhealthy: a layer is in ALARM",
                 alarm_rule=" OR ".join(f'ALARM("{n}")' for n in composites),
                 alarm_actions=[topic.arn], ok_actions=[topic.arn], actions_enabled=True, tags=tags)
             self.platform_alarm_name = platform.alarm_name
             widgets.insert(0, {"type": "alarm", "width": DASHBOARD_COLUMNS, "height": 2, "properties": {
                 "title": "platform", "alarms": [platform.arn]}})
-        dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{p.name_prefix}-platform",
+        dashboard = CloudwatchDashboard(self, "dashboard",
+                                        dashboard_name=resource_name(p.name_prefix, "platform", limit=DASHBOARD_NAME),
                                         dashboard_body=json.dumps({"widgets": _placed(widgets)}))
         self.dashboard_name = dashboard.dashboard_name
 
     def _alarm(self, layer: str, watch: Watch, spec: AlarmSpec, topic_arn: str, tags: dict):
-        from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+        CloudwatchMetricAlarm = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm
 
         p = self.props
         percentile = spec.statistic.startswith("p")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from modules.options import (
+from .options import (
     Props, Rule, at_least, between, create_option, matches, non_empty, one_of, option, outputs, tags_option,
 )
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.monitoring_props import kafka_cluster_watch
-from modules.msk_props import OUTPUTS, MskClusterProps, kafka_arn
+from .monitoring_props import kafka_cluster_watch
+from .msk_props import OUTPUTS, MskClusterProps, kafka_arn
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "MskCluster", "MskClusterProps"]
 
@@ -83,24 +84,25 @@ class MskCluster(Construct):
         return kafka_arn(p.partition, p.region, p.account_id, self.cluster_name, self.cluster_uuid, "group", group)
 
     def _provisioned(self):
-        from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-        from cdktf_cdktf_provider_aws.msk_cluster import (
-            MskCluster as Cluster,
-            MskClusterBrokerNodeGroupInfo,
-            MskClusterBrokerNodeGroupInfoConnectivityInfo,
-            MskClusterBrokerNodeGroupInfoConnectivityInfoPublicAccess,
-            MskClusterBrokerNodeGroupInfoStorageInfo,
-            MskClusterBrokerNodeGroupInfoStorageInfoEbsStorageInfo,
-            MskClusterClientAuthentication,
-            MskClusterClientAuthenticationSasl,
-            MskClusterConfigurationInfo,
-            MskClusterEncryptionInfo,
-            MskClusterEncryptionInfoEncryptionInTransit,
-            MskClusterLoggingInfo,
-            MskClusterLoggingInfoBrokerLogs,
-            MskClusterLoggingInfoBrokerLogsCloudwatchLogs,
-        )
-        from cdktf_cdktf_provider_aws.msk_configuration import MskConfiguration
+        CloudwatchLogGroup = aws.cloudwatch_log_group.CloudwatchLogGroup
+        binding = aws.msk_cluster
+        Cluster = binding.MskCluster
+        MskClusterBrokerNodeGroupInfo = binding.MskClusterBrokerNodeGroupInfo
+        MskClusterBrokerNodeGroupInfoConnectivityInfo = binding.MskClusterBrokerNodeGroupInfoConnectivityInfo
+        MskClusterBrokerNodeGroupInfoConnectivityInfoPublicAccess = (
+            binding.MskClusterBrokerNodeGroupInfoConnectivityInfoPublicAccess)
+        MskClusterBrokerNodeGroupInfoStorageInfo = binding.MskClusterBrokerNodeGroupInfoStorageInfo
+        MskClusterBrokerNodeGroupInfoStorageInfoEbsStorageInfo = (
+            binding.MskClusterBrokerNodeGroupInfoStorageInfoEbsStorageInfo)
+        MskClusterClientAuthentication = binding.MskClusterClientAuthentication
+        MskClusterClientAuthenticationSasl = binding.MskClusterClientAuthenticationSasl
+        MskClusterConfigurationInfo = binding.MskClusterConfigurationInfo
+        MskClusterEncryptionInfo = binding.MskClusterEncryptionInfo
+        MskClusterEncryptionInfoEncryptionInTransit = binding.MskClusterEncryptionInfoEncryptionInTransit
+        MskClusterLoggingInfo = binding.MskClusterLoggingInfo
+        MskClusterLoggingInfoBrokerLogs = binding.MskClusterLoggingInfoBrokerLogs
+        MskClusterLoggingInfoBrokerLogsCloudwatchLogs = binding.MskClusterLoggingInfoBrokerLogsCloudwatchLogs
+        MskConfiguration = aws.msk_configuration.MskConfiguration
 
         p = self.props
         tags = dict(p.tags)
@@ -137,13 +139,12 @@ class MskCluster(Construct):
             tags=tags)
 
     def _serverless(self):
-        from cdktf_cdktf_provider_aws.msk_serverless_cluster import (
-            MskServerlessCluster,
-            MskServerlessClusterClientAuthentication,
-            MskServerlessClusterClientAuthenticationSasl,
-            MskServerlessClusterClientAuthenticationSaslIam,
-            MskServerlessClusterVpcConfig,
-        )
+        binding = aws.msk_serverless_cluster
+        MskServerlessCluster = binding.MskServerlessCluster
+        MskServerlessClusterClientAuthentication = binding.MskServerlessClusterClientAuthentication
+        MskServerlessClusterClientAuthenticationSasl = binding.MskServerlessClusterClientAuthenticationSasl
+        MskServerlessClusterClientAuthenticationSaslIam = binding.MskServerlessClusterClientAuthenticationSaslIam
+        MskServerlessClusterVpcConfig = binding.MskServerlessClusterVpcConfig
 
         p = self.props
         return MskServerlessCluster(

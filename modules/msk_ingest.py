@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Statement, policy_document
-from modules.lambda_function import function_name_of
-from modules.monitoring_props import consumer_watch
-from modules.lambda_function_props import network_interface_statements
-from modules.msk_ingest_props import OUTPUTS, MskEventSourceProps
+from .iam import Statement, policy_document
+from .lambda_function import function_name_of
+from .monitoring_props import consumer_watch
+from .lambda_function_props import network_interface_statements
+from .msk_ingest_props import OUTPUTS, MskEventSourceProps
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "MskEventSource", "MskEventSourceProps", "poller_statements"]
 
@@ -69,13 +70,13 @@ class MskEventSource(Construct):
         if not props.create:
             return
 
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-        from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
-            LambdaEventSourceMapping,
-            LambdaEventSourceMappingAmazonManagedKafkaEventSourceConfig,
-            LambdaEventSourceMappingDestinationConfig,
-            LambdaEventSourceMappingDestinationConfigOnFailure,
-        )
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
+        binding = aws.lambda_event_source_mapping
+        LambdaEventSourceMapping = binding.LambdaEventSourceMapping
+        LambdaEventSourceMappingAmazonManagedKafkaEventSourceConfig = (
+            binding.LambdaEventSourceMappingAmazonManagedKafkaEventSourceConfig)
+        LambdaEventSourceMappingDestinationConfig = binding.LambdaEventSourceMappingDestinationConfig
+        LambdaEventSourceMappingDestinationConfigOnFailure = binding.LambdaEventSourceMappingDestinationConfigOnFailure
 
         depends_on = []
         if props.role_name:

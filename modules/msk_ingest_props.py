@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.kafka_topics_props import TOPIC_PATTERN
-from modules.options import Limit, Props, between, create_option, matches, one_of, option, outputs, tags_option
+from .kafka_topics_props import TOPIC_PATTERN
+from .options import Limit, Props, between, create_option, matches, one_of, option, outputs, tags_option
 
 CONSUMER_GROUP_PATTERN = r"[a-zA-Z0-9\-/*:_+=.@]{1,200}"
 """What Lambda accepts as a Kafka consumer group id."""

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.kafka_topics_props import TOPIC_PATTERN
-from modules.options import (
+from .kafka_topics_props import TOPIC_PATTERN
+from .options import (
     Limit, Props, Rule, between, create_option, log_retention, matches, one_of, option, outputs, tags_option,
 )
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Statement, assume_role_policy, policy_document
-from modules.network_props import OUTPUTS, NetworkProps
+from .iam import Statement, assume_role_policy, policy_document
+from .network_props import OUTPUTS, NetworkProps
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "Network", "NetworkProps"]
 
@@ -54,19 +55,21 @@ class Network(Construct):
         self._create()
 
     def _create(self) -> None:
-        from cdktf import Fn
-        from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-        from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
-        from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
-        from cdktf_cdktf_provider_aws.flow_log import FlowLog
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-        from cdktf_cdktf_provider_aws.route_table import RouteTable
-        from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
-        from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupIngress
-        from cdktf_cdktf_provider_aws.subnet import Subnet
-        from cdktf_cdktf_provider_aws.vpc import Vpc
-        from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+        Fn = core.Fn
+        CloudwatchLogGroup = aws.cloudwatch_log_group.CloudwatchLogGroup
+        DataAwsAvailabilityZones = aws.data_aws_availability_zones.DataAwsAvailabilityZones
+        DefaultSecurityGroup = aws.default_security_group.DefaultSecurityGroup
+        FlowLog = aws.flow_log.FlowLog
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
+        RouteTable = aws.route_table.RouteTable
+        RouteTableAssociation = aws.route_table_association.RouteTableAssociation
+        binding = aws.security_group
+        SecurityGroup = binding.SecurityGroup
+        SecurityGroupIngress = binding.SecurityGroupIngress
+        Subnet = aws.subnet.Subnet
+        Vpc = aws.vpc.Vpc
+        VpcEndpoint = aws.vpc_endpoint.VpcEndpoint
 
         p = self.props
         tags = dict(p.tags)
@@ -122,7 +125,10 @@ class Network(Construct):
                 tags={**tags, "Name": f"{p.name}-flow-log"})
 
     def _data_group(self, s3_prefix_list: str | None = None) -> str:
-        from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
+        binding = aws.security_group
+        SecurityGroup = binding.SecurityGroup
+        SecurityGroupEgress = binding.SecurityGroupEgress
+        SecurityGroupIngress = binding.SecurityGroupIngress
 
         p = self.props
         cidr = p.existing_vpc_cidr if p.existing_vpc_id else p.cidr_block

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.options import (
+from .options import (
     Props, Rule, between, create_option, log_retention, matches, option, outputs, tags_option,
 )
 

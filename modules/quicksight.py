@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, assume_role_policy, policy_document
-from modules.quicksight_props import (
+from .iam import Condition, Statement, assume_role_policy, policy_document
+from .quicksight_props import (
     OUTPUTS, QuicksightColumn, QuicksightDashboardsProps, QuicksightDataSetSpec, QuicksightMeasure,
     QuicksightVisualSpec,
 )
+from .naming import ROLE_NAME, resource_name
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "QuicksightColumn", "QuicksightDashboards", "QuicksightDashboardsProps",
            "QuicksightDataSetSpec", "QuicksightMeasure", "QuicksightVisualSpec"]
@@ -160,13 +162,13 @@ class QuicksightDashboards(Construct):
         )
 
     def _vpc_connection(self):
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-        from cdktf_cdktf_provider_aws.quicksight_vpc_connection import QuicksightVpcConnection
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
+        QuicksightVpcConnection = aws.quicksight_vpc_connection.QuicksightVpcConnection
 
         p = self.props
         tags = dict(p.tags)
-        name = f"{p.name_prefix}-quicksight-vpc"
+        name = resource_name(p.name_prefix, "quicksight", "vpc", limit=ROLE_NAME)
         role = IamRole(self, "vpc_role", name=name, description="QuickSight manages its VPC connection's interfaces",
                        assume_role_policy=assume_role_policy("quicksight.amazonaws.com", source_account=p.account_id),
                        tags=tags)
@@ -204,26 +206,30 @@ class QuicksightDashboards(Construct):
         return tuple(out)
 
     def _service_role_policy(self) -> None:
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         statements = self.service_role_statements()
         if statements:
-            IamRolePolicy(self, "service_role_policy", name=f"{self.props.name_prefix}-quicksight",
+            IamRolePolicy(self, "service_role_policy", name=resource_name(self.props.name_prefix, "quicksight"),
                           role=self.props.service_role_name, policy=policy_document(statements))
 
     def _permissions(self, cls, actions: tuple[str, ...], principals: tuple[str, ...] | None = None) -> list:
         return [cls(principal=arn, actions=list(actions)) for arn in (principals or self.props.owner_arns)]
 
     def _redshift_source(self, vpc_connection) -> str:
-        from cdktf_cdktf_provider_aws.quicksight_data_source import (
-            QuicksightDataSource, QuicksightDataSourceCredentials, QuicksightDataSourceParameters,
-            QuicksightDataSourceParametersRedshift, QuicksightDataSourcePermission, QuicksightDataSourceSslProperties,
-            QuicksightDataSourceVpcConnectionProperties,
-        )
+        binding = aws.quicksight_data_source
+        QuicksightDataSource = binding.QuicksightDataSource
+        QuicksightDataSourceCredentials = binding.QuicksightDataSourceCredentials
+        QuicksightDataSourceParameters = binding.QuicksightDataSourceParameters
+        QuicksightDataSourceParametersRedshift = binding.QuicksightDataSourceParametersRedshift
+        QuicksightDataSourcePermission = binding.QuicksightDataSourcePermission
+        QuicksightDataSourceSslProperties = binding.QuicksightDataSourceSslProperties
+        QuicksightDataSourceVpcConnectionProperties = binding.QuicksightDataSourceVpcConnectionProperties
 
         p = self.props
         source = QuicksightDataSource(
-            self, "redshift_source", aws_account_id=p.account_id, data_source_id=f"{p.name_prefix}-redshift",
+            self, "redshift_source", aws_account_id=p.account_id,
+            data_source_id=resource_name(p.name_prefix, "redshift"),
             name=f"{p.name_prefix} warehouse (Redshift)", type="REDSHIFT",
             parameters=QuicksightDataSourceParameters(redshift=QuicksightDataSourceParametersRedshift(
                 host=p.redshift_host, port=p.redshift_port, database=p.redshift_database)),
@@ -236,14 +242,16 @@ class QuicksightDashboards(Construct):
         return source.arn
 
     def _athena_source(self) -> str:
-        from cdktf_cdktf_provider_aws.quicksight_data_source import (
-            QuicksightDataSource, QuicksightDataSourceParameters, QuicksightDataSourceParametersAthena,
-            QuicksightDataSourcePermission, QuicksightDataSourceSslProperties,
-        )
+        binding = aws.quicksight_data_source
+        QuicksightDataSource = binding.QuicksightDataSource
+        QuicksightDataSourceParameters = binding.QuicksightDataSourceParameters
+        QuicksightDataSourceParametersAthena = binding.QuicksightDataSourceParametersAthena
+        QuicksightDataSourcePermission = binding.QuicksightDataSourcePermission
+        QuicksightDataSourceSslProperties = binding.QuicksightDataSourceSslProperties
 
         p = self.props
         source = QuicksightDataSource(
-            self, "athena_source", aws_account_id=p.account_id, data_source_id=f"{p.name_prefix}-athena",
+            self, "athena_source", aws_account_id=p.account_id, data_source_id=resource_name(p.name_prefix, "athena"),
             name=f"{p.name_prefix} lake (Athena)", type="ATHENA",
             parameters=QuicksightDataSourceParameters(athena=QuicksightDataSourceParametersAthena(
                 work_group=p.athena_workgroup)),
@@ -255,16 +263,19 @@ class QuicksightDashboards(Construct):
     # --- data sets and dashboard ----------------------------------------------------------------------------
 
     def _data_set(self, spec: QuicksightDataSetSpec) -> str:
-        from cdktf_cdktf_provider_aws.quicksight_data_set import (
-            QuicksightDataSet, QuicksightDataSetLogicalTableMap, QuicksightDataSetLogicalTableMapSource,
-            QuicksightDataSetPermissions, QuicksightDataSetPhysicalTableMap, QuicksightDataSetPhysicalTableMapCustomSql,
-            QuicksightDataSetPhysicalTableMapCustomSqlColumns,
-        )
+        binding = aws.quicksight_data_set
+        QuicksightDataSet = binding.QuicksightDataSet
+        QuicksightDataSetLogicalTableMap = binding.QuicksightDataSetLogicalTableMap
+        QuicksightDataSetLogicalTableMapSource = binding.QuicksightDataSetLogicalTableMapSource
+        QuicksightDataSetPermissions = binding.QuicksightDataSetPermissions
+        QuicksightDataSetPhysicalTableMap = binding.QuicksightDataSetPhysicalTableMap
+        QuicksightDataSetPhysicalTableMapCustomSql = binding.QuicksightDataSetPhysicalTableMapCustomSql
+        QuicksightDataSetPhysicalTableMapCustomSqlColumns = binding.QuicksightDataSetPhysicalTableMapCustomSqlColumns
 
         p = self.props
         data_set = QuicksightDataSet(
             self, f"data_set_{spec.key}", aws_account_id=p.account_id,
-            data_set_id=f"{p.name_prefix}-{spec.key.replace('_', '-')}", name=spec.name, import_mode=p.import_mode,
+            data_set_id=resource_name(p.name_prefix, spec.key), name=spec.name, import_mode=p.import_mode,
             physical_table_map=[QuicksightDataSetPhysicalTableMap(
                 physical_table_map_id=spec.key,
                 custom_sql=QuicksightDataSetPhysicalTableMapCustomSql(
@@ -279,18 +290,21 @@ class QuicksightDashboards(Construct):
         return data_set.arn
 
     def _dashboard(self) -> None:
-        from cdktf_cdktf_provider_aws.quicksight_dashboard import (
-            QuicksightDashboard, QuicksightDashboardDashboardPublishOptions,
-            QuicksightDashboardDashboardPublishOptionsAdHocFilteringOption,
-            QuicksightDashboardDashboardPublishOptionsExportToCsvOption, QuicksightDashboardPermissions,
-        )
+        binding = aws.quicksight_dashboard
+        QuicksightDashboard = binding.QuicksightDashboard
+        QuicksightDashboardDashboardPublishOptions = binding.QuicksightDashboardDashboardPublishOptions
+        QuicksightDashboardDashboardPublishOptionsAdHocFilteringOption = (
+            binding.QuicksightDashboardDashboardPublishOptionsAdHocFilteringOption)
+        QuicksightDashboardDashboardPublishOptionsExportToCsvOption = (
+            binding.QuicksightDashboardDashboardPublishOptionsExportToCsvOption)
+        QuicksightDashboardPermissions = binding.QuicksightDashboardPermissions
 
         p = self.props
         permissions = self._permissions(QuicksightDashboardPermissions, DASHBOARD_OWNER_ACTIONS)
         if p.reader_arns:
             permissions += self._permissions(QuicksightDashboardPermissions, DASHBOARD_READER_ACTIONS, p.reader_arns)
         dashboard = QuicksightDashboard(
-            self, "dashboard", aws_account_id=p.account_id, dashboard_id=f"{p.name_prefix}-kpis",
+            self, "dashboard", aws_account_id=p.account_id, dashboard_id=resource_name(p.name_prefix, "kpis"),
             name=f"{p.name_prefix} {p.dashboard_title}", version_description="Managed by Terraform",
             definition=dashboard_definition(p, self.data_set_arns),
             dashboard_publish_options=QuicksightDashboardDashboardPublishOptions(

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.iam import Statement
-from modules.options import (
+from .iam import Statement
+from .options import (
     Limit, Props, Rule, create_option, is_token, matches, non_empty, one_of, option, outputs, tags_option,
 )
 

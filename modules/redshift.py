@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, assume_role_policy, policy_document
-from modules.redshift_props import OUTPUTS, RedshiftWarehouseProps, copy_role_name
-from modules.monitoring_props import warehouse_watch
+from .iam import Condition, Statement, assume_role_policy, policy_document
+from .redshift_props import OUTPUTS, RedshiftWarehouseProps, copy_role_name
+from .monitoring_props import warehouse_watch
+from ._bindings import aws
 
 __all__ = ["OUTPUTS", "RedshiftWarehouse", "RedshiftWarehouseProps", "copy_role_name"]
 
@@ -70,8 +71,8 @@ class RedshiftWarehouse(Construct):
         )
 
     def _copy_role(self):
-        from cdktf_cdktf_provider_aws.iam_role import IamRole
-        from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+        IamRole = aws.iam_role.IamRole
+        IamRolePolicy = aws.iam_role_policy.IamRolePolicy
 
         p = self.props
         role = IamRole(self, "copy_role", name=copy_role_name(p.name),
@@ -84,10 +85,11 @@ class RedshiftWarehouse(Construct):
         return role
 
     def _serverless(self, role):
-        from cdktf_cdktf_provider_aws.redshiftserverless_namespace import RedshiftserverlessNamespace
-        from cdktf_cdktf_provider_aws.redshiftserverless_usage_limit import RedshiftserverlessUsageLimit
-        from cdktf_cdktf_provider_aws.redshiftserverless_workgroup import (
-            RedshiftserverlessWorkgroup, RedshiftserverlessWorkgroupConfigParameter)
+        RedshiftserverlessNamespace = aws.redshiftserverless_namespace.RedshiftserverlessNamespace
+        RedshiftserverlessUsageLimit = aws.redshiftserverless_usage_limit.RedshiftserverlessUsageLimit
+        binding = aws.redshiftserverless_workgroup
+        RedshiftserverlessWorkgroup = binding.RedshiftserverlessWorkgroup
+        RedshiftserverlessWorkgroupConfigParameter = binding.RedshiftserverlessWorkgroupConfigParameter
 
         p = self.props
         tags = dict(p.tags)
@@ -115,12 +117,13 @@ class RedshiftWarehouse(Construct):
         return {"workgroup_name": workgroup.workgroup_name}
 
     def _provisioned(self, role):
-        from cdktf_cdktf_provider_aws.redshift_cluster import RedshiftCluster
-        from cdktf_cdktf_provider_aws.redshift_logging import RedshiftLogging
-        from cdktf_cdktf_provider_aws.redshift_parameter_group import (
-            RedshiftParameterGroup, RedshiftParameterGroupParameter)
-        from cdktf_cdktf_provider_aws.redshift_subnet_group import RedshiftSubnetGroup
-        from cdktf_cdktf_provider_aws.redshift_usage_limit import RedshiftUsageLimit
+        RedshiftCluster = aws.redshift_cluster.RedshiftCluster
+        RedshiftLogging = aws.redshift_logging.RedshiftLogging
+        binding = aws.redshift_parameter_group
+        RedshiftParameterGroup = binding.RedshiftParameterGroup
+        RedshiftParameterGroupParameter = binding.RedshiftParameterGroupParameter
+        RedshiftSubnetGroup = aws.redshift_subnet_group.RedshiftSubnetGroup
+        RedshiftUsageLimit = aws.redshift_usage_limit.RedshiftUsageLimit
 
         p = self.props
         tags = dict(p.tags)
@@ -157,7 +160,7 @@ class RedshiftWarehouse(Construct):
         return {"cluster_identifier": cluster.cluster_identifier}
 
     def _ddl(self, target: dict[str, str]) -> None:
-        from cdktf_cdktf_provider_aws.redshiftdata_statement import RedshiftdataStatement
+        RedshiftdataStatement = aws.redshiftdata_statement.RedshiftdataStatement
 
         previous = None
         for i, sql in enumerate(self.props.ddl_statements):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.options import (
+from .options import (
     Limit, Props, Rule, at_least, between, create_option, matches, one_of, option, outputs, tags_option,
 )
 

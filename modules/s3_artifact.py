@@ -18,8 +18,9 @@ from pathlib import Path
 
 from constructs import Construct
 
-from modules.s3_artifact_props import OUTPUTS, S3ArtifactProps
-from modules.options import is_token
+from .s3_artifact_props import OUTPUTS, S3ArtifactProps
+from ._bindings import aws, core
+from .options import is_token
 
 __all__ = ["OUTPUTS", "S3Artifact", "S3ArtifactProps", "file_md5"]
 
@@ -50,12 +51,13 @@ class S3Artifact(Construct):
         if not from_terraform and not path.is_file():
             raise FileNotFoundError(f"{path} does not exist: build or write it before synth")
 
-        from cdktf import AssetType, TerraformAsset
+        AssetType = core.AssetType
+        TerraformAsset = core.TerraformAsset
 
-        from cdktf_cdktf_provider_aws.s3_object import S3Object
+        S3Object = aws.s3_object.S3Object
 
         if from_terraform:
-            from cdktf import Fn
+            Fn = core.Fn
             source = str(props.path)
             self.source_hash = Fn.filemd5(source)
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules.options import Limit, Props, create_option, option, outputs, tags_option
+from .options import Limit, Props, create_option, option, outputs, tags_option
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from modules.iam import Condition, Statement, deny_insecure_transport, policy_document
-from modules.options import TOKEN_RE
-from modules.s3_lake_props import (
+from .iam import Condition, Statement, deny_insecure_transport, policy_document
+from .naming import BUCKET_NAME, resource_name
+from .s3_lake_props import (
     ACCESS_LOGS, DEFAULT_LIFECYCLE, LAKE_LAYERS, OUTPUTS, DataLakeStorageProps, LifecycleRule,
 )
+from ._bindings import aws, core
 
 __all__ = ["ACCESS_LOGS", "DEFAULT_LIFECYCLE", "LAKE_LAYERS", "OUTPUTS", "DataLakeStorage", "DataLakeStorageProps",
            "LifecycleRule"]
@@ -53,17 +54,13 @@ class DataLakeStorage(Construct):
         self.access_logs_bucket_name: str | None = None
         if not props.create:
             return
-        from cdktf import TerraformResourceLifecycle, Token
+        TerraformResourceLifecycle = core.TerraformResourceLifecycle
 
-        from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-        from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+        S3Bucket = aws.s3_bucket.S3Bucket
+        S3BucketLoggingA = aws.s3_bucket_logging.S3BucketLoggingA
 
         for key in (*props.layers, ACCESS_LOGS):
-            name = self.bucket_name(key)
-            # An unresolved token (e.g. the account id) counts as 12 characters.
-            length = len(TOKEN_RE.sub("x" * 12, name)) if Token.is_unresolved(name) else len(name)
-            if length > 63 or length < 3:
-                raise ValueError(f"bucket name {name!r} must be 3-63 characters")
+            self.bucket_name(key)  # every name checked (3-63 characters) before any bucket is made
 
         keep = TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None
         logs = None
@@ -93,9 +90,9 @@ class DataLakeStorage(Construct):
 
     # ----------------------------------------------------------------------------------------------
     def bucket_name(self, key: str) -> str:
-        """Bucket name for a bucket key: ``<prefix>-<key with hyphens>[-<suffix>]``."""
-        name = f"{self.props.name_prefix}-{key.replace('_', '-')}"
-        return f"{name}-{self.props.bucket_suffix}" if self.props.bucket_suffix else name
+        """Bucket name for a bucket key: ``<prefix>-<key with hyphens>[-<suffix>]``, 3-63 characters (an
+        unresolved token, e.g. the account id, counts as 12)."""
+        return resource_name(self.props.name_prefix, key, suffix=self.props.bucket_suffix, limit=BUCKET_NAME)
 
     def _register(self, key: str, bucket) -> None:
         self.buckets[key] = bucket
@@ -104,31 +101,30 @@ class DataLakeStorage(Construct):
 
     def _secure(self, key: str, bucket, *, kms_key_arn: str | None, log_delivery: bool = False):
         """Attach encryption, versioning, public access block, ownership, policy and lifecycle."""
-        from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
-        from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-            S3BucketLifecycleConfiguration,
-            S3BucketLifecycleConfigurationRule,
-            S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-            S3BucketLifecycleConfigurationRuleExpiration,
-            S3BucketLifecycleConfigurationRuleFilter,
-            S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-            S3BucketLifecycleConfigurationRuleTransition,
-        )
-        from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-            S3BucketOwnershipControls,
-            S3BucketOwnershipControlsRule,
-        )
-        from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-        from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-        from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-            S3BucketServerSideEncryptionConfigurationA,
-            S3BucketServerSideEncryptionConfigurationRuleA,
-            S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-        )
-        from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
-            S3BucketVersioningA,
-            S3BucketVersioningVersioningConfiguration,
-        )
+        S3BucketNotification = aws.s3_bucket_notification.S3BucketNotification
+        binding = aws.s3_bucket_lifecycle_configuration
+        S3BucketLifecycleConfiguration = binding.S3BucketLifecycleConfiguration
+        S3BucketLifecycleConfigurationRule = binding.S3BucketLifecycleConfigurationRule
+        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload = (
+            binding.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload)
+        S3BucketLifecycleConfigurationRuleExpiration = binding.S3BucketLifecycleConfigurationRuleExpiration
+        S3BucketLifecycleConfigurationRuleFilter = binding.S3BucketLifecycleConfigurationRuleFilter
+        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration = (
+            binding.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration)
+        S3BucketLifecycleConfigurationRuleTransition = binding.S3BucketLifecycleConfigurationRuleTransition
+        binding = aws.s3_bucket_ownership_controls
+        S3BucketOwnershipControls = binding.S3BucketOwnershipControls
+        S3BucketOwnershipControlsRule = binding.S3BucketOwnershipControlsRule
+        S3BucketPolicy = aws.s3_bucket_policy.S3BucketPolicy
+        S3BucketPublicAccessBlock = aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock
+        binding = aws.s3_bucket_server_side_encryption_configuration
+        S3BucketServerSideEncryptionConfigurationA = binding.S3BucketServerSideEncryptionConfigurationA
+        S3BucketServerSideEncryptionConfigurationRuleA = binding.S3BucketServerSideEncryptionConfigurationRuleA
+        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA = (
+            binding.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA)
+        binding = aws.s3_bucket_versioning
+        S3BucketVersioningA = binding.S3BucketVersioningA
+        S3BucketVersioningVersioningConfiguration = binding.S3BucketVersioningVersioningConfiguration
 
         p = self.props
         if kms_key_arn:

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from modules.options import Props, Rule, at_least, create_option, matches, option, or_value, outputs, tags_option
+from .options import Props, Rule, at_least, create_option, matches, option, or_value, outputs, tags_option
 
 LAKE_LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "quarantine", "artifacts", "athena_results")
 """Data buckets, in creation order."""

@@ -20,7 +20,8 @@ import re
 
 from constructs import Construct
 
-from modules.secrets_manager_props import OUTPUTS, GeneratedSecretProps
+from .secrets_manager_props import OUTPUTS, GeneratedSecretProps
+from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "GeneratedSecret", "GeneratedSecretProps"]
 
@@ -40,9 +41,10 @@ class GeneratedSecret(Construct):
         if not props.create:
             return
 
-        from cdktf import TerraformResourceLifecycle, TerraformStack
-        from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
-        from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
+        TerraformResourceLifecycle = core.TerraformResourceLifecycle
+        TerraformStack = core.TerraformStack
+        SecretsmanagerSecret = aws.secretsmanager_secret.SecretsmanagerSecret
+        SecretsmanagerSecretVersion = aws.secretsmanager_secret_version.SecretsmanagerSecretVersion
 
         self.secret = SecretsmanagerSecret(
             self, "secret", name=props.name, description=props.description, kms_key_id=props.kms_key_arn,
