@@ -30,9 +30,9 @@ from constructs import Construct
 from .iam import Statement, assume_role_policy, deny_insecure_transport, policy_document
 from .monitoring_props import lambda_watches
 from .lambda_function_props import (
-from .options import is_token
     OUTPUTS, PythonFunctionProps, code_sha256, ec2_arn, network_interface_statements,
 )
+from .options import is_token
 from ._bindings import aws, core
 
 __all__ = ["OUTPUTS", "PythonFunction", "PythonFunctionProps", "function_name_of", "source_code_hash"]
