@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SPARK_LOCAL_IP := 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install browser tfconfig lambda artifacts synth deploy destroy outputs up down demo dashboard status test bench clean
+.PHONY: help install browser tfconfig lambda artifacts synth deploy destroy outputs up down demo modules dashboard status test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ down: ## stop the local services that `make up` started
 
 demo: $(STAMP) tfconfig ## run the whole platform locally end to end (leaves it running; `make down` stops it)
 	@$(PY) -m local_runtime.demo
+
+modules: $(STAMP) artifacts ## emit every construct as a standalone Terraform module into terraform-modules/ (committed)
+	@$(PY) -m compose.terraform_modules
 
 dashboard: $(STAMP) ## write the local dashboard page (build/dashboard.html) from the warehouse `make demo` loaded
 	@$(PY) -m local_runtime.dashboard

@@ -23,8 +23,9 @@ test: the module is synthesized with its value fixed, and the README lists it un
 The files are JSON (``*.tf.json``), which Terraform reads like HCL; modules are sourced by folder
 (``source = "git::https://<repo>.git//terraform-modules/s3_lake?ref=v0.2.0"``).
 
-``python -m bundling.terraform_modules`` writes every module; ``--check`` exits 1 when the committed modules
-drift from the constructs (a test runs it); ``--only NAME ...`` limits the run.
+``python -m compose.terraform_modules`` (``make modules``) writes every module of its ``SPECS``; ``--check``
+exits 1 when the committed modules drift from the constructs (a test runs it); ``--only NAME ...`` limits the
+run.
 """
 from __future__ import annotations
 
@@ -501,11 +502,12 @@ def emit(spec: ModuleSpec) -> Emitted:
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
 
-    doc = _strip_meta(doc)
+    doc.pop("//", None)  # the stack's metadata; each resource keeps its own (construct path: checkov reads it)
     doc = _module_paths(doc, copied)
     doc = with_create_switch(doc)
     main = {k: doc[k] for k in ("locals", "data", "ephemeral", "resource") if k in doc}
-    unknown = set(doc) - {"locals", "data", "ephemeral", "resource", "variable", "output", "terraform", "provider"}
+    unknown = set(doc) - {"locals", "data", "ephemeral", "resource", "variable", "output", "terraform", "provider",
+                          "//"}
     if unknown:
         raise ValueError(f"{spec.name}: synthesized blocks the module does not write: {sorted(unknown)}")
     files = {
@@ -590,8 +592,18 @@ def usage(emitted: Emitted, props_cls: type, source: str, extra: str = "") -> st
             lines.append(f"  {name} = {hcl(emitted.spec.example[name], 2)}")
         elif default_of(fields[name]) is dataclasses.MISSING:
             raise ValueError(f"{emitted.spec.name}: required option {name} has no example value")
+    for name, var in extra_variables(emitted).items():
+        if name not in emitted.spec.example:
+            raise ValueError(f"{emitted.spec.name}: variable {name} has no example value")
+        lines.append(f"  {name} = {hcl(emitted.spec.example[name], 2)}")
     lines.append(extra + "}" if extra else "}")
     return "\n".join(lines)
+
+
+def extra_variables(emitted: Emitted) -> dict[str, dict]:
+    """The module's variables that are not options (declared by its spec's build hook), by name."""
+    variables = json.loads(emitted.files["variables.tf.json"])["variable"]
+    return {name: var for name, var in variables.items() if name not in emitted.variables and name != "create"}
 
 
 def readme(emitted: Emitted, props_cls: type) -> str:
@@ -630,6 +642,8 @@ def readme(emitted: Emitted, props_cls: type) -> str:
         limit = opt.limit.text if opt.limit else ""
         lines.append(f"| `{name}` | {_cell(_plain(opt.doc))} | `{terraform_type(f.type)}` | {_cell(shown)} "
                      f"| {_cell(limit)} |")
+    for name, var in extra_variables(emitted).items():
+        lines.append(f"| `{name}` | {_cell(var['description'])} | `{var['type']}` | required | |")
     lines.append("| `create` | False creates nothing (every output is then null). | `bool` | `true` | |")
     lines += ["", "## Outputs", "", "| name | description |", "| --- | --- |"]
     lines += [f"| `{o.name}` | {_cell(_plain(o.doc))} |" for o in emitted.outputs]
@@ -694,17 +708,16 @@ def current_tree(folder: Path) -> dict[str, bytes]:
             and not p.name.endswith(".tfstate") and not p.name.endswith(".tfstate.backup")}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(specs, argv: list[str] | None = None) -> int:
+    """Write (or ``--check``) the modules of ``specs`` (:data:`compose.terraform_modules.SPECS`)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m bundling.terraform_modules", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m compose.terraform_modules", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when the committed modules drift")
     parser.add_argument("--only", nargs="*", default=None, help="module names")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    from bundling.module_specs import SPECS
-
-    specs = [s for s in SPECS if args.only is None or s.name in args.only]
+    specs = [s for s in specs if args.only is None or s.name in args.only]
     drift = []
     for spec in specs:
         wanted = render_tree(emit(spec))
@@ -728,5 +741,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+
+def checkov_tree(modules_dir: Path, target: Path) -> list[Path]:
+    """A copy of each module's resources in the shape checkov's ``terraform_json`` parser reads (one
+    ``<module>/cdk.tf.json`` with a provider block: the parser skips a file without one); the folders written."""
+    written = []
+    for folder in sorted(p for p in modules_dir.iterdir() if (p / "main.tf.json").is_file()):
+        doc = json.loads((folder / "main.tf.json").read_text())
+        doc["provider"] = {"aws": [{}]}
+        (target / folder.name).mkdir(parents=True, exist_ok=True)
+        (target / folder.name / "cdk.tf.json").write_text(json.dumps(doc, indent=2))
+        written.append(target / folder.name)
+    return written

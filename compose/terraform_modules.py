@@ -1,4 +1,5 @@
-"""Which constructs ``make modules`` emits as Terraform modules (:mod:`bundling.terraform_modules`), with the
+"""``make modules``: which constructs are emitted as standalone Terraform modules (:mod:`bundling.terraform_modules`
+does the emitting), with the
 values of each one's complete example and the values it is fixed at.
 
 Most modules are a construct as it is. Three are the platform's own uses of a construct, for the plain-HCL
@@ -111,13 +112,16 @@ def lakehouse_glue_jobs(stack) -> Mapping:
             "artifacts_bucket": "${var.bucket_names.artifacts}", "artifacts_bucket_arn": "${var.bucket_arns.artifacts}"}
 
 
+LAKE_NAMES = {layer: f"lakeforge-dev-{layer.replace('_', '-')}" for layer in
+              ("bronze", "silver", "gold", "quarantine", "artifacts", "athena_results")}
+LAKE_ARNS = {layer: f"arn:aws:s3:::{name}" for layer, name in LAKE_NAMES.items()}
 SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
 GROUPS = ("sg-0123456789abcdef0",)
 
 SPECS: tuple[ModuleSpec, ...] = (
     ModuleSpec("kms", "KmsKey", "KmsKeyProps", "kms",
                example={"alias": "lakeforge-dev-lake", "account_id": ACCOUNT, "region": "us-east-1",
-                        "via_services": ("s3",)}),
+                        "via_services": ("s3", "kinesis", "sqs", "lambda", "glue", "secretsmanager")}),
     ModuleSpec("s3_lake", "DataLakeStorage", "DataLakeStorageProps", "lake",
                example={"name_prefix": "lakeforge-dev", "account_id": ACCOUNT, "kms_key_arn": KEY_ARN,
                         "bucket_suffix": ACCOUNT}),
@@ -139,7 +143,10 @@ SPECS: tuple[ModuleSpec, ...] = (
                         "on_failure_destination_arn": QUEUE_ARN, "role_name": "lakeforge-dev-ingest-role"}),
     ModuleSpec("lakehouse_glue_jobs", "GlueJobs", "GlueJobsProps", "glue_jobs", source="glue_jobs",
                example={"name_prefix": "lakeforge-dev", "account_id": ACCOUNT, "region": "us-east-1",
-                        "kms_key_arn": KEY_ARN},
+                        "kms_key_arn": KEY_ARN, "bucket_names": LAKE_NAMES, "bucket_arns": LAKE_ARNS,
+                        "database_names": {"silver": "lakeforge_dev_silver", "gold": "lakeforge_dev_gold"},
+                        "pseudonymization_key_arn":
+                            f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:lakeforge-dev/pseudonymization-key"},
                build=lakehouse_glue_jobs,
                summary="The platform's Glue jobs (bronze to silver, silver to gold) with their scripts and grants."),
     ModuleSpec("s3_artifact", "S3Artifact", "S3ArtifactProps", "artifact",
@@ -205,3 +212,9 @@ SPECS: tuple[ModuleSpec, ...] = (
                example={"name_prefix": "lakeforge-dev", "account_id": ACCOUNT, "region": "us-east-1",
                         "kms_key_arn": KEY_ARN}),
 )
+
+
+if __name__ == "__main__":
+    from bundling.terraform_modules import main
+
+    raise SystemExit(main(SPECS))
