@@ -316,7 +316,10 @@ def alternatives(f: dataclasses.Field, value: Any) -> list[Any]:
         found = [(*value, "probe")]
     elif tf_type == "map(string)":
         found = [{**value, "probe": "probe"}]
-    return found[:3]
+    default = default_of(f)
+    if default is not dataclasses.MISSING and default is not None and default != value:
+        found.insert(0, default)  # the default too: a construct may branch on it ("" = no suffix)
+    return found[:4]
 
 
 def probe(spec: ModuleSpec) -> tuple[list[str], dict[str, str]]:

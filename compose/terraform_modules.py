@@ -100,13 +100,13 @@ def lakehouse_glue_jobs(stack) -> Mapping:
     workflow = tuple(job for job in glue_jobs.WORKFLOW if not job.secrets or set(job.secrets) == {PSEUDONYMIZATION_KEY})
     _variable(stack, "bucket_names", "map(string)", "The lake's bucket names by layer (`bronze` ... `athena_results`).")
     _variable(stack, "bucket_arns", "map(string)", "The lake's bucket ARNs by layer.")
-    _variable(stack, "database_names", "map(string)", "The Glue databases by layer (`silver`, `gold`).")
+    _variable(stack, "database_names", "map(string)", "The Glue databases by layer (`bronze`, `silver`, `gold`).")
     _variable(stack, "pseudonymization_key_arn", "string",
               "ARN of the secret holding the HMAC key of personal fields (the jobs read it).")
     layers = (*LAKE_LAYERS,)
     specs = glue_job_specs(
         workflow, glue_jobs.scripts(), _lookup("bucket_names", layers), _lookup("bucket_arns", layers),
-        _lookup("database_names", ("silver", "gold")),
+        _lookup("database_names", ("bronze", "silver", "gold")),
         {PSEUDONYMIZATION_KEY: "${var.pseudonymization_key_arn}"})  # declared above
     return {"jobs": specs, "libs_zip_path": inputs.libs_zip(), "app_metrics": JOB_METRICS,
             "artifacts_bucket": "${var.bucket_names.artifacts}", "artifacts_bucket_arn": "${var.bucket_arns.artifacts}"}
@@ -123,9 +123,8 @@ SPECS: tuple[ModuleSpec, ...] = (
                example={"alias": "lakeforge-dev-lake", "account_id": ACCOUNT, "region": "us-east-1",
                         "via_services": ("s3", "kinesis", "sqs", "lambda", "glue", "secretsmanager")}),
     ModuleSpec("s3_lake", "DataLakeStorage", "DataLakeStorageProps", "lake",
-               example={"name_prefix": "lakeforge-dev", "account_id": ACCOUNT, "kms_key_arn": KEY_ARN,
-                        "bucket_suffix": ACCOUNT}),
-    ModuleSpec("kinesis", "KinesisStream", "KinesisStreamProps", "stream",
+               example={"name_prefix": "lakeforge-dev", "account_id": ACCOUNT, "kms_key_arn": KEY_ARN}),
+    ModuleSpec("kinesis", "KinesisStream", "KinesisStreamProps", "ingest_stream",
                example={"name": "lakeforge-dev-ingest", "kms_key_arn": KEY_ARN}),
     ModuleSpec("lambda_function", "PythonFunction", "PythonFunctionProps", "function",
                example={"function_name": "lakeforge-dev-example", "zip_path": "function.zip",
@@ -144,7 +143,7 @@ SPECS: tuple[ModuleSpec, ...] = (
     ModuleSpec("lakehouse_glue_jobs", "GlueJobs", "GlueJobsProps", "glue_jobs", source="glue_jobs",
                example={"name_prefix": "lakeforge-dev", "account_id": ACCOUNT, "region": "us-east-1",
                         "kms_key_arn": KEY_ARN, "bucket_names": LAKE_NAMES, "bucket_arns": LAKE_ARNS,
-                        "database_names": {"silver": "lakeforge_dev_silver", "gold": "lakeforge_dev_gold"},
+                        "database_names": {layer: f"lakeforge_dev_{layer}" for layer in ("bronze", "silver", "gold")},
                         "pseudonymization_key_arn":
                             f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:lakeforge-dev/pseudonymization-key"},
                build=lakehouse_glue_jobs,
@@ -153,7 +152,7 @@ SPECS: tuple[ModuleSpec, ...] = (
                example={"bucket": "example-artifacts", "key": "code/app.zip", "kms_key_arn": KEY_ARN,
                         "source_path": "app.zip"},
                build=artifact_file),
-    ModuleSpec("secrets_manager", "GeneratedSecret", "GeneratedSecretProps", "secret",
+    ModuleSpec("secrets_manager", "GeneratedSecret", "GeneratedSecretProps", "pseudonymization_key",
                example={"name": "lakeforge-dev/pseudonymization-key", "kms_key_arn": KEY_ARN}),
     ModuleSpec("glue_catalog", "GlueCatalog", "GlueCatalogProps", "catalog",
                example={"name_prefix": "lakeforge-dev", "account_id": ACCOUNT, "region": "us-east-1",

@@ -2,7 +2,9 @@
 # the lake, the ingest stream, the ingest function and its mapping, the pseudonymization secret and the Glue
 # jobs. No code beyond this file: every resource comes from a module (the Glue databases are the caller's).
 #
-#   terraform init && terraform apply -var name_prefix=acme-dev -var account_id=123456789012
+#   terraform init && terraform apply -var name_prefix=acme-123456789012-dev -var account_id=123456789012
+#
+# Bucket names are <name_prefix>-<layer>: S3 names are global, so put something unique in the prefix.
 #
 # The ingest function's package is shipped inside its module (terraform-modules/ingest_function/assets).
 
@@ -34,8 +36,12 @@ variable "region" {
 
 variable "database_names" {
   type        = map(string)
-  description = "The Glue databases of the silver and gold layers (created by the catalog)."
-  default     = { silver = "lakeforge_hcl_silver", gold = "lakeforge_hcl_gold" }
+  description = "The Glue databases of the bronze, silver and gold layers (the catalog's)."
+  default = {
+    bronze = "lakeforge_hcl_bronze"
+    silver = "lakeforge_hcl_silver"
+    gold   = "lakeforge_hcl_gold"
+  }
 }
 
 provider "aws" {
@@ -51,11 +57,10 @@ module "kms" {
 }
 
 module "lake" {
-  source        = "../../s3_lake"
-  name_prefix   = var.name_prefix
-  account_id    = var.account_id
-  kms_key_arn   = module.kms.arn
-  bucket_suffix = var.account_id
+  source      = "../../s3_lake"
+  name_prefix = var.name_prefix
+  account_id  = var.account_id
+  kms_key_arn = module.kms.arn
 }
 
 module "stream" {

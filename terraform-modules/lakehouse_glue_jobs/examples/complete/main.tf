@@ -27,6 +27,7 @@ module "lakehouse_glue_jobs" {
     athena_results = "lakeforge-dev-athena-results"
   }
   database_names = {
+    bronze = "lakeforge_dev_bronze"
     silver = "lakeforge_dev_silver"
     gold = "lakeforge_dev_gold"
   }

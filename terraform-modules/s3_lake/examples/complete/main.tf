@@ -9,7 +9,6 @@ module "s3_lake" {
   name_prefix = "lakeforge-dev"
   account_id = "111122223333"
   kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-  bucket_suffix = "111122223333"
 }
 
 output "bucket_names" {
