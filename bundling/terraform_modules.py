@@ -407,16 +407,21 @@ def index_references(value: Any) -> Any:
 
 
 def null_when_not_created(value: Any) -> Any:
-    """An output value whose every expression is ``null`` when nothing was created."""
+    """An output value whose every leaf is ``null`` when nothing was created (``var.create`` false), and
+    ``null`` instead of an error when a resource it reads was not (``try``: references index a counted resource)."""
     if isinstance(value, dict):
         return {k: null_when_not_created(v) for k, v in value.items()}
     if isinstance(value, list):
         return [null_when_not_created(v) for v in value]
-    if isinstance(value, str) and "${" in value:
-        if value.startswith("${") and value.endswith("}") and value.count("${") == 1:
-            return "${try(" + value[2:-1] + ", null)}"
-        return "${try(\"" + value.replace('"', '\\"') + "\", null)}"
-    return value
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}") and value.count("${") == 1:
+        inner = value[2:-1]
+    elif isinstance(value, str):
+        inner = json.dumps(value)  # a literal or a template: a quoted template inside the expression
+    elif value is None:
+        return None
+    else:
+        inner = json.dumps(value)
+    return "${var.create ? try(" + inner + ", null) : null}"
 
 
 def with_create_switch(doc: dict) -> dict:

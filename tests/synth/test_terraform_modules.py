@@ -31,13 +31,30 @@ def test_every_construct_has_a_module():
     assert {p.name for p in MODULES.iterdir() if p.is_dir() and p.name != "examples"} == {s.name for s in SPECS}
 
 
-def _root_calling_every_module(work: Path) -> None:
-    """One root configuration with every module's complete example (its provider block once)."""
-    blocks = ['provider "aws" {\n  region = "us-east-1"\n}\n']
+OFFLINE_PROVIDER = """provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "not-used"
+  secret_key                  = "not-used"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+"""
+"""A provider that plans without reaching AWS (nothing to read when no resource is created)."""
+
+
+def _root_calling_every_module(work: Path, *, create: bool = True) -> None:
+    """One root configuration with every module's complete example (its provider block once); with
+    ``create=False`` every module is switched off and its outputs are root outputs."""
+    blocks = [OFFLINE_PROVIDER]
     for spec in SPECS:
         text = (MODULES / spec.name / "examples" / "complete" / "main.tf").read_text()
         block = re.search(r'module "[a-z0-9_]+" \{.*?\n\}\n', text, re.S).group(0)
-        blocks.append(block.replace('source = "../../"', f'source = "./{spec.name}"'))
+        block = block.replace('source = "../../"', f'source = "./{spec.name}"')
+        if not create:
+            block = block.replace("\n}\n", "\n  create = false\n}\n")
+            block += f'\noutput "{spec.name}" {{\n  value = module.{spec.name}\n}}\n'
+        blocks.append(block)
     (work / "main.tf").write_text("\n".join(blocks))
 
 
@@ -54,6 +71,33 @@ def test_every_module_and_the_lakehouse_example_init_and_validate(tmp_path):
         val = run(["validate", "-json", "-no-color"], folder, env=env, capture=True, check=False)
         report = json.loads(val.stdout)
         assert report["valid"], json.dumps(report["diagnostics"], indent=1)[:3000]
+
+
+def test_create_false_plans_no_resource_and_null_outputs(tmp_path):
+    """terraform-aws-modules' switch: every module with ``create = false`` plans nothing, its outputs null."""
+    from local_runtime.terraform import run, terraform_env
+
+    work = tmp_path / "modules"
+    shutil.copytree(MODULES, work, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "examples"))
+    _root_calling_every_module(work, create=False)
+    env = terraform_env()
+    init = run(["init", "-backend=false", "-input=false", "-no-color"], work, env=env, capture=True, check=False)
+    assert init.returncode == 0, init.stdout + init.stderr
+    plan = run(["plan", "-input=false", "-no-color", "-out=plan"], work, env=env, capture=True, check=False)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    shown = json.loads(run(["show", "-json", "plan"], work, env=env, capture=True).stdout)
+    assert shown.get("resource_changes", []) == []
+    outputs = {name: change["after"] for name, change in shown["output_changes"].items()}
+    assert set(outputs) == {spec.name for spec in SPECS}
+
+    def leaves(value):
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            return [x for v in value for x in leaves(v)]
+        return [value]
+
+    assert all(leaf is None for value in outputs.values() for leaf in leaves(value)), outputs
 
 
 def test_checkov_finds_nothing_in_the_modules(tmp_path):
@@ -117,8 +161,8 @@ def test_create_switch_indexes_references_and_nulls_outputs():
     assert policy["bucket"] == "${aws_s3_bucket.b[0].id}"
     assert policy["policy"] == '{"Resource":"${aws_s3_bucket.b[0].arn}/*"}'
     assert policy["depends_on"] == ["aws_s3_bucket.b"]
-    assert out["output"]["arn"]["value"] == "${try(aws_s3_bucket.b[0].arn, null)}"
-    assert out["output"]["uri"]["value"] == '${try("s3://${aws_s3_bucket.b[0].bucket}/k", null)}'
+    assert out["output"]["arn"]["value"] == "${var.create ? try(aws_s3_bucket.b[0].arn, null) : null}"
+    assert out["output"]["uri"]["value"] == '${var.create ? try("s3://${aws_s3_bucket.b[0].bucket}/k", null) : null}'
 
 
 def test_substitute_replaces_whole_and_embedded_references():
