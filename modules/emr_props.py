@@ -51,7 +51,8 @@ class EmrClusterProps(Props):
 
     name: str = option(
         limit=Limit(f"at most {MAX_ROLE_NAME - len('-service')} characters (it names the roles)",
-                    lambda v: len(service_role_name(v)) <= MAX_ROLE_NAME),
+                    lambda v: len(service_role_name(v)) <= MAX_ROLE_NAME,
+                    terraform=f"length({{v}}) <= {MAX_ROLE_NAME - len('-service')}"),
         doc="Cluster name (also names the roles, groups and security configuration), e.g. "
             "``lakeforge-dev-backfill``.")
     subnet_id: str = option(
@@ -71,7 +72,9 @@ class EmrClusterProps(Props):
     release_label: str = option(
         "emr-7.5.0",
         limit=Limit("an EMR 7 release, e.g. emr-7.5.0",
-                    lambda v: bool(_EMR_RELEASE.fullmatch(v)) and int(_EMR_RELEASE.fullmatch(v).group(1)) >= 7),
+                    lambda v: bool(_EMR_RELEASE.fullmatch(v)) and int(_EMR_RELEASE.fullmatch(v).group(1)) >= 7,
+                    terraform='can(regex("^emr-([0-9]+)[.][0-9]+[.][0-9]+$", {v})) && '
+                              'tonumber(regex("^emr-([0-9]+)", {v})[0]) >= 7'),
         doc="EMR release (7.x: Spark 3.5, Python 3.9+ on Amazon Linux 2023).")
     applications: tuple[str, ...] = option(("Spark",), doc="EMR applications.")
     master_instance_type: str = option("m6g.xlarge", doc="Primary node instance type.")
@@ -85,7 +88,8 @@ class EmrClusterProps(Props):
     log_prefix: str = option(
         "emr-logs/",
         limit=Limit("like emr-logs/ (no leading slash, trailing slash)",
-                    lambda v: v.endswith("/") and not v.startswith("/")),
+                    lambda v: v.endswith("/") and not v.startswith("/"),
+                    terraform='endswith({v}, "/") && !startswith({v}, "/")'),
         doc="Key prefix of the cluster logs in ``artifacts_bucket``.")
     s3_access: tuple[S3Access, ...] = option(
         (),

@@ -23,11 +23,11 @@ class MskEventSourceProps(Props):
                                     doc="Kafka consumer group of the mapping (its committed offsets).")
     group_arn: str = option(doc="ARN of that consumer group (``kafka-cluster`` group grants).")
     subnet_ids: tuple[str, ...] = option(
-        limit=Limit("at least one subnet (tokens allowed)", lambda v: len(v) >= 1),
+        limit=Limit("at least one subnet (tokens allowed)", lambda v: len(v) >= 1, terraform="length({v}) >= 1"),
         doc="The cluster's subnets: Lambda's poller places its network interfaces there (under the function's "
             "role).")
     security_group_ids: tuple[str, ...] = option(
-        limit=Limit("at least one security group", lambda v: len(v) >= 1),
+        limit=Limit("at least one security group", lambda v: len(v) >= 1, terraform="length({v}) >= 1"),
         doc="The cluster's security groups: the poller's network interfaces use them to reach the brokers.")
     on_failure_destination_arn: str | None = option(
         None,

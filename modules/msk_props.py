@@ -28,10 +28,11 @@ class MskClusterProps(Props):
     name: str = option(limit=matches(r"[a-zA-Z][a-zA-Z0-9-]{0,63}", "1-64 letters, digits and hyphens"),
                        doc="Cluster name, e.g. ``lakeforge-dev``.")
     subnet_ids: tuple[str, ...] = option(
-        limit=Limit("at least two subnets, in different zones (tokens allowed)", lambda v: len(v) >= 2),
+        limit=Limit("at least two subnets, in different zones (tokens allowed)", lambda v: len(v) >= 2,
+                    terraform="length({v}) >= 2"),
         doc="Private subnets (the network construct's), one per availability zone the brokers spread over.")
     security_group_ids: tuple[str, ...] = option(
-        limit=Limit("at least one security group", lambda v: len(v) >= 1),
+        limit=Limit("at least one security group", lambda v: len(v) >= 1, terraform="length({v}) >= 1"),
         doc="Security groups of the brokers (the network's data services group: its members reach the SASL/IAM "
             f"listener on {SASL_IAM_PORT}, nothing else does).")
     kms_key_arn: str = option(doc="Key of the data at rest (provisioned) and of the broker log group.")

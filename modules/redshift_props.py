@@ -1,6 +1,7 @@
 """Options of :class:`modules.redshift.RedshiftWarehouse` (standard library only: see :mod:`modules.options`)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .options import (
@@ -22,7 +23,8 @@ class RedshiftWarehouseProps(Props):
 
     name: str = option(limit=matches(r"[a-z][a-z0-9-]{2,62}", "3-63 lowercase letters, digits and hyphens"),
                        doc="Namespace/workgroup (or cluster) name, e.g. ``lakeforge-dev``.")
-    subnet_ids: tuple[str, ...] = option(limit=Limit("at least two subnets (tokens allowed)", lambda v: len(v) >= 2),
+    subnet_ids: tuple[str, ...] = option(limit=Limit("at least two subnets (tokens allowed)", lambda v: len(v) >= 2,
+                                                                terraform="length({v}) >= 2"),
                                          doc="Private subnets (the network construct's), in at least two zones.")
     security_group_ids: tuple[str, ...] = option(doc="Security groups (the network's data services group).")
     kms_key_arn: str = option(doc="Key of the data, the snapshots and the admin secret.")
@@ -37,9 +39,11 @@ class RedshiftWarehouseProps(Props):
                                      "(``manage_admin_password``): never in code, state outputs or logs.")
     gold_prefixes: tuple[str, ...] = option(
         ("runs/",), doc="Prefixes of the gold bucket the COPY role may read (the published copies).")
-    base_capacity_rpus: int = option(8, limit=Limit("8-512 RPUs in steps of 8", lambda v: 8 <= v <= 512 and v % 8 == 0),
+    base_capacity_rpus: int = option(8, limit=Limit("8-512 RPUs in steps of 8", lambda v: 8 <= v <= 512 and v % 8 == 0,
+                                                                terraform="{v} >= 8 && {v} <= 512 && {v} % 8 == 0"),
                                      doc="Serverless: base capacity in Redshift Processing Units.")
-    max_capacity_rpus: int = option(64, limit=Limit("8-5632 RPUs in steps of 8", lambda v: 8 <= v <= 5632 and v % 8 == 0),
+    max_capacity_rpus: int = option(64, limit=Limit("8-5632 RPUs in steps of 8", lambda v: 8 <= v <= 5632 and v % 8 == 0,
+                                                               terraform="{v} >= 8 && {v} <= 5632 && {v} % 8 == 0"),
                                     doc="Serverless: most RPUs the workgroup may scale to.")
     daily_rpu_hours_limit: int = option(48, limit=at_least(1, "at least 1 RPU-hour"),
                                         doc="Serverless: RPU-hours a day before ``usage_limit_breach_action``.")
@@ -53,7 +57,9 @@ class RedshiftWarehouseProps(Props):
     snapshot_retention_days: int = option(7, limit=between(1, 35, "days"),
                                           doc="Provisioned: automated snapshot retention.")
     log_exports: tuple[str, ...] = option(
-        LOG_EXPORTS, limit=Limit(f"a subset of {LOG_EXPORTS}", lambda v: set(v) <= set(LOG_EXPORTS) and bool(v)),
+        LOG_EXPORTS, limit=Limit(f"a subset of {LOG_EXPORTS}", lambda v: set(v) <= set(LOG_EXPORTS) and bool(v),
+                                 terraform="length({v}) > 0 && length(setsubtract({v}, "
+                                           + json.dumps(list(LOG_EXPORTS)) + ")) == 0"),
         doc="Audit logs exported to CloudWatch Logs (``useractivitylog`` needs ``enable_user_activity_logging``, "
             "which the construct sets).")
     ddl_statements: tuple[str, ...] = option(

@@ -13,7 +13,8 @@ class S3ArtifactProps(Props):
 
     bucket: str = option(doc="Bucket name (token allowed).")
     key: str = option(
-        limit=Limit("non-empty, without a leading slash", lambda v: bool(v) and not v.startswith("/")),
+        limit=Limit("non-empty, without a leading slash", lambda v: bool(v) and not v.startswith("/"),
+                    terraform='length({v}) > 0 && !startswith({v}, "/")'),
         doc="Object key, e.g. ``glue/scripts/bronze_to_silver.py``.")
     path: Path = option(doc="Local file to upload. Must exist at synth time.")
     kms_key_arn: str | None = option(

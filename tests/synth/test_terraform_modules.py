@@ -99,6 +99,17 @@ def test_create_false_plans_no_resource_and_null_outputs(tmp_path):
 
     assert all(leaf is None for value in outputs.values() for leaf in leaves(value)), outputs
 
+    # the limits hold in Terraform too: a value outside one fails the plan with the construct's words
+    main = (work / "main.tf").read_text()
+    for module, setting, message in (("kinesis", "retention_hours = 1", "retention_hours: 24-8760"),
+                                     ("emr", 'release_label = "emr-6.15.0"', "release_label: an EMR 7 release")):
+        start = main.index(f'module "{module}" {{')
+        broken = main[:start] + main[start:].replace("create = false", f"create = false\n  {setting}", 1)
+        (work / "main.tf").write_text(broken)
+        refused = run(["plan", "-input=false", "-no-color"], work, env=env, capture=True, check=False)
+        assert refused.returncode != 0 and message in refused.stdout + refused.stderr, refused.stderr[-2000:]
+    (work / "main.tf").write_text(main)
+
 
 def test_checkov_finds_nothing_in_the_modules(tmp_path):
     from security.checkov_skips import scan
@@ -129,6 +140,21 @@ def test_every_module_has_versions_readme_example_and_no_provider():
         for rtype in main.get("resource", {}).values():
             for resource in rtype.values():
                 assert resource["count"] == "${var.create ? 1 : 0}"
+
+
+def test_every_limited_option_is_validated_by_terraform():
+    """A variable bypasses the construct's checks (its value is a token at synth): each limit of an option that is
+    a variable is a ``validation`` block."""
+    import importlib
+
+    from modules.options import options
+
+    for spec in SPECS:
+        props = getattr(importlib.import_module(f"modules.{spec.module}_props"), spec.props)
+        limited = {f.name for f, o in options(props) if o.limit is not None}
+        variables = json.loads((MODULES / spec.name / "variables.tf.json").read_text())["variable"]
+        unchecked = [name for name in variables if name in limited and not variables[name].get("validation")]
+        assert not unchecked, (spec.name, unchecked)
 
 
 def test_kinesis_module_variables_are_measured():
