@@ -617,10 +617,11 @@ def extra_variables(emitted: Emitted) -> dict[str, dict]:
 def readme(emitted: Emitted, props_cls: type) -> str:
     spec = emitted.spec
     construct_cls, _, _ = _load(spec)
-    first = (construct_cls.__doc__ or "").strip().splitlines()[0]
+    paragraph = (construct_cls.__doc__ or "").strip().split("\n\n")[0]
+    first = " ".join(line.strip() for line in paragraph.splitlines())
     fields = {f.name: (f, o) for f, o in options(props_cls)}
     lines = [
-        f"# {spec.name}: {first}",
+        f"# {spec.name}",
         "",
         f"{spec.summary or first} Emitted by `make modules` from the construct `{spec.construct}` "
         f"(`modules/{spec.module}.py`, options in `modules/{spec.module}_props.py`): do not edit; change the construct "
