@@ -45,7 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from bundling.archive import ROOT
-from modules.options import Limit, Output, describe_default, options, type_name
+from modules.docs import table_cell
+from modules.options import Limit, Output, default_value, options, type_name
 
 OUT = ROOT / "terraform-modules"
 TERRAFORM_VERSION = ">= 1.5.0"
@@ -116,19 +117,6 @@ def terraform_type(annotation: Any) -> str | None:
     simple = {"str": "string", "int": "number", "float": "number", "bool": "bool", "Path": "string",
               "tuple[str,...]": "list(string)", "dict[str,str]": "map(string)", "Mapping[str,str]": "map(string)"}
     return simple.get(text)
-
-
-def is_optional(annotation: Any) -> bool:
-    text = annotation if isinstance(annotation, str) else type_name(annotation)
-    return "None" in text
-
-
-def default_of(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
-    return dataclasses.MISSING
 
 
 def to_json(value: Any) -> Any:
@@ -216,7 +204,7 @@ def variable(stack, f: dataclasses.Field, spec: ModuleSpec):
 
     opt = f.metadata["option"]
     tf_type = terraform_type(f.type)
-    default = default_of(f)
+    default = default_value(f)
     required = default is dataclasses.MISSING or (default is None and f.name in spec.example)
     ref = f"var.{f.name}"
     validations = []
@@ -316,7 +304,7 @@ def alternatives(f: dataclasses.Field, value: Any) -> list[Any]:
         found = [(*value, "probe")]
     elif tf_type == "map(string)":
         found = [{**value, "probe": "probe"}]
-    default = default_of(f)
+    default = default_value(f)
     if default is not dataclasses.MISSING and default is not None and default != value:
         found.insert(0, default)  # the default too: a construct may branch on it ("" = no suffix)
     return found[:4]
@@ -332,7 +320,7 @@ def probe(spec: ModuleSpec) -> tuple[list[str], dict[str, str]]:
 
     _, props_cls, _ = _load(spec)
     fields = {f.name: f for f, _ in options(props_cls)}
-    values = {f.name: default_of(f) for f, _ in options(props_cls)} | base_values(props_cls, spec)
+    values = {f.name: default_value(f) for f, _ in options(props_cls)} | base_values(props_cls, spec)
     base_stack = _Stack(spec, ())
     base = body(base_stack.json())
     ok, refused = [], {}
@@ -587,10 +575,6 @@ def hcl(value: Any, indent: int = 2) -> str:
     return "{\n" + inner + "\n" + pad + "}"
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def usage(emitted: Emitted, props_cls: type, source: str, extra: str = "") -> str:
     """A ``module`` block with the example's values (every required variable)."""
     fields = {f.name: f for f, _ in options(props_cls)}
@@ -598,7 +582,7 @@ def usage(emitted: Emitted, props_cls: type, source: str, extra: str = "") -> st
     for name in emitted.variables:
         if name in emitted.spec.example:
             lines.append(f"  {name} = {hcl(emitted.spec.example[name], 2)}")
-        elif default_of(fields[name]) is dataclasses.MISSING:
+        elif default_value(fields[name]) is dataclasses.MISSING:
             raise ValueError(f"{emitted.spec.name}: required option {name} has no example value")
     for name, var in extra_variables(emitted).items():
         if name not in emitted.spec.example:
@@ -645,28 +629,28 @@ def readme(emitted: Emitted, props_cls: type) -> str:
     ]
     for name in emitted.variables:
         f, opt = fields[name]
-        default = default_of(f)
+        default = default_value(f)
         shown = "required" if default is dataclasses.MISSING or (default is None and name in spec.example) \
             else f"`{hcl(default)}`".replace("\n", " ")
         limit = opt.limit.text if opt.limit else ""
-        lines.append(f"| `{name}` | {_cell(_plain(opt.doc))} | `{terraform_type(f.type)}` | {_cell(shown)} "
-                     f"| {_cell(limit)} |")
+        lines.append(f"| `{name}` | {table_cell(_plain(opt.doc))} | `{terraform_type(f.type)}` | {table_cell(shown)} "
+                     f"| {table_cell(limit)} |")
     for name, var in extra_variables(emitted).items():
-        lines.append(f"| `{name}` | {_cell(var['description'])} | `{var['type']}` | required | |")
+        lines.append(f"| `{name}` | {table_cell(var['description'])} | `{var['type']}` | required | |")
     lines.append("| `create` | False creates nothing (every output is then null). | `bool` | `true` | |")
     lines += ["", "## Outputs", "", "| name | description |", "| --- | --- |"]
-    lines += [f"| `{o.name}` | {_cell(_plain(o.doc))} |" for o in emitted.outputs]
+    lines += [f"| `{o.name}` | {table_cell(_plain(o.doc))} |" for o in emitted.outputs]
     if emitted.fixed:
         lines += ["", "## Fixed in this module", "",
                   "These options are decided while the construct is synthesized, so the module has the value "
                   "shown; set them through the Python package (`lakeforge_constructs`).", "",
                   "| option | value | why | meaning |", "| --- | --- | --- | --- |"]
-        values = {f.name: default_of(f) for f, _ in options(props_cls)} | base_values(props_cls, spec)
+        values = {f.name: default_value(f) for f, _ in options(props_cls)} | base_values(props_cls, spec)
         for name, why in emitted.fixed.items():
             f, opt = fields[name]
             value = values.get(name)
             shown = _short(value)
-            lines.append(f"| `{name}` | {_cell(shown)} | {why} | {_cell(_plain(opt.doc))} |")
+            lines.append(f"| `{name}` | {table_cell(shown)} | {why} | {table_cell(_plain(opt.doc))} |")
     if emitted.python_only:
         lines += ["", "Python-only outputs (construct objects, not Terraform values): "
                   + ", ".join(f"`{o.name}`" for o in emitted.python_only) + "."]

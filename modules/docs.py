@@ -31,7 +31,8 @@ _BLOCK = re.compile(
     r"(<!-- BEGIN (?P<kind>[a-z]+): (?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- END (?P=kind): (?P=name) -->)", re.S)
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
+    """Text as one Markdown table cell (pipes escaped, one line)."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -52,16 +53,16 @@ def options_table(cls: type, *, key_header: str = "option") -> list[str]:
             target, option_name = f.metadata["feeds"]
             fed = (target, *f.metadata.get("feeds_also", ()))
             meaning += " Feeds " + ", ".join(f"`{t.__name__}.{option_name}`" for t in fed) + "."
-        lines.append(f"| `{name}` | `{_cell(type_name(f.type))}` | {_cell(describe_default(f))} | {_cell(limit)} "
-                     f"| {_cell(meaning)} |")
+        lines.append(f"| `{name}` | `{table_cell(type_name(f.type))}` | {table_cell(describe_default(f))} | {table_cell(limit)} "
+                     f"| {table_cell(meaning)} |")
     for rule in getattr(cls, "RULES", ()):
-        lines.append(f"| | | | rule | {_cell(rule.message)} |")
+        lines.append(f"| | | | rule | {table_cell(rule.message)} |")
     return lines
 
 
 def outputs_table(outputs: tuple[Output, ...]) -> list[str]:
     lines = ["| output | meaning |", "| --- | --- |"]
-    lines += [f"| `{o.name}` | {_cell(_doc(o.doc))} |" for o in outputs]
+    lines += [f"| `{o.name}` | {table_cell(_doc(o.doc))} |" for o in outputs]
     return lines
 
 

@@ -293,13 +293,19 @@ def outputs(*pairs: tuple[str, str]) -> tuple[Output, ...]:
     return tuple(Output(name, doc) for name, doc in pairs)
 
 
+def default_value(f: dataclasses.Field) -> Any:
+    """A field's default (its factory called), or ``dataclasses.MISSING`` for a required field."""
+    if f.default is not _MISSING:
+        return f.default
+    if f.default_factory is not _MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return _MISSING
+
+
 def describe_default(f: dataclasses.Field) -> str:
     """A field's default as documentation shows it (``required`` when there is none)."""
-    if f.default is not _MISSING:
-        value = f.default
-    elif f.default_factory is not _MISSING:  # type: ignore[misc]
-        value = f.default_factory()  # type: ignore[misc]
-    else:
+    value = default_value(f)
+    if value is _MISSING:
         return "required"
     if isinstance(value, Mapping):
         return "`{}`" if not value else "one per " + ", ".join(f"`{k}`" for k in value)
